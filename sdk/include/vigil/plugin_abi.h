@@ -1,0 +1,224 @@
+/* vigil plugin ABI: the only thing that crosses the boundary between vigild and a plugin .so.
+ *
+ * Rules that keep old plugins loading in new hosts and the reverse:
+ *  - only C types cross: PODs, pointer + length, fds, opaque handles;
+ *  - every struct starts with `uint32_t struct_size` and only ever grows at the end; a reader
+ *    checks struct_size before touching a field added in a later minor version;
+ *  - memory belongs to whoever allocated it: strings handed to a callback are valid only during
+ *    the call; the descriptor a plugin returns lives as long as the library is loaded;
+ *  - errors are a vigil_result plus a message the callee writes into a caller-owned buffer.
+ *
+ * A plugin exports one symbol, `vigil_plugin_entry` (see VIGIL_PLUGIN in vigil/sdk/plugin.hpp),
+ * returning a vigil_plugin_api.
+ */
+#ifndef VIGIL_PLUGIN_ABI_H
+#define VIGIL_PLUGIN_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A major bump breaks every plugin; a minor bump only adds fields or callbacks at the end. */
+#define VIGIL_ABI_MAJOR 1
+#define VIGIL_ABI_MINOR 0
+
+#define VIGIL_ENTRY_SYMBOL "vigil_plugin_entry"
+
+typedef enum vigil_result {
+    VIGIL_OK = 0,
+    VIGIL_ERR_INVALID = 1,     /* bad argument, config or policy content */
+    VIGIL_ERR_UNSUPPORTED = 2, /* the kernel or host lacks a feature the request needs */
+    VIGIL_ERR_KERNEL = 3,      /* a bpf() or other syscall failed */
+    VIGIL_ERR_NOT_FOUND = 4,   /* unknown hook, map or id */
+    VIGIL_ERR_INTERNAL = 5,    /* a bug or an exception inside the plugin */
+} vigil_result;
+
+typedef enum vigil_log_level {
+    VIGIL_LOG_TRACE = 0,
+    VIGIL_LOG_DEBUG = 1,
+    VIGIL_LOG_INFO = 2,
+    VIGIL_LOG_WARN = 3,
+    VIGIL_LOG_ERROR = 4,
+} vigil_log_level;
+
+/* A shared BPF map a plugin uses, owned and created by the host. */
+typedef struct vigil_map_use {
+    uint32_t struct_size;
+    const char *name;        /* map name as declared in vigil/bpf/maps.h, e.g. "vigil_procs" */
+    uint32_t layout_version; /* the layout the plugin was built against; must equal the host's */
+} vigil_map_use;
+
+typedef enum vigil_config_type {
+    VIGIL_CONFIG_BOOL = 1,
+    VIGIL_CONFIG_INT = 2,
+    VIGIL_CONFIG_STRING = 3,
+    VIGIL_CONFIG_STRING_LIST = 4,
+} vigil_config_type;
+
+/* One key a plugin accepts under [plugins.<id>.config]; the host refuses anything else. */
+typedef struct vigil_config_field {
+    uint32_t struct_size;
+    const char *key;
+    uint32_t type;             /* vigil_config_type */
+    const char *description;
+    const char *default_value; /* TOML literal shown by `vigil plugin check`, may be NULL */
+} vigil_config_field;
+
+typedef struct vigil_descriptor {
+    uint32_t struct_size;
+    uint32_t abi_major;         /* VIGIL_ABI_MAJOR the plugin was built with */
+    uint32_t min_host_minor;    /* oldest host ABI minor that has everything the plugin calls */
+    const char *id;             /* [a-z0-9_-]{1,32}; the key under [plugins.<id>] */
+    const char *name;
+    const char *version;        /* semver */
+    const char *description;
+    const char *license;        /* SPDX; BPF programs need a GPL-compatible one */
+    const char *const *hook_kinds;  /* policy sections served: "tracepoints", "kprobes", ... */
+    uint32_t hook_kind_count;
+    const char *const *event_kinds; /* "process_exec", "process_kprobe", ... */
+    uint32_t event_kind_count;
+    const char *const *arg_types;   /* policy argument types it can read and decode */
+    uint32_t arg_type_count;
+    const vigil_map_use *shared_maps;
+    uint32_t shared_map_count;
+    const vigil_config_field *config_fields;
+    uint32_t config_field_count;
+} vigil_descriptor;
+
+/* One validated config value, in the order of the plugin's config_fields. */
+typedef struct vigil_config_value {
+    uint32_t struct_size;
+    const char *key;
+    uint32_t type;     /* vigil_config_type */
+    uint32_t is_set;   /* 0: absent from the TOML, the plugin uses its default */
+    int64_t int_value; /* also 0/1 for VIGIL_CONFIG_BOOL */
+    const char *str_value;           /* VIGIL_CONFIG_STRING */
+    const char *const *list_values;  /* VIGIL_CONFIG_STRING_LIST */
+    uint32_t list_count;
+} vigil_config_value;
+
+/* Process lifecycle facts carried by process_exec / process_clone / process_exit events, so the
+ * host's process cache stays in step with the kernel. Strings are valid during the emit call. */
+typedef enum vigil_process_op {
+    VIGIL_PROC_EXEC = 1,
+    VIGIL_PROC_CLONE = 2,
+    VIGIL_PROC_EXIT = 3,
+} vigil_process_op;
+
+typedef struct vigil_process_update {
+    uint32_t struct_size;
+    uint32_t op;            /* vigil_process_op */
+    uint32_t pid;           /* thread-group id */
+    uint32_t tid;
+    uint64_t ktime;         /* boot-time ns the process (exec) started: half of its key */
+    uint32_t ppid;
+    uint32_t pad0;
+    uint64_t parent_ktime;  /* key of the parent; 0 when unknown */
+    uint32_t uid, euid, gid, egid, auid;
+    uint32_t flags;         /* VIGIL_PROC_F_* from vigil/bpf/process.h */
+    const char *binary; size_t binary_len;
+    const char *args; size_t args_len;   /* arguments after argv[0], NUL-separated */
+    const char *cwd; size_t cwd_len;
+    uint64_t cap_permitted, cap_effective, cap_inheritable;
+    uint32_t ns[10];        /* uts, ipc, mnt, pid, pid_for_children, net, time, time_for_children, cgroup, user */
+    uint64_t cgroup_id;
+    const char *cgroup_name; size_t cgroup_name_len;
+    uint32_t exit_code;     /* raw wait status for VIGIL_PROC_EXIT */
+    uint32_t pad1;
+} vigil_process_update;
+
+/* An event a plugin hands to the host. `body_json` holds the members of the event object
+ * (without braces), e.g. "\"function_name\":\"fd_install\",\"args\":[...]"; the host adds
+ * process, parent and ancestors from its cache, and node_name and time. */
+typedef struct vigil_event {
+    uint32_t struct_size;
+    uint32_t pid;              /* thread-group id the event is about */
+    uint32_t tid;
+    uint32_t pad0;
+    uint64_t ktime;            /* boot-time ns when it happened */
+    uint64_t proc_ktime;       /* key of the process (exec ktime); 0: look up by pid */
+    const char *kind;          /* one of the descriptor's event_kinds */
+    const char *body_json; size_t body_json_len;
+    const char *summary; size_t summary_len;  /* short human text for compact output */
+    const char *policy_name;   /* NULL for sensor events */
+    const vigil_process_update *process;      /* NULL unless a lifecycle event */
+} vigil_event;
+
+/* Services the host offers a plugin. Valid from init until destroy returns. */
+typedef struct vigil_host_api {
+    uint32_t struct_size;
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    uint32_t pad0;
+    void *ctx; /* passed back as the first argument of every callback */
+    void (*log)(void *ctx, uint32_t level, const char *msg, size_t len);
+    /* A new fd (the caller closes it) for a host-owned shared map, or -errno: -ENOENT for an
+     * unknown name, -EPROTO when layout_version differs from the host's. */
+    int (*shared_map_fd)(void *ctx, const char *name, uint32_t layout_version);
+    /* The host polls this BPF ring buffer map and calls the plugin's decode() with ring_id for
+     * each record. The host dups the fd. */
+    vigil_result (*add_ring)(void *ctx, int map_fd, uint32_t ring_id, char *err, size_t err_len);
+    /* The host keeps a dup of every BPF link so disabling the plugin always detaches it.
+     * owner_tag groups links (e.g. a policy name) for remove_links; NULL = the plugin itself. */
+    vigil_result (*register_link)(void *ctx, int link_fd, const char *owner_tag, char *err, size_t err_len);
+    void (*remove_links)(void *ctx, const char *owner_tag);
+    /* Whether the running kernel supports a named feature (see `vigil status`); 1, 0, or -1
+     * for a feature name the host does not know. */
+    int (*has_feature)(void *ctx, const char *feature);
+    /* A record counter the host exports: errors a plugin sees while decoding, and the like. */
+    void (*count)(void *ctx, const char *counter, uint64_t delta);
+} vigil_host_api;
+
+typedef void (*vigil_emit_fn)(void *emit_ctx, const vigil_event *event);
+
+/* A hook of a policy, given to the plugin that serves its kind. `spec_json` is the hook's
+ * part of the validated policy as JSON; `compiled` the host's selector encoding. */
+typedef struct vigil_hook_request {
+    uint32_t struct_size;
+    uint32_t enforce;          /* 1: carry out Sigkill/Signal/Override; 0: monitor mode */
+    const char *policy_name;
+    uint32_t policy_id;
+    uint32_t hook_index;       /* index of the hook inside its section */
+    const char *kind;          /* "tracepoints", "kprobes", ... */
+    const char *spec_json; size_t spec_json_len;
+    const void *compiled; size_t compiled_len;
+} vigil_hook_request;
+
+typedef struct vigil_hook_status {
+    uint32_t struct_size;
+    char strategy[32];         /* how it attached: "tracepoint", "raw_tp", "kprobe", ... */
+    char detail[128];
+} vigil_hook_status;
+
+typedef struct vigil_plugin_api {
+    uint32_t struct_size;
+    const vigil_descriptor *(*descriptor)(void);
+    /* Creates the plugin instance; nothing is loaded into the kernel yet. */
+    vigil_result (*init)(const vigil_host_api *host, const vigil_config_value *config,
+                         uint32_t config_count, void **self, char *err, size_t err_len);
+    /* Loads and attaches the plugin's own sensors. */
+    vigil_result (*start)(void *self, char *err, size_t err_len);
+    /* Detaches everything; the instance may be started again. */
+    vigil_result (*stop)(void *self, char *err, size_t err_len);
+    void (*destroy)(void *self);
+    /* Turns one ring-buffer record into zero or more events via emit. */
+    vigil_result (*decode)(void *self, uint32_t ring_id, const void *data, size_t len,
+                           vigil_emit_fn emit, void *emit_ctx, char *err, size_t err_len);
+    /* Policy hooks; NULL when the plugin serves no hook kind. */
+    vigil_result (*add_hook)(void *self, const vigil_hook_request *req, uint64_t *hook_handle,
+                             vigil_hook_status *status, char *err, size_t err_len);
+    vigil_result (*remove_hook)(void *self, uint64_t hook_handle, char *err, size_t err_len);
+    vigil_result (*set_hook_mode)(void *self, uint64_t hook_handle, uint32_t enforce,
+                                  char *err, size_t err_len);
+} vigil_plugin_api;
+
+typedef const vigil_plugin_api *(*vigil_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIGIL_PLUGIN_ABI_H */

@@ -1,0 +1,91 @@
+// libbpf helpers for plugins: point a BPF object's shared-map declarations at the host's maps,
+// and own skeletons and links the RAII way.
+#pragma once
+
+#include <vigil/sdk/plugin.hpp>
+#include <vigil/wire/errors.h>
+#include <vigil/wire/process.h>
+
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace vigil::sdk {
+
+// Every map the host owns, with the layout this SDK was built against.
+struct SharedMapSpec {
+    const char* name;
+    uint32_t layout_version;
+};
+inline constexpr SharedMapSpec shared_maps[] = {
+    {VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
+    {VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
+};
+
+// Before bpf_object__load: every map of `obj` named like a host-owned map reuses the host's fd.
+// Throws when the host refuses (unknown map, other layout) or libbpf finds the definitions differ.
+inline void reuse_shared_maps(bpf_object* obj, const Host& host)
+{
+    bpf_map* map;
+    bpf_object__for_each_map(map, obj)
+    {
+        const char* name = bpf_map__name(map);
+        for (const auto& spec : shared_maps) {
+            if (std::string_view(name) != spec.name)
+                continue;
+            int fd = host.shared_map_fd(spec.name, spec.layout_version);
+            int err = bpf_map__reuse_fd(map, fd);
+            ::close(fd);
+            if (err)
+                throw Error(VIGIL_ERR_INVALID, std::string("shared map ") + name +
+                                                   " does not match the host's definition: " +
+                                                   std::strerror(-err));
+        }
+    }
+}
+
+// Owns a bpf_link; destroying it detaches the program.
+class Link {
+public:
+    Link() = default;
+    explicit Link(bpf_link* l) : link_(l) {}
+    Link(Link&& o) noexcept : link_(o.link_) { o.link_ = nullptr; }
+    Link& operator=(Link&& o) noexcept
+    {
+        if (this != &o) {
+            reset();
+            link_ = o.link_;
+            o.link_ = nullptr;
+        }
+        return *this;
+    }
+    ~Link() { reset(); }
+    void reset()
+    {
+        if (link_)
+            bpf_link__destroy(link_);
+        link_ = nullptr;
+    }
+    bpf_link* get() const { return link_; }
+
+private:
+    bpf_link* link_ = nullptr;
+};
+
+// Attaches a program by its section name and registers the link with the host, so disabling the
+// plugin detaches it even if the plugin forgets to.
+inline Link attach(bpf_program* prog, const Host& host, const char* owner_tag = nullptr)
+{
+    bpf_link* l = bpf_program__attach(prog);
+    if (!l) {
+        int err = errno;
+        throw Error(VIGIL_ERR_KERNEL, std::string("attaching BPF program ") + bpf_program__name(prog) +
+                                          ": " + std::strerror(err));
+    }
+    Link link(l);
+    host.register_link(bpf_link__fd(l), owner_tag);
+    return link;
+}
+
+} // namespace vigil::sdk

@@ -1,0 +1,130 @@
+// A JSON writer that formats straight into one growing buffer: no DOM, no allocation per value
+// once the buffer has grown. Used by plugins for event bodies and by the host for whole events.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace vigil::sdk {
+
+class JsonWriter {
+public:
+    void clear() { buf_.clear(); first_ = true; }
+    const std::string& str() const { return buf_; }
+    std::string& buffer() { return buf_; }
+
+    JsonWriter& begin_object() { sep(); buf_ += '{'; first_ = true; return *this; }
+    JsonWriter& end_object() { buf_ += '}'; first_ = false; return *this; }
+    JsonWriter& begin_array() { sep(); buf_ += '['; first_ = true; return *this; }
+    JsonWriter& end_array() { buf_ += ']'; first_ = false; return *this; }
+
+    // A member name; the next value call writes its value.
+    JsonWriter& key(std::string_view k)
+    {
+        sep();
+        quoted(k);
+        buf_ += ':';
+        first_ = true;
+        return *this;
+    }
+    JsonWriter& value(std::string_view s) { sep(); quoted(s); return *this; }
+    JsonWriter& value(const char* s) { return value(std::string_view(s)); }
+    JsonWriter& value(bool b) { sep(); buf_ += b ? "true" : "false"; return *this; }
+    JsonWriter& value(int64_t v) { sep(); number(v); return *this; }
+    JsonWriter& value(uint64_t v) { sep(); number(v); return *this; }
+    JsonWriter& value(int32_t v) { return value(static_cast<int64_t>(v)); }
+    JsonWriter& value(uint32_t v) { return value(static_cast<uint64_t>(v)); }
+    JsonWriter& null() { sep(); buf_ += "null"; return *this; }
+    // Already-serialised JSON members or value, inserted as is.
+    JsonWriter& raw(std::string_view json) { sep(); buf_ += json; return *this; }
+    JsonWriter& raw_members(std::string_view members)
+    {
+        if (members.empty())
+            return *this;
+        sep();
+        buf_ += members;
+        return *this;
+    }
+
+    template <class V>
+    JsonWriter& member(std::string_view k, const V& v) { key(k); return value(v); }
+
+    // Escapes s as a JSON string body (no quotes). Invalid UTF-8 bytes become U+FFFD so the
+    // output is always valid JSON whatever a process put in its arguments.
+    static void escape_into(std::string& out, std::string_view s)
+    {
+        static constexpr char hex[] = "0123456789abcdef";
+        size_t i = 0;
+        while (i < s.size()) {
+            unsigned char c = static_cast<unsigned char>(s[i]);
+            if (c == '"' || c == '\\') {
+                out += '\\';
+                out += static_cast<char>(c);
+                ++i;
+            } else if (c < 0x20) {
+                switch (c) {
+                case '\n': out += "\\n"; break;
+                case '\t': out += "\\t"; break;
+                case '\r': out += "\\r"; break;
+                default:
+                    out += "\\u00";
+                    out += hex[c >> 4];
+                    out += hex[c & 15];
+                }
+                ++i;
+            } else if (c < 0x80) {
+                out += static_cast<char>(c);
+                ++i;
+            } else {
+                size_t n = utf8_len(s, i);
+                if (n == 0) {
+                    out += "\xEF\xBF\xBD";
+                    ++i;
+                } else {
+                    out.append(s.data() + i, n);
+                    i += n;
+                }
+            }
+        }
+    }
+
+private:
+    void sep()
+    {
+        if (!first_)
+            buf_ += ',';
+        first_ = false;
+    }
+    void quoted(std::string_view s)
+    {
+        buf_ += '"';
+        escape_into(buf_, s);
+        buf_ += '"';
+    }
+    template <class N>
+    void number(N v)
+    {
+        char tmp[24];
+        auto [p, ec] = std::to_chars(tmp, tmp + sizeof tmp, v);
+        buf_.append(tmp, p);
+    }
+    // Length of a well-formed UTF-8 sequence at s[i], or 0.
+    static size_t utf8_len(std::string_view s, size_t i)
+    {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+        if (n == 0 || i + n > s.size())
+            return 0;
+        for (size_t k = 1; k < n; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80)
+                return 0;
+        return n;
+    }
+
+    std::string buf_;
+    bool first_ = true;
+};
+
+} // namespace vigil::sdk

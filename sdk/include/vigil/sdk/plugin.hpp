@@ -1,0 +1,279 @@
+// Header-only C++ layer over vigil/plugin_abi.h. A plugin author writes an ordinary class and
+// `VIGIL_PLUGIN(MyPlugin)`; every trampoline here is noexcept and turns exceptions into results.
+//
+// What the class provides:
+//   static const vigil_descriptor& descriptor();
+//   MyPlugin(vigil::sdk::Host& host, const vigil::sdk::Config& config);   // may throw
+//   void start();  void stop();                                            // may throw
+//   void decode(uint32_t ring_id, std::span<const std::byte> rec, vigil::sdk::Emitter& out);
+// and, when it serves policy hook kinds:
+//   uint64_t add_hook(const vigil_hook_request& req, vigil_hook_status& status);
+//   void remove_hook(uint64_t handle);
+//   void set_hook_mode(uint64_t handle, bool enforce);
+#pragma once
+
+#include <vigil/plugin_abi.h>
+
+#define BOOST_DLL_USE_STD_FS
+#include <boost/dll/alias.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil::sdk {
+
+// Thrown by plugin code to choose the result code the host sees.
+class Error : public std::runtime_error {
+public:
+    Error(vigil_result code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    vigil_result code() const noexcept { return code_; }
+
+private:
+    vigil_result code_;
+};
+
+inline void write_error(char* buf, size_t len, std::string_view msg) noexcept
+{
+    if (!buf || len == 0)
+        return;
+    size_t n = msg.size() < len - 1 ? msg.size() : len - 1;
+    std::memcpy(buf, msg.data(), n);
+    buf[n] = '\0';
+}
+
+// The host's services, as seen by the plugin.
+class Host {
+public:
+    explicit Host(const vigil_host_api* api) : api_(api) {}
+
+    void log(vigil_log_level level, std::string_view msg) const
+    {
+        api_->log(api_->ctx, level, msg.data(), msg.size());
+    }
+    void info(std::string_view msg) const { log(VIGIL_LOG_INFO, msg); }
+    void warn(std::string_view msg) const { log(VIGIL_LOG_WARN, msg); }
+    void debug(std::string_view msg) const { log(VIGIL_LOG_DEBUG, msg); }
+
+    // A new fd for a host-owned shared map; throws with the reason when refused.
+    int shared_map_fd(const char* name, uint32_t layout_version) const
+    {
+        int fd = api_->shared_map_fd(api_->ctx, name, layout_version);
+        if (fd < 0)
+            throw Error(VIGIL_ERR_INVALID, std::string("host refused shared map ") + name + ": " +
+                                               std::strerror(-fd));
+        return fd;
+    }
+
+    void add_ring(int map_fd, uint32_t ring_id) const
+    {
+        char err[256] = {};
+        if (vigil_result r = api_->add_ring(api_->ctx, map_fd, ring_id, err, sizeof err); r != VIGIL_OK)
+            throw Error(r, err);
+    }
+
+    void register_link(int link_fd, const char* owner_tag = nullptr) const
+    {
+        char err[256] = {};
+        if (vigil_result r = api_->register_link(api_->ctx, link_fd, owner_tag, err, sizeof err);
+            r != VIGIL_OK)
+            throw Error(r, err);
+    }
+
+    void remove_links(const char* owner_tag) const { api_->remove_links(api_->ctx, owner_tag); }
+
+    bool has_feature(const char* feature) const { return api_->has_feature(api_->ctx, feature) == 1; }
+
+    void count(const char* counter, uint64_t delta = 1) const { api_->count(api_->ctx, counter, delta); }
+
+    const vigil_host_api* raw() const { return api_; }
+
+private:
+    const vigil_host_api* api_;
+};
+
+// The validated [plugins.<id>.config] table.
+class Config {
+public:
+    Config(const vigil_config_value* values, uint32_t count) : values_(values, count) {}
+
+    const vigil_config_value* find(std::string_view key) const
+    {
+        for (const auto& v : values_)
+            if (v.is_set && key == v.key)
+                return &v;
+        return nullptr;
+    }
+    bool get_bool(std::string_view key, bool def) const
+    {
+        auto* v = find(key);
+        return v ? v->int_value != 0 : def;
+    }
+    int64_t get_int(std::string_view key, int64_t def) const
+    {
+        auto* v = find(key);
+        return v ? v->int_value : def;
+    }
+    std::string get_string(std::string_view key, std::string def) const
+    {
+        auto* v = find(key);
+        return v && v->str_value ? std::string(v->str_value) : def;
+    }
+    std::vector<std::string> get_list(std::string_view key, std::vector<std::string> def) const
+    {
+        auto* v = find(key);
+        if (!v)
+            return def;
+        std::vector<std::string> out;
+        for (uint32_t i = 0; i < v->list_count; ++i)
+            out.emplace_back(v->list_values[i]);
+        return out;
+    }
+
+private:
+    std::span<const vigil_config_value> values_;
+};
+
+// Hands decoded events to the host; valid only during decode().
+class Emitter {
+public:
+    Emitter(vigil_emit_fn fn, void* ctx) : fn_(fn), ctx_(ctx) {}
+    void emit(const vigil_event& ev) const { fn_(ctx_, &ev); }
+
+private:
+    vigil_emit_fn fn_;
+    void* ctx_;
+};
+
+namespace detail {
+
+template <class F>
+vigil_result guarded(char* err, size_t err_len, F&& f) noexcept
+{
+    try {
+        f();
+        return VIGIL_OK;
+    } catch (const Error& e) {
+        write_error(err, err_len, e.what());
+        return e.code();
+    } catch (const std::bad_alloc&) {
+        write_error(err, err_len, "out of memory");
+        return VIGIL_ERR_INTERNAL;
+    } catch (const std::exception& e) {
+        write_error(err, err_len, e.what());
+        return VIGIL_ERR_INTERNAL;
+    } catch (...) {
+        write_error(err, err_len, "unknown exception");
+        return VIGIL_ERR_INTERNAL;
+    }
+}
+
+template <class T>
+concept serves_hooks = requires(T& t, const vigil_hook_request& r, vigil_hook_status& s) {
+    { t.add_hook(r, s) };
+};
+
+template <class T>
+struct instance {
+    Host host;
+    std::unique_ptr<T> plugin;
+};
+
+template <class T>
+struct trampolines {
+    static const vigil_descriptor* descriptor() noexcept { return &T::descriptor(); }
+
+    static vigil_result init(const vigil_host_api* host, const vigil_config_value* cfg, uint32_t n,
+                             void** self, char* err, size_t err_len) noexcept
+    {
+        return guarded(err, err_len, [&] {
+            if (!host || host->abi_major != VIGIL_ABI_MAJOR)
+                throw Error(VIGIL_ERR_UNSUPPORTED, "host ABI major differs from the plugin's");
+            auto inst = std::make_unique<instance<T>>(instance<T>{Host(host), nullptr});
+            inst->plugin = std::make_unique<T>(inst->host, Config(cfg, n));
+            *self = inst.release();
+        });
+    }
+    static T& get(void* self) { return *static_cast<instance<T>*>(self)->plugin; }
+
+    static vigil_result start(void* self, char* err, size_t err_len) noexcept
+    {
+        return guarded(err, err_len, [&] { get(self).start(); });
+    }
+    static vigil_result stop(void* self, char* err, size_t err_len) noexcept
+    {
+        return guarded(err, err_len, [&] { get(self).stop(); });
+    }
+    static void destroy(void* self) noexcept
+    {
+        try {
+            delete static_cast<instance<T>*>(self);
+        } catch (...) {
+        }
+    }
+    static vigil_result decode(void* self, uint32_t ring_id, const void* data, size_t len,
+                               vigil_emit_fn emit, void* emit_ctx, char* err, size_t err_len) noexcept
+    {
+        return guarded(err, err_len, [&] {
+            Emitter out(emit, emit_ctx);
+            get(self).decode(ring_id, std::span(static_cast<const std::byte*>(data), len), out);
+        });
+    }
+    static vigil_result add_hook(void* self, const vigil_hook_request* req, uint64_t* handle,
+                                 vigil_hook_status* status, char* err, size_t err_len) noexcept
+    {
+        return guarded(err, err_len, [&] { *handle = get(self).add_hook(*req, *status); });
+    }
+    static vigil_result remove_hook(void* self, uint64_t handle, char* err, size_t err_len) noexcept
+    {
+        return guarded(err, err_len, [&] { get(self).remove_hook(handle); });
+    }
+    static vigil_result set_hook_mode(void* self, uint64_t handle, uint32_t enforce, char* err,
+                                      size_t err_len) noexcept
+    {
+        return guarded(err, err_len, [&] { get(self).set_hook_mode(handle, enforce != 0); });
+    }
+
+    static const vigil_plugin_api* api() noexcept
+    {
+        static const vigil_plugin_api a = [] {
+            vigil_plugin_api x{};
+            x.struct_size = sizeof x;
+            x.descriptor = &trampolines::descriptor;
+            x.init = &trampolines::init;
+            x.start = &trampolines::start;
+            x.stop = &trampolines::stop;
+            x.destroy = &trampolines::destroy;
+            x.decode = &trampolines::decode;
+            if constexpr (serves_hooks<T>) {
+                x.add_hook = &trampolines::add_hook;
+                x.remove_hook = &trampolines::remove_hook;
+                x.set_hook_mode = &trampolines::set_hook_mode;
+            }
+            return x;
+        }();
+        return &a;
+    }
+};
+
+} // namespace detail
+} // namespace vigil::sdk
+
+// Exports the plugin's single entry point, `vigil_plugin_entry`.
+#define VIGIL_PLUGIN(T)                                                                            \
+    namespace {                                                                                    \
+    const vigil_plugin_api* vigil_plugin_entry_impl() noexcept                                     \
+    {                                                                                              \
+        return ::vigil::sdk::detail::trampolines<T>::api();                                        \
+    }                                                                                              \
+    }                                                                                              \
+    BOOST_DLL_ALIAS(vigil_plugin_entry_impl, vigil_plugin_entry)
