@@ -1,0 +1,169 @@
+#include "agent.hpp"
+
+#include "core/log.hpp"
+#include "core/mounts.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+
+namespace vigil {
+
+namespace {
+
+std::string host_name()
+{
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0)
+        return "localhost";
+    return buf;
+}
+
+} // namespace
+
+Result<std::unique_ptr<Agent>> Agent::make(AgentOptions opts)
+{
+    Result<Config> cfg = opts.config_path ? load_config_file(*opts.config_path)
+                                          : parse_config(embedded_default_config(), "<embedded default>");
+    if (!cfg)
+        return std::unexpected(cfg.error());
+    std::unique_ptr<Agent> a(new Agent(std::move(opts), std::move(*cfg)));
+    if (auto r = a->start(); !r)
+        return std::unexpected(r.error());
+    return a;
+}
+
+Agent::Agent(AgentOptions opts, Config cfg)
+    : opts_(std::move(opts)), cfg_(std::move(cfg)), signals_(io_, SIGINT, SIGTERM, SIGHUP), flush_timer_(io_)
+{
+}
+
+Agent::~Agent()
+{
+    if (registry_)
+        registry_->stop_all();
+    if (pipeline_)
+        pipeline_->flush();
+}
+
+Result<Config> Agent::read_config() const
+{
+    return opts_.config_path ? load_config_file(*opts_.config_path)
+                             : parse_config(embedded_default_config(), "<embedded default>");
+}
+
+Result<void> Agent::start()
+{
+    log::setup(cfg_.log_level);
+    auto logger = log::get("host");
+    logger->info("vigild {} starting with {}", VIGIL_VERSION, cfg_.source);
+    logger->info("kernel features: {}", features_.summary());
+
+    if (auto mounted = ensure_tracefs(); !mounted)
+        logger->warn("{}; tracepoint hooks will not attach", mounted.error().message());
+    else if (*mounted)
+        logger->info("mounted tracefs at /sys/kernel/tracing");
+
+    auto maps = SharedMaps::create();
+    if (!maps)
+        return std::unexpected(maps.error());
+    maps_.emplace(std::move(*maps));
+
+    std::string node = cfg_.node_name.empty() ? host_name() : cfg_.node_name;
+    cache_ = std::make_unique<ProcessCache>(node, cfg_.process_cache_size);
+    pipeline_ = std::make_unique<EventPipeline>(node, *cache_);
+
+    StdoutFormat out = opts_.stdout_format.value_or(cfg_.stdout_format);
+    if (out != StdoutFormat::none)
+        pipeline_->add_sink(std::make_unique<StreamSink>(stdout),
+                            out == StdoutFormat::json ? Format::json : Format::compact);
+    ExportFileConfig file = cfg_.export_file;
+    if (opts_.export_file)
+        file.path = *opts_.export_file;
+    if (!file.path.empty()) {
+        auto sink = RotatingFileSink::make(file.path, file.max_size_bytes, file.max_files);
+        if (!sink)
+            return std::unexpected(sink.error());
+        pipeline_->add_sink(std::move(*sink), Format::json);
+        logger->info("exporting JSON events to {}", file.path);
+    }
+
+    std::filesystem::path plugin_dir = cfg_.plugin_dir.empty() ? opts_.plugin_dir : std::filesystem::path(cfg_.plugin_dir);
+    registry_ = std::make_unique<PluginRegistry>(io_, *maps_, features_, plugin_dir,
+                                                 [this](const std::string& id, const vigil_event& ev) {
+                                                     pipeline_->on_event(id, ev);
+                                                 });
+    auto t0 = std::chrono::steady_clock::now();
+    if (auto r = registry_->load(cfg_); !r)
+        return r;
+    size_t running = 0;
+    for (const auto& p : registry_->plugins())
+        running += p->state() == PluginState::running;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    logger->info("vigild ready: {} plugin(s) running, started in {} ms", running, ms);
+    return {};
+}
+
+void Agent::arm_flush()
+{
+    flush_timer_.expires_after(std::chrono::milliseconds(100));
+    flush_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_)
+            return;
+        pipeline_->flush();
+        arm_flush();
+    });
+}
+
+void Agent::wait_signals()
+{
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+        if (ec)
+            return;
+        if (sig == SIGHUP) {
+            if (auto r = reload(); !r)
+                log::get("host")->error("reload failed, keeping the running configuration: {}", r.error().message());
+            wait_signals();
+            return;
+        }
+        log::get("host")->info("signal {}: stopping", sig);
+        stop();
+    });
+}
+
+Result<void> Agent::reload()
+{
+    auto cfg = read_config();
+    if (!cfg)
+        return std::unexpected(cfg.error());
+    log::get("host")->info("reloading {}", cfg->source);
+    auto r = registry_->reload(*cfg);
+    cfg_.plugins = cfg->plugins;
+    return r;
+}
+
+void Agent::stop()
+{
+    if (stopping_)
+        return;
+    stopping_ = true;
+    auto t0 = std::chrono::steady_clock::now();
+    registry_->stop_all(); // detaches every link and drains the rings
+    pipeline_->flush();
+    signals_.cancel();
+    flush_timer_.cancel();
+    io_.stop();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    log::get("host")->info("stopped in {} ms ({} events)", ms, pipeline_->events_total());
+}
+
+int Agent::run()
+{
+    wait_signals();
+    arm_flush();
+    io_.run();
+    return 0;
+}
+
+} // namespace vigil

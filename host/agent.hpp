@@ -1,0 +1,64 @@
+// vigild as an object: one io_context, the kernel feature probe, shared maps, process cache,
+// event pipeline and plugins, with orderly start, reload (SIGHUP) and stop (SIGINT/SIGTERM).
+#pragma once
+
+#include "bpf/shared_maps.hpp"
+#include "core/config.hpp"
+#include "core/features.hpp"
+#include "export/pipeline.hpp"
+#include "plugins/registry.hpp"
+#include "process/cache.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace vigil {
+
+struct AgentOptions {
+    std::optional<std::filesystem::path> config_path; // none: the embedded default
+    std::optional<StdoutFormat> stdout_format;        // --output
+    std::optional<std::string> export_file;           // --export-file
+    std::filesystem::path plugin_dir;                 // used when the config names none
+};
+
+class Agent {
+public:
+    [[nodiscard]] static Result<std::unique_ptr<Agent>> make(AgentOptions opts);
+    ~Agent();
+
+    // Runs until SIGINT/SIGTERM or stop(); returns the process exit code.
+    int run();
+    void stop();
+    [[nodiscard]] Result<void> reload();
+
+    boost::asio::io_context& io() { return io_; }
+    PluginRegistry& plugins() { return *registry_; }
+    Features& features() { return features_; }
+
+private:
+    Agent(AgentOptions opts, Config cfg);
+    [[nodiscard]] Result<void> start();
+    [[nodiscard]] Result<Config> read_config() const;
+    void arm_flush();
+    void wait_signals();
+
+    AgentOptions opts_;
+    Config cfg_;
+    boost::asio::io_context io_;
+    Features features_;
+    std::optional<SharedMaps> maps_;
+    std::unique_ptr<ProcessCache> cache_;
+    std::unique_ptr<EventPipeline> pipeline_;
+    std::unique_ptr<PluginRegistry> registry_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer flush_timer_;
+    bool stopping_ = false;
+};
+
+} // namespace vigil

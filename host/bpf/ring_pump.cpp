@@ -1,0 +1,99 @@
+#include "bpf/ring_pump.hpp"
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+
+namespace vigil {
+
+RingSet::RingSet(boost::asio::io_context& io, Handler handler, std::chrono::milliseconds drain_interval)
+    : io_(io), handler_(std::move(handler)), drain_interval_(drain_interval), timer_(io)
+{
+}
+
+RingSet::~RingSet()
+{
+    stop();
+    *alive_ = false;
+    if (watch_)
+        watch_->release(); // the epoll fd belongs to the ring_buffer
+    if (rb_)
+        ring_buffer__free(rb_);
+}
+
+int RingSet::on_record(void* ctx, void* data, size_t len)
+{
+    auto* c = static_cast<RingCtx*>(ctx);
+    c->self->records_++;
+    c->self->handler_(c->ring_id, data, len);
+    return 0;
+}
+
+Result<void> RingSet::add(int map_fd, uint32_t ring_id)
+{
+    int fd = ::fcntl(map_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return fail_errno(Errc::io, errno, "dup of ring buffer fd {}", map_fd);
+    Fd owned(fd);
+    RingCtx& ctx = ctxs_.emplace_back(RingCtx{this, ring_id});
+    if (!rb_) {
+        rb_ = ring_buffer__new(fd, &RingSet::on_record, &ctx, nullptr);
+        if (!rb_) {
+            int err = errno;
+            ctxs_.pop_back();
+            return fail_errno(Errc::kernel, err, "ring buffer {}", ring_id);
+        }
+        watch_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, ring_buffer__epoll_fd(rb_));
+        arm_wait();
+        arm_timer();
+    } else if (int err = ring_buffer__add(rb_, fd, &RingSet::on_record, &ctx); err) {
+        ctxs_.pop_back();
+        return fail_errno(Errc::kernel, -err, "ring buffer {}", ring_id);
+    }
+    map_fds_.push_back(std::move(owned));
+    return {};
+}
+
+void RingSet::arm_wait()
+{
+    watch_->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                       [this, alive = alive_](const boost::system::error_code& ec) {
+                           if (ec || !*alive || stopped_)
+                               return;
+                           drain();
+                           arm_wait();
+                       });
+}
+
+void RingSet::arm_timer()
+{
+    timer_.expires_after(drain_interval_);
+    timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (ec || !*alive || stopped_)
+            return;
+        drain();
+        arm_timer();
+    });
+}
+
+uint64_t RingSet::drain()
+{
+    if (!rb_)
+        return 0;
+    uint64_t before = records_;
+    ring_buffer__consume(rb_);
+    return records_ - before;
+}
+
+void RingSet::stop()
+{
+    if (stopped_)
+        return;
+    stopped_ = true;
+    drain();
+    boost::system::error_code ec;
+    if (watch_)
+        watch_->cancel(ec);
+    timer_.cancel();
+}
+
+} // namespace vigil

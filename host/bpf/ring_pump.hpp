@@ -1,0 +1,64 @@
+// Drains a plugin's BPF ring buffers on the agent's io_context: the rings' epoll fd is watched by
+// Asio, and a timer drains them too, so BPF programs may submit without waking us per record.
+#pragma once
+
+#include "core/error.hpp"
+#include "core/fd.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+
+struct ring_buffer;
+
+namespace vigil {
+
+class RingSet {
+public:
+    // Called for every record; a non-zero return is counted by the caller, never stops the pump.
+    using Handler = std::function<void(uint32_t ring_id, const void* data, size_t len)>;
+
+    RingSet(boost::asio::io_context& io, Handler handler,
+            std::chrono::milliseconds drain_interval = std::chrono::milliseconds(20));
+    ~RingSet();
+    RingSet(const RingSet&) = delete;
+    RingSet& operator=(const RingSet&) = delete;
+
+    // Adds the ring buffer map `map_fd` (dup'd here) and starts watching it.
+    [[nodiscard]] Result<void> add(int map_fd, uint32_t ring_id);
+    // Consumes every record available now; returns how many.
+    uint64_t drain();
+    // Stops watching; records still in the rings are drained first.
+    void stop();
+
+    uint64_t records() const { return records_; }
+
+private:
+    struct RingCtx {
+        RingSet* self;
+        uint32_t ring_id;
+    };
+    static int on_record(void* ctx, void* data, size_t len);
+    void arm_wait();
+    void arm_timer();
+
+    boost::asio::io_context& io_;
+    Handler handler_;
+    std::chrono::milliseconds drain_interval_;
+    ring_buffer* rb_ = nullptr;
+    std::unique_ptr<boost::asio::posix::stream_descriptor> watch_;
+    boost::asio::steady_timer timer_;
+    std::list<RingCtx> ctxs_;
+    std::list<Fd> map_fds_;
+    uint64_t records_ = 0;
+    bool stopped_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+} // namespace vigil

@@ -1,0 +1,426 @@
+#include "core/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace vigil {
+
+namespace {
+
+constexpr std::string_view default_config = R"toml(# vigild embedded default configuration (see docs/config.md)
+[agent]
+log_level = "info"
+
+[process]
+ancestors = false
+cache_size = 65536
+
+[output]
+stdout = "compact"
+
+[plugins.tracepoint]
+enabled = true
+library = "libvigil_tracepoint.so"
+
+[plugins.kprobe]
+enabled = true
+library = "libvigil_kprobe.so"
+
+[plugins.socket]
+enabled = true
+library = "libvigil_socket.so"
+)toml";
+
+std::string_view type_name_of(const toml::node& n)
+{
+    switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    default: return "a date or time";
+    }
+}
+
+std::string where(std::string_view source, const toml::source_region& r)
+{
+    return fmt::format("{}:{}:{}", source, r.begin.line, r.begin.column);
+}
+
+// Reads one TOML table against a fixed set of keys; the first problem found is kept.
+class TableReader {
+public:
+    TableReader(std::string_view source, const toml::table& t, std::string path)
+        : source_(source), table_(t), path_(std::move(path))
+    {
+    }
+
+    std::string at(const toml::node& n) const { return where(source_, n.source()); }
+    std::string key_path(std::string_view key) const
+    {
+        return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+    }
+
+    template <class T>
+    void read(std::string_view key, T& out, std::string_view type_name)
+    {
+        seen_.insert(std::string(key));
+        const toml::node* n = table_.get(key);
+        if (!n || error_)
+            return;
+        if (auto v = n->value<T>(); v && n->is<T>())
+            out = *v;
+        else
+            error_ = Error{Errc::invalid_input, 0,
+                           fmt::format("{}: {} must be {}, not {}", at(*n), key_path(key), type_name,
+                                       type_name_of(*n))};
+    }
+    void read_string(std::string_view key, std::string& out) { read(key, out, "a string"); }
+    void read_bool(std::string_view key, bool& out) { read(key, out, "a boolean"); }
+
+    template <class U>
+    void read_uint(std::string_view key, U& out, uint64_t min, uint64_t max)
+    {
+        int64_t v = static_cast<int64_t>(out);
+        read(key, v, "an integer");
+        if (error_ || !table_.get(key))
+            return;
+        if (v < static_cast<int64_t>(min) || static_cast<uint64_t>(v) > max) {
+            error_ = Error{Errc::invalid_input, 0,
+                           fmt::format("{}: {} must be between {} and {}, not {}", at(*table_.get(key)),
+                                       key_path(key), min, max, v)};
+            return;
+        }
+        out = static_cast<U>(v);
+    }
+
+    void read_string_list(std::string_view key, std::vector<std::string>& out)
+    {
+        seen_.insert(std::string(key));
+        const toml::node* n = table_.get(key);
+        if (!n || error_)
+            return;
+        const toml::array* arr = n->as_array();
+        if (!arr) {
+            error_ = Error{Errc::invalid_input, 0,
+                           fmt::format("{}: {} must be an array of strings", at(*n), key_path(key))};
+            return;
+        }
+        out.clear();
+        for (const auto& e : *arr) {
+            auto s = e.value<std::string>();
+            if (!s || !e.is_string()) {
+                error_ = Error{Errc::invalid_input, 0,
+                               fmt::format("{}: {} must contain only strings", at(e), key_path(key))};
+                return;
+            }
+            out.push_back(*s);
+        }
+    }
+
+    template <class E>
+    void read_enum(std::string_view key, E& out, std::initializer_list<std::pair<std::string_view, E>> names)
+    {
+        std::string s;
+        bool present = table_.get(key) != nullptr;
+        read_string(key, s);
+        if (error_ || !present)
+            return;
+        std::string allowed;
+        for (const auto& [name, value] : names) {
+            if (s == name) {
+                out = value;
+                return;
+            }
+            allowed += allowed.empty() ? fmt::format("\"{}\"", name) : fmt::format(", \"{}\"", name);
+        }
+        error_ = Error{Errc::invalid_input, 0,
+                       fmt::format("{}: {} must be one of {}, not \"{}\"", at(*table_.get(key)),
+                                   key_path(key), allowed, s)};
+    }
+
+    // A sub-table (absent is fine); a non-table value is an error.
+    const toml::table* sub_table(std::string_view key)
+    {
+        seen_.insert(std::string(key));
+        const toml::node* n = table_.get(key);
+        if (!n || error_)
+            return nullptr;
+        if (!n->is_table()) {
+            error_ = Error{Errc::invalid_input, 0,
+                           fmt::format("{}: {} must be a table", at(*n), key_path(key))};
+            return nullptr;
+        }
+        return n->as_table();
+    }
+
+    void mark_seen(std::string_view key) { seen_.insert(std::string(key)); }
+    void set_error(Error e)
+    {
+        if (!error_)
+            error_ = std::move(e);
+    }
+
+    // Call last: every key not read is unknown.
+    std::optional<Error> finish()
+    {
+        if (error_)
+            return error_;
+        for (const auto& [k, v] : table_)
+            if (!seen_.contains(std::string(k.str())))
+                return Error{Errc::invalid_input, 0,
+                             fmt::format("{}: unknown key {}", where(source_, k.source()),
+                                         key_path(k.str()))};
+        return std::nullopt;
+    }
+
+private:
+    std::string_view source_;
+    const toml::table& table_;
+    std::string path_;
+    std::set<std::string> seen_;
+    std::optional<Error> error_;
+};
+
+std::optional<Error> read_filter(std::string_view source, const toml::table& t, std::string path,
+                                 ExportFilterConfig& out)
+{
+    TableReader r(source, t, std::move(path));
+    r.read_string_list("event_types", out.event_types);
+    r.read_string("binary_regex", out.binary_regex);
+    std::vector<std::string> namespaces;
+    r.read_string_list("namespaces", out.namespaces);
+    r.mark_seen("pids");
+    if (const toml::node* n = t.get("pids")) {
+        const toml::array* arr = n->as_array();
+        if (!arr)
+            r.set_error(Error{Errc::invalid_input, 0,
+                              fmt::format("{}: {} must be an array of integers", r.at(*n), r.key_path("pids"))});
+        else
+            for (const auto& e : *arr) {
+                auto v = e.value<int64_t>();
+                if (!e.is_integer() || !v || *v < 0 || *v > 0x3fffffff) {
+                    r.set_error(Error{Errc::invalid_input, 0,
+                                      fmt::format("{}: {} must contain process ids", r.at(e), r.key_path("pids"))});
+                    break;
+                }
+                out.pids.push_back(static_cast<uint32_t>(*v));
+            }
+    }
+    if (auto e = r.finish())
+        return e;
+    if (!out.binary_regex.empty()) {
+        try {
+            std::regex re(out.binary_regex);
+        } catch (const std::regex_error& e) {
+            return Error{Errc::invalid_input, 0,
+                         fmt::format("{}: binary_regex is not a valid regular expression: {}",
+                                     where(source, t.get("binary_regex")->source()), e.what())};
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<Error> read_plugin_config_values(std::string_view source, const toml::table& t,
+                                               const std::string& path, PluginConfig& plugin)
+{
+    for (const auto& [k, v] : t) {
+        PluginConfigValue val{};
+        val.where = where(source, v.source());
+        if (auto b = v.value<bool>(); v.is_boolean()) {
+            val.type = PluginConfigValue::Type::boolean;
+            val.bool_value = *b;
+        } else if (v.is_integer()) {
+            val.type = PluginConfigValue::Type::integer;
+            val.int_value = *v.value<int64_t>();
+        } else if (v.is_string()) {
+            val.type = PluginConfigValue::Type::string;
+            val.str_value = *v.value<std::string>();
+        } else if (const toml::array* arr = v.as_array()) {
+            val.type = PluginConfigValue::Type::string_list;
+            for (const auto& e : *arr) {
+                if (!e.is_string())
+                    return Error{Errc::invalid_input, 0,
+                                 fmt::format("{}: {}.{} must contain only strings", where(source, e.source()),
+                                             path, k.str())};
+                val.list_value.push_back(*e.value<std::string>());
+            }
+        } else {
+            return Error{Errc::invalid_input, 0,
+                         fmt::format("{}: {}.{} must be a boolean, integer, string or array of strings",
+                                     val.where, path, k.str())};
+        }
+        plugin.config.emplace(std::string(k.str()), std::move(val));
+    }
+    return std::nullopt;
+}
+
+bool valid_plugin_id(std::string_view id)
+{
+    if (id.empty() || id.size() > 32)
+        return false;
+    for (char c : id)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    return true;
+}
+
+std::optional<Error> read_plugins(std::string_view source, const toml::table& plugins, Config& cfg)
+{
+    for (const auto& [k, v] : plugins) {
+        std::string id(k.str());
+        std::string path = fmt::format("plugins.{}", id);
+        if (!valid_plugin_id(id))
+            return Error{Errc::invalid_input, 0,
+                         fmt::format("{}: plugin id \"{}\" must be 1-32 characters of a-z, 0-9, _ and -",
+                                     where(source, k.source()), id)};
+        const toml::table* t = v.as_table();
+        if (!t)
+            return Error{Errc::invalid_input, 0,
+                         fmt::format("{}: {} must be a table", where(source, v.source()), path)};
+        PluginConfig p;
+        p.id = id;
+        p.where = where(source, v.source());
+        TableReader r(source, *t, path);
+        r.read_bool("enabled", p.enabled);
+        r.read_string("library", p.library);
+        r.read_enum("on_error", p.on_error, {{"fail", OnError::fail}, {"skip", OnError::skip}});
+        if (const toml::table* c = r.sub_table("config"))
+            if (auto e = read_plugin_config_values(source, *c, path + ".config", p))
+                return e;
+        if (auto e = r.finish())
+            return e;
+        if (p.library.empty())
+            return Error{Errc::invalid_input, 0, fmt::format("{}: {}.library is required", p.where, path)};
+        cfg.plugins.push_back(std::move(p));
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::string_view embedded_default_config() { return default_config; }
+
+Result<Config> parse_config(std::string_view text, std::string_view source_name)
+{
+    toml::table root;
+    try {
+        root = toml::parse(text, source_name);
+    } catch (const toml::parse_error& e) {
+        return fail(Errc::invalid_input, "{}: {}", where(source_name, e.source()), e.description());
+    }
+
+    Config cfg;
+    cfg.source = std::string(source_name);
+    TableReader top(source_name, root, "");
+
+    if (const toml::table* t = top.sub_table("agent")) {
+        TableReader r(source_name, *t, "agent");
+        r.read_string("node_name", cfg.node_name);
+        r.read_enum("log_level", cfg.log_level,
+                    {{"trace", std::string("trace")}, {"debug", std::string("debug")},
+                     {"info", std::string("info")}, {"warn", std::string("warn")},
+                     {"error", std::string("error")}});
+        r.read_string("plugin_dir", cfg.plugin_dir);
+        r.read_string("policy_dir", cfg.policy_dir);
+        if (auto e = r.finish())
+            return std::unexpected(*e);
+    }
+    if (const toml::table* t = top.sub_table("api")) {
+        TableReader r(source_name, *t, "api");
+        r.read_string("socket", cfg.api_socket);
+        if (auto e = r.finish())
+            return std::unexpected(*e);
+    }
+    if (const toml::table* t = top.sub_table("metrics")) {
+        TableReader r(source_name, *t, "metrics");
+        r.read_uint("port", cfg.metrics_port, 0, 65535);
+        if (auto e = r.finish())
+            return std::unexpected(*e);
+    }
+    if (const toml::table* t = top.sub_table("process")) {
+        TableReader r(source_name, *t, "process");
+        r.read_bool("ancestors", cfg.process_ancestors);
+        r.read_uint("cache_size", cfg.process_cache_size, 64, 4'000'000);
+        if (auto e = r.finish())
+            return std::unexpected(*e);
+    }
+    if (const toml::table* t = top.sub_table("output")) {
+        TableReader r(source_name, *t, "output");
+        r.read_enum("stdout", cfg.stdout_format,
+                    {{"none", StdoutFormat::none}, {"compact", StdoutFormat::compact}, {"json", StdoutFormat::json}});
+        if (auto e = r.finish())
+            return std::unexpected(*e);
+    }
+    if (const toml::table* t = top.sub_table("export")) {
+        TableReader r(source_name, *t, "export");
+        if (const toml::table* f = r.sub_table("file")) {
+            TableReader fr(source_name, *f, "export.file");
+            fr.read_string("path", cfg.export_file.path);
+            uint64_t max_mb = cfg.export_file.max_size_bytes >> 20;
+            fr.read_uint("max_size_mb", max_mb, 1, 1 << 20);
+            cfg.export_file.max_size_bytes = max_mb << 20;
+            fr.read_uint("max_files", cfg.export_file.max_files, 1, 1000);
+            if (auto e = fr.finish())
+                return std::unexpected(*e);
+        }
+        if (const toml::table* f = r.sub_table("allow"))
+            if (auto e = read_filter(source_name, *f, "export.allow", cfg.export_allow))
+                return std::unexpected(*e);
+        if (const toml::table* f = r.sub_table("deny"))
+            if (auto e = read_filter(source_name, *f, "export.deny", cfg.export_deny))
+                return std::unexpected(*e);
+        if (auto e = r.finish())
+            return std::unexpected(*e);
+    }
+    if (const toml::table* t = top.sub_table("plugins"))
+        if (auto e = read_plugins(source_name, *t, cfg))
+            return std::unexpected(*e);
+    if (auto e = top.finish())
+        return std::unexpected(*e);
+    return cfg;
+}
+
+Result<Config> load_config_file(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return fail_errno(Errc::io, errno, "cannot read config {}", path.string());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return parse_config(ss.str(), path.string());
+}
+
+Result<std::filesystem::path> resolve_plugin_library(const PluginConfig& plugin,
+                                                     const std::filesystem::path& plugin_dir)
+{
+    namespace fs = std::filesystem;
+    fs::path lib(plugin.library);
+    if (lib.is_absolute())
+        return lib;
+    for (const auto& part : lib)
+        if (part == "..")
+            return fail(Errc::invalid_input,
+                        "{}: plugins.{}.library \"{}\" leaves the plugin directory (\"..\" is refused)",
+                        plugin.where, plugin.id, plugin.library);
+    fs::path full = plugin_dir / lib;
+    std::error_code ec;
+    fs::path real = fs::weakly_canonical(full, ec);
+    fs::path real_dir = fs::weakly_canonical(plugin_dir, ec);
+    if (!ec) {
+        auto rel = real.lexically_relative(real_dir);
+        if (rel.empty() || *rel.begin() == "..")
+            return fail(Errc::invalid_input,
+                        "{}: plugins.{}.library \"{}\" resolves to {}, outside the plugin directory {}",
+                        plugin.where, plugin.id, plugin.library, real.string(), real_dir.string());
+    }
+    return full;
+}
+
+} // namespace vigil

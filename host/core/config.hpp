@@ -1,0 +1,85 @@
+// vigild's configuration: TOML with an embedded default (docs/config.md). Unknown keys and wrong
+// types are errors with file:line:column; nothing is silently ignored.
+#pragma once
+
+#include "core/error.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace toml {
+inline namespace v3 {
+class table;
+}
+} // namespace toml
+
+namespace vigil {
+
+enum class OnError { fail, skip };
+enum class StdoutFormat { none, compact, json };
+
+// A value from [plugins.<id>.config], checked against the plugin's schema once it is loaded.
+struct PluginConfigValue {
+    enum class Type { boolean, integer, string, string_list } type;
+    bool bool_value = false;
+    int64_t int_value = 0;
+    std::string str_value;
+    std::vector<std::string> list_value;
+    std::string where; // file:line:column, for error messages
+};
+
+struct PluginConfig {
+    std::string id;
+    bool enabled = true;
+    std::string library; // file name or path; relative paths resolve inside plugin_dir
+    OnError on_error = OnError::fail;
+    std::map<std::string, PluginConfigValue> config;
+    std::string where;
+};
+
+struct ExportFileConfig {
+    std::string path; // empty: no file export
+    uint64_t max_size_bytes = 100ull << 20;
+    uint32_t max_files = 5;
+};
+
+struct ExportFilterConfig {
+    std::vector<std::string> event_types; // empty: all
+    std::string binary_regex;
+    std::vector<uint32_t> pids;
+    std::vector<std::string> namespaces;
+};
+
+struct Config {
+    std::string source = "<embedded default>";
+    std::string node_name;           // empty: the host name
+    std::string log_level = "info";
+    std::string plugin_dir;          // empty: the directory compiled into vigild
+    std::string policy_dir;          // empty: none
+    std::string api_socket = "/run/vigil/vigil.sock";
+    bool process_ancestors = false;
+    uint32_t process_cache_size = 65536;
+    StdoutFormat stdout_format = StdoutFormat::compact;
+    ExportFileConfig export_file;
+    ExportFilterConfig export_allow;
+    ExportFilterConfig export_deny;
+    uint32_t metrics_port = 0;       // 0: no metrics endpoint
+    std::vector<PluginConfig> plugins; // in file order
+};
+
+// The configuration vigild runs with when given no --config.
+std::string_view embedded_default_config();
+
+[[nodiscard]] Result<Config> parse_config(std::string_view text, std::string_view source_name);
+[[nodiscard]] Result<Config> load_config_file(const std::filesystem::path& path);
+
+// Resolves a plugin's library against the plugin directory: bare names and relative paths stay
+// inside it ("..", and symlinks leading out of it, are refused); absolute paths are used as is.
+[[nodiscard]] Result<std::filesystem::path> resolve_plugin_library(const PluginConfig& plugin,
+                                                                   const std::filesystem::path& plugin_dir);
+
+} // namespace vigil

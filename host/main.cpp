@@ -1,0 +1,80 @@
+// vigild: the vigil agent.
+#include "agent.hpp"
+#include "core/log.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+namespace {
+
+void usage(std::FILE* f)
+{
+    std::fprintf(f,
+                 "usage: vigild [options]\n"
+                 "  --config FILE          TOML configuration (default: the embedded one, see --print-default-config)\n"
+                 "  --output FORMAT        events on stdout: compact, json or none\n"
+                 "  --export-file PATH     also write JSON events to PATH (rotated as configured)\n"
+                 "  --plugin-dir DIR       where plugin libraries are (default: %s)\n"
+                 "  --print-default-config print the embedded configuration and exit\n"
+                 "  --version              print the version and exit\n",
+                 VIGIL_PLUGIN_DIR);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    vigil::AgentOptions opts;
+    opts.plugin_dir = VIGIL_PLUGIN_DIR;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        auto next = [&](const char* what) -> const char* {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "vigild: %s needs a value\n", what);
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (a == "--config")
+            opts.config_path = next("--config");
+        else if (a == "--output") {
+            std::string_view v = next("--output");
+            if (v == "json")
+                opts.stdout_format = vigil::StdoutFormat::json;
+            else if (v == "compact")
+                opts.stdout_format = vigil::StdoutFormat::compact;
+            else if (v == "none")
+                opts.stdout_format = vigil::StdoutFormat::none;
+            else {
+                std::fprintf(stderr, "vigild: --output must be compact, json or none, not \"%.*s\"\n",
+                             static_cast<int>(v.size()), v.data());
+                return 2;
+            }
+        } else if (a == "--export-file")
+            opts.export_file = next("--export-file");
+        else if (a == "--plugin-dir")
+            opts.plugin_dir = next("--plugin-dir");
+        else if (a == "--print-default-config") {
+            std::fwrite(vigil::embedded_default_config().data(), 1, vigil::embedded_default_config().size(), stdout);
+            return 0;
+        } else if (a == "--version") {
+            std::printf("vigild %s (plugin ABI %d.%d)\n", VIGIL_VERSION, VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR);
+            return 0;
+        } else if (a == "-h" || a == "--help") {
+            usage(stdout);
+            return 0;
+        } else {
+            std::fprintf(stderr, "vigild: unknown option \"%s\"\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    auto agent = vigil::Agent::make(std::move(opts));
+    if (!agent) {
+        vigil::log::get("host")->error("cannot start: {}", agent.error().message());
+        return 1;
+    }
+    return (*agent)->run();
+}

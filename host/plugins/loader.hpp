@@ -1,0 +1,39 @@
+// Loading plugin libraries with Boost.DLL and checking them before any plugin code runs beyond
+// its descriptor: entry point, ABI versions, descriptor content, file ownership.
+#pragma once
+
+#include "core/error.hpp"
+
+#include <vigil/plugin_abi.h>
+
+#define BOOST_DLL_USE_STD_FS
+#include <boost/dll/shared_library.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace vigil {
+
+// A plugin library that passed every check. The library stays loaded for the life of the
+// process (plugins are never dlclosed while vigild runs).
+struct PluginLibrary {
+    std::filesystem::path path;
+    boost::dll::shared_library library;
+    const vigil_plugin_api* api = nullptr;
+    const vigil_descriptor* descriptor = nullptr;
+};
+
+// Opens `path` and checks it; the error names the file and the reason.
+[[nodiscard]] Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path);
+
+// The checks on a descriptor's content alone (ids, versions, lists, config schema).
+[[nodiscard]] Result<void> validate_descriptor(const vigil_descriptor& d);
+
+// The file must be a regular file owned by root (or by the user vigild runs as) and not
+// writable by group or others: whoever can write it can run code inside the agent.
+[[nodiscard]] Result<void> check_plugin_file(const std::filesystem::path& path);
+
+// Human-readable description of a descriptor, for `vigil plugin check`.
+std::string describe_descriptor(const vigil_descriptor& d);
+
+} // namespace vigil

@@ -1,0 +1,427 @@
+#include "plugins/registry.hpp"
+
+#include "core/log.hpp"
+
+#include <bpf/bpf.h>
+#include <fcntl.h>
+
+#include <cstring>
+
+namespace vigil {
+
+namespace {
+
+constexpr size_t err_buf_size = 512;
+
+std::string err_text(const char* buf) { return buf[0] ? std::string(buf) : std::string("(no message)"); }
+
+const char* result_name(vigil_result r)
+{
+    switch (r) {
+    case VIGIL_OK: return "ok";
+    case VIGIL_ERR_INVALID: return "invalid";
+    case VIGIL_ERR_UNSUPPORTED: return "unsupported";
+    case VIGIL_ERR_KERNEL: return "kernel";
+    case VIGIL_ERR_NOT_FOUND: return "not found";
+    case VIGIL_ERR_INTERNAL: return "internal";
+    }
+    return "unknown";
+}
+
+} // namespace
+
+const char* to_string(PluginState s)
+{
+    switch (s) {
+    case PluginState::loaded: return "loaded";
+    case PluginState::running: return "running";
+    case PluginState::stopped: return "stopped";
+    case PluginState::failed: return "failed";
+    case PluginState::disabled: return "disabled";
+    }
+    return "unknown";
+}
+
+Plugin::Plugin(std::string id, PluginLibrary lib, const PluginConfig& cfg)
+    : id_(std::move(id)), lib_(std::move(lib)), cfg_(cfg), logger_(log::get("plugin." + id_))
+{
+}
+
+Plugin::~Plugin() = default;
+
+uint64_t Plugin::records() const { return rings_ ? rings_->records() : 0; }
+
+PluginRegistry::PluginRegistry(boost::asio::io_context& io, const SharedMaps& maps, Features& features,
+                               std::filesystem::path plugin_dir, EventHandler on_event)
+    : io_(io), maps_(maps), features_(features), plugin_dir_(std::move(plugin_dir)), on_event_(std::move(on_event)),
+      log_(log::get("plugins"))
+{
+}
+
+PluginRegistry::~PluginRegistry() { stop_all(); }
+
+Result<void> PluginRegistry::bind_config(Plugin& p)
+{
+    const vigil_descriptor& d = p.descriptor();
+    for (const auto& [key, val] : p.cfg_.config) {
+        bool known = false;
+        for (uint32_t i = 0; i < d.config_field_count; ++i)
+            known = known || key == d.config_fields[i].key;
+        if (!known) {
+            std::string keys;
+            for (uint32_t i = 0; i < d.config_field_count; ++i)
+                keys += fmt::format("{}{}", i ? ", " : "", d.config_fields[i].key);
+            return fail(Errc::invalid_input, "{}: plugins.{}.config: unknown key \"{}\" (the plugin accepts: {})",
+                        val.where, p.id(), key, keys.empty() ? "nothing" : keys);
+        }
+    }
+    p.config_values_.clear();
+    p.config_lists_.clear();
+    p.config_lists_.reserve(d.config_field_count);
+    for (uint32_t i = 0; i < d.config_field_count; ++i) {
+        const vigil_config_field& f = d.config_fields[i];
+        vigil_config_value v{};
+        v.struct_size = sizeof v;
+        v.key = f.key;
+        v.type = f.type;
+        auto it = p.cfg_.config.find(f.key);
+        if (it != p.cfg_.config.end()) {
+            const PluginConfigValue& c = it->second;
+            static constexpr const char* type_names[] = {"?", "a boolean", "an integer", "a string",
+                                                         "an array of strings"};
+            auto wrong = [&] {
+                return fail(Errc::invalid_input, "{}: plugins.{}.config.{} must be {}", c.where, p.id(), f.key,
+                            type_names[f.type]);
+            };
+            v.is_set = 1;
+            switch (f.type) {
+            case VIGIL_CONFIG_BOOL:
+                if (c.type != PluginConfigValue::Type::boolean)
+                    return wrong();
+                v.int_value = c.bool_value;
+                break;
+            case VIGIL_CONFIG_INT:
+                if (c.type != PluginConfigValue::Type::integer)
+                    return wrong();
+                v.int_value = c.int_value;
+                break;
+            case VIGIL_CONFIG_STRING:
+                if (c.type != PluginConfigValue::Type::string)
+                    return wrong();
+                v.str_value = c.str_value.c_str();
+                break;
+            case VIGIL_CONFIG_STRING_LIST: {
+                if (c.type != PluginConfigValue::Type::string_list)
+                    return wrong();
+                auto& list = p.config_lists_.emplace_back();
+                for (const auto& s : c.list_value)
+                    list.push_back(s.c_str());
+                v.list_values = list.data();
+                v.list_count = static_cast<uint32_t>(list.size());
+                break;
+            }
+            }
+        }
+        p.config_values_.push_back(v);
+    }
+    return {};
+}
+
+Result<void> PluginRegistry::load(const Config& cfg)
+{
+    for (const auto& pc : cfg.plugins) {
+        if (!pc.enabled) {
+            log_->info("plugin {} is disabled in {}", pc.id, cfg.source);
+            continue;
+        }
+        if (auto r = load_one(pc); !r) {
+            if (pc.on_error == OnError::skip) {
+                log_->error("plugin {} skipped: {}", pc.id, r.error().message());
+                continue;
+            }
+            return fail(Errc::plugin, "plugin {}: {}", pc.id, r.error().message());
+        }
+    }
+    return {};
+}
+
+Result<void> PluginRegistry::load_one(const PluginConfig& pc)
+{
+    if (Plugin* existing = find(pc.id)) {
+        if (existing->state_ == PluginState::running)
+            return {};
+        existing->cfg_ = pc;
+        if (auto r = bind_config(*existing); !r)
+            return r;
+        return start(*existing);
+    }
+    auto path = resolve_plugin_library(pc, plugin_dir_);
+    if (!path)
+        return std::unexpected(path.error());
+    auto lib = load_plugin_library(*path);
+    if (!lib)
+        return std::unexpected(lib.error());
+    std::string desc_id = lib->descriptor->id;
+    if (desc_id != pc.id)
+        return fail(Errc::plugin, "{}: descriptor id \"{}\" does not match the config key plugins.{}",
+                    path->string(), desc_id, pc.id);
+    for (const auto& other : plugins_)
+        if (other->path() == *path || other->id() == desc_id)
+            return fail(Errc::conflict, "{}: duplicate plugin id \"{}\" (already loaded from {})", path->string(),
+                        desc_id, other->path().string());
+
+    auto& p = *plugins_.emplace_back(std::make_unique<Plugin>(pc.id, std::move(*lib), pc));
+    p.registry_ = this;
+    if (auto r = bind_config(p); !r) {
+        p.state_ = PluginState::failed;
+        p.last_error_ = r.error().message();
+        return r;
+    }
+    log_->info("loaded plugin {} {} from {}", p.id(), p.descriptor().version, p.path().string());
+    return start(p);
+}
+
+Result<void> PluginRegistry::start(Plugin& p)
+{
+    char err[err_buf_size] = {};
+    if (!p.self_) {
+        p.host_api_ = {};
+        p.host_api_.struct_size = sizeof p.host_api_;
+        p.host_api_.abi_major = VIGIL_ABI_MAJOR;
+        p.host_api_.abi_minor = VIGIL_ABI_MINOR;
+        p.host_api_.ctx = &p;
+        p.host_api_.log = &cb_log;
+        p.host_api_.shared_map_fd = &cb_shared_map_fd;
+        p.host_api_.add_ring = &cb_add_ring;
+        p.host_api_.register_link = &cb_register_link;
+        p.host_api_.remove_links = &cb_remove_links;
+        p.host_api_.has_feature = &cb_has_feature;
+        p.host_api_.count = &cb_count;
+        void* self = nullptr;
+        vigil_result r = p.api().init(&p.host_api_, p.config_values_.data(),
+                                      static_cast<uint32_t>(p.config_values_.size()), &self, err, sizeof err);
+        if (r != VIGIL_OK) {
+            p.state_ = PluginState::failed;
+            p.last_error_ = fmt::format("init failed ({}): {}", result_name(r), err_text(err));
+            return fail(Errc::plugin, "{}: {}", p.path().string(), p.last_error_);
+        }
+        p.self_ = self;
+    }
+    vigil_result r = p.api().start(p.self_, err, sizeof err);
+    if (r != VIGIL_OK) {
+        p.last_error_ = fmt::format("start failed ({}): {}", result_name(r), err_text(err));
+        stop(p); // undo whatever it attached before failing
+        p.state_ = PluginState::failed;
+        return fail(Errc::plugin, "{}: {}", p.path().string(), p.last_error_);
+    }
+    p.state_ = PluginState::running;
+    p.last_error_.clear();
+    log_->info("plugin {} running ({} links)", p.id(), p.links_.size());
+    return {};
+}
+
+void PluginRegistry::stop(Plugin& p)
+{
+    if (p.self_) {
+        char err[err_buf_size] = {};
+        if (vigil_result r = p.api().stop(p.self_, err, sizeof err); r != VIGIL_OK)
+            log_->warn("plugin {}: stop failed ({}): {}", p.id(), result_name(r), err_text(err));
+    }
+    // Whatever the plugin did, nothing of it stays attached.
+    detach_links(p, nullptr);
+    if (p.rings_) {
+        p.rings_->stop();
+        p.rings_.reset();
+    }
+    if (p.state_ == PluginState::running)
+        p.state_ = PluginState::stopped;
+}
+
+void PluginRegistry::detach_links(Plugin& p, const char* owner_tag)
+{
+    for (auto it = p.links_.begin(); it != p.links_.end();) {
+        if (owner_tag && it->owner_tag != owner_tag) {
+            ++it;
+            continue;
+        }
+        // Detach even if the plugin still holds its own fd of the link; not every link type
+        // supports detach, and closing the last fd detaches those.
+        bpf_link_detach(it->fd.get());
+        it = p.links_.erase(it);
+    }
+}
+
+Result<void> PluginRegistry::reload(const Config& cfg)
+{
+    Result<void> result;
+    for (const auto& pc : cfg.plugins) {
+        Plugin* p = find(pc.id);
+        if (!pc.enabled) {
+            if (p && p->state_ == PluginState::running) {
+                log_->info("plugin {} disabled by reload", pc.id);
+                stop(*p);
+                p->state_ = PluginState::disabled;
+            }
+            continue;
+        }
+        if (p && p->state_ == PluginState::running)
+            continue;
+        if (auto r = load_one(pc); !r) {
+            log_->error("plugin {}: {}", pc.id, r.error().message());
+            if (pc.on_error == OnError::fail && result)
+                result = std::unexpected(r.error());
+        }
+    }
+    for (auto& p : plugins_) {
+        bool listed = false;
+        for (const auto& pc : cfg.plugins)
+            listed = listed || pc.id == p->id();
+        if (!listed && p->state_ == PluginState::running) {
+            log_->info("plugin {} no longer in the config: stopping it", p->id());
+            stop(*p);
+            p->state_ = PluginState::disabled;
+        }
+    }
+    return result;
+}
+
+Result<void> PluginRegistry::enable(const std::string& id)
+{
+    Plugin* p = find(id);
+    if (!p)
+        return fail(Errc::not_found, "no plugin \"{}\" is loaded", id);
+    if (p->state_ == PluginState::running)
+        return {};
+    return start(*p);
+}
+
+Result<void> PluginRegistry::disable(const std::string& id)
+{
+    Plugin* p = find(id);
+    if (!p)
+        return fail(Errc::not_found, "no plugin \"{}\" is loaded", id);
+    stop(*p);
+    p->state_ = PluginState::disabled;
+    return {};
+}
+
+void PluginRegistry::stop_all()
+{
+    for (auto& p : plugins_) {
+        stop(*p);
+        if (p->self_) {
+            p->api().destroy(p->self_);
+            p->self_ = nullptr;
+        }
+    }
+}
+
+Plugin* PluginRegistry::find(const std::string& id)
+{
+    for (auto& p : plugins_)
+        if (p->id() == id)
+            return p.get();
+    return nullptr;
+}
+
+Plugin* PluginRegistry::server_of(const std::string& hook_kind)
+{
+    for (auto& p : plugins_) {
+        const auto& d = p->descriptor();
+        for (uint32_t i = 0; i < d.hook_kind_count; ++i)
+            if (hook_kind == d.hook_kinds[i])
+                return p.get();
+    }
+    return nullptr;
+}
+
+// ---- host services -----------------------------------------------------------------------
+
+void PluginRegistry::cb_log(void* ctx, uint32_t level, const char* msg, size_t len)
+{
+    auto* p = static_cast<Plugin*>(ctx);
+    static constexpr spdlog::level::level_enum levels[] = {spdlog::level::trace, spdlog::level::debug,
+                                                           spdlog::level::info, spdlog::level::warn,
+                                                           spdlog::level::err};
+    p->logger_->log(levels[level <= VIGIL_LOG_ERROR ? level : VIGIL_LOG_ERROR], "{}",
+                    std::string_view(msg ? msg : "", msg ? len : 0));
+}
+
+int PluginRegistry::cb_shared_map_fd(void* ctx, const char* name, uint32_t layout)
+{
+    auto* p = static_cast<Plugin*>(ctx);
+    int fd = p->registry_->maps_.dup_fd(name ? name : "", layout);
+    if (fd == -EPROTO)
+        p->registry_->log_->error("plugin {} asked for shared map {} with layout {}, which this host does not have",
+                                  p->id(), name, layout);
+    return fd;
+}
+
+vigil_result PluginRegistry::cb_add_ring(void* ctx, int map_fd, uint32_t ring_id, char* err, size_t err_len)
+{
+    auto* p = static_cast<Plugin*>(ctx);
+    PluginRegistry* reg = p->registry_;
+    if (!p->rings_)
+        p->rings_ = std::make_unique<RingSet>(reg->io_, [p, reg](uint32_t ring, const void* data, size_t len) {
+            if (!p->self_)
+                return;
+            char e[err_buf_size] = {};
+            vigil_result r = p->api().decode(p->self_, ring, data, len, &PluginRegistry::cb_emit, p, e, sizeof e);
+            if (r != VIGIL_OK) {
+                // A bad record costs one counter and, now and then, a log line; never the pump.
+                if (p->decode_errors_++ % 1000 == 0)
+                    p->logger_->warn("decode error on ring {} ({} so far): {}", ring, p->decode_errors_,
+                                     err_text(e));
+            }
+        });
+    if (auto r = p->rings_->add(map_fd, ring_id); !r) {
+        std::string m = r.error().message();
+        std::snprintf(err, err_len, "%s", m.c_str());
+        return VIGIL_ERR_KERNEL;
+    }
+    return VIGIL_OK;
+}
+
+void PluginRegistry::cb_emit(void* ctx, const vigil_event* ev)
+{
+    auto* p = static_cast<Plugin*>(ctx);
+    if (!ev || ev->struct_size < offsetof(vigil_event, process) + sizeof(void*) || !ev->kind) {
+        p->decode_errors_++;
+        return;
+    }
+    p->registry_->on_event_(p->id(), *ev);
+}
+
+vigil_result PluginRegistry::cb_register_link(void* ctx, int link_fd, const char* tag, char* err, size_t err_len)
+{
+    auto* p = static_cast<Plugin*>(ctx);
+    int fd = ::fcntl(link_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        std::snprintf(err, err_len, "dup of link fd %d: %s", link_fd, std::strerror(errno));
+        return VIGIL_ERR_KERNEL;
+    }
+    p->links_.push_back({Fd(fd), tag ? tag : ""});
+    return VIGIL_OK;
+}
+
+void PluginRegistry::cb_remove_links(void* ctx, const char* tag)
+{
+    auto* p = static_cast<Plugin*>(ctx);
+    p->registry_->detach_links(*p, tag ? tag : "");
+}
+
+int PluginRegistry::cb_has_feature(void* ctx, const char* feature)
+{
+    auto* p = static_cast<Plugin*>(ctx);
+    auto v = p->registry_->features_.by_name(feature ? feature : "");
+    return v ? (*v ? 1 : 0) : -1;
+}
+
+void PluginRegistry::cb_count(void* ctx, const char* counter, uint64_t delta)
+{
+    auto* p = static_cast<Plugin*>(ctx);
+    if (counter)
+        p->counters_[counter] += delta;
+}
+
+} // namespace vigil

@@ -1,0 +1,131 @@
+// The plugins of a running vigild: loading from the config, the host services each plugin gets
+// (vigil_host_api), lifecycle init -> start -> stop -> destroy, and every link and ring buffer a
+// plugin registered, so that disabling it always detaches it.
+#pragma once
+
+#include "bpf/ring_pump.hpp"
+#include "bpf/shared_maps.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/fd.hpp"
+#include "core/features.hpp"
+#include "plugins/loader.hpp"
+
+#include <vigil/plugin_abi.h>
+
+#include <boost/asio/io_context.hpp>
+#include <spdlog/logger.h>
+
+#include <filesystem>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vigil {
+
+enum class PluginState { loaded, running, stopped, failed, disabled };
+const char* to_string(PluginState s);
+
+// Called with every decoded event: (plugin id, event).
+using EventHandler = std::function<void(const std::string&, const vigil_event&)>;
+
+class Plugin {
+public:
+    Plugin(std::string id, PluginLibrary lib, const PluginConfig& cfg);
+    ~Plugin();
+    Plugin(const Plugin&) = delete;
+    Plugin& operator=(const Plugin&) = delete;
+
+    const std::string& id() const { return id_; }
+    const vigil_descriptor& descriptor() const { return *lib_.descriptor; }
+    const vigil_plugin_api& api() const { return *lib_.api; }
+    const std::filesystem::path& path() const { return lib_.path; }
+    PluginState state() const { return state_; }
+    const std::string& last_error() const { return last_error_; }
+    void* self() const { return self_; }
+    size_t link_count() const { return links_.size(); }
+    uint64_t decode_errors() const { return decode_errors_; }
+    uint64_t records() const;
+    const std::map<std::string, uint64_t>& counters() const { return counters_; }
+
+private:
+    friend class PluginRegistry;
+    struct Link {
+        Fd fd;
+        std::string owner_tag;
+    };
+
+    std::string id_;
+    PluginLibrary lib_;
+    PluginConfig cfg_;
+    PluginState state_ = PluginState::loaded;
+    std::string last_error_;
+    void* self_ = nullptr;
+    vigil_host_api host_api_{};
+    class PluginRegistry* registry_ = nullptr;
+    std::shared_ptr<spdlog::logger> logger_;
+    std::list<Link> links_;
+    std::unique_ptr<RingSet> rings_;
+    std::map<std::string, uint64_t> counters_;
+    uint64_t decode_errors_ = 0;
+    // Config values handed to init; the strings point into cfg_.
+    std::vector<vigil_config_value> config_values_;
+    std::vector<std::vector<const char*>> config_lists_;
+};
+
+class PluginRegistry {
+public:
+    PluginRegistry(boost::asio::io_context& io, const SharedMaps& maps, Features& features,
+                   std::filesystem::path plugin_dir, EventHandler on_event);
+    ~PluginRegistry();
+
+    // Loads, inits and starts every enabled plugin of `cfg`, in order. A plugin failing with
+    // on_error = "skip" is logged and left out; with "fail" the error is returned.
+    [[nodiscard]] Result<void> load(const Config& cfg);
+    // Applies a reloaded config: starts plugins newly enabled, stops those now disabled.
+    [[nodiscard]] Result<void> reload(const Config& cfg);
+    // Runtime enable/disable of one plugin (already loaded or listed in the config).
+    [[nodiscard]] Result<void> enable(const std::string& id);
+    [[nodiscard]] Result<void> disable(const std::string& id);
+    // Stops every plugin (detaching all links, draining rings) and destroys the instances.
+    void stop_all();
+
+    Plugin* find(const std::string& id);
+    const std::list<std::unique_ptr<Plugin>>& plugins() const { return plugins_; }
+    // Plugins that serve a policy hook kind.
+    Plugin* server_of(const std::string& hook_kind);
+
+    const std::filesystem::path& plugin_dir() const { return plugin_dir_; }
+
+    // Checks [plugins.<id>.config] against the descriptor's schema and builds the ABI values.
+    [[nodiscard]] static Result<void> bind_config(Plugin& p);
+
+private:
+    [[nodiscard]] Result<void> load_one(const PluginConfig& pc);
+    [[nodiscard]] Result<void> start(Plugin& p);
+    void stop(Plugin& p);
+    void detach_links(Plugin& p, const char* owner_tag);
+
+    // vigil_host_api callbacks; ctx is the Plugin.
+    static void cb_log(void* ctx, uint32_t level, const char* msg, size_t len);
+    static int cb_shared_map_fd(void* ctx, const char* name, uint32_t layout);
+    static vigil_result cb_add_ring(void* ctx, int map_fd, uint32_t ring_id, char* err, size_t err_len);
+    static vigil_result cb_register_link(void* ctx, int link_fd, const char* tag, char* err, size_t err_len);
+    static void cb_remove_links(void* ctx, const char* tag);
+    static int cb_has_feature(void* ctx, const char* feature);
+    static void cb_count(void* ctx, const char* counter, uint64_t delta);
+    static void cb_emit(void* ctx, const vigil_event* ev);
+
+    boost::asio::io_context& io_;
+    const SharedMaps& maps_;
+    Features& features_;
+    std::filesystem::path plugin_dir_;
+    EventHandler on_event_;
+    std::list<std::unique_ptr<Plugin>> plugins_;
+    std::shared_ptr<spdlog::logger> log_;
+};
+
+} // namespace vigil
