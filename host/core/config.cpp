@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -273,7 +274,18 @@ bool valid_plugin_id(std::string_view id)
 
 std::optional<Error> read_plugins(std::string_view source, const toml::table& plugins, Config& cfg)
 {
-    for (const auto& [k, v] : plugins) {
+    // Tables come back sorted by key; plugins start in the order the file lists them.
+    std::vector<std::pair<const toml::key*, const toml::node*>> ordered;
+    for (const auto& [k, v] : plugins)
+        ordered.emplace_back(&k, &v);
+    std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+        const auto& sa = a.second->source().begin;
+        const auto& sb = b.second->source().begin;
+        return sa.line != sb.line ? sa.line < sb.line : sa.column < sb.column;
+    });
+    for (const auto& [kp, vp] : ordered) {
+        const toml::key& k = *kp;
+        const toml::node& v = *vp;
         std::string id(k.str());
         std::string path = fmt::format("plugins.{}", id);
         if (!valid_plugin_id(id))
