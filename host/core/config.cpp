@@ -340,19 +340,6 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
                      {"info", std::string("info")}, {"warn", std::string("warn")},
                      {"error", std::string("error")}});
         r.read_string("plugin_dir", cfg.plugin_dir);
-        r.read_string("policy_dir", cfg.policy_dir);
-        if (auto e = r.finish())
-            return std::unexpected(*e);
-    }
-    if (const toml::table* t = top.sub_table("api")) {
-        TableReader r(source_name, *t, "api");
-        r.read_string("socket", cfg.api_socket);
-        if (auto e = r.finish())
-            return std::unexpected(*e);
-    }
-    if (const toml::table* t = top.sub_table("metrics")) {
-        TableReader r(source_name, *t, "metrics");
-        r.read_uint("port", cfg.metrics_port, 0, 65535);
         if (auto e = r.finish())
             return std::unexpected(*e);
     }

@@ -59,15 +59,12 @@ struct Config {
     std::string node_name;           // empty: the host name
     std::string log_level = "info";
     std::string plugin_dir;          // empty: the directory compiled into vigild
-    std::string policy_dir;          // empty: none
-    std::string api_socket = "/run/vigil/vigil.sock";
     bool process_ancestors = false;
     uint32_t process_cache_size = 65536;
     StdoutFormat stdout_format = StdoutFormat::compact;
     ExportFileConfig export_file;
     ExportFilterConfig export_allow;
     ExportFilterConfig export_deny;
-    uint32_t metrics_port = 0;       // 0: no metrics endpoint
     std::vector<PluginConfig> plugins; // in file order
 };
 
