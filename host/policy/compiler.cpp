@@ -8,6 +8,10 @@
 
 namespace vigil::policy {
 
+static_assert(static_cast<int>(NamespaceType::uts) == VSEL_NS_UTS && static_cast<int>(NamespaceType::net) == VSEL_NS_NET &&
+                  static_cast<int>(NamespaceType::user) == VSEL_NS_USER,
+              "NamespaceType and vsel_ns_type must list namespaces in the same order");
+
 namespace {
 
 class Compiler {
