@@ -479,12 +479,17 @@ struct sel__loop_ctx {
 static long sel__match_one(__u32 idx, void *data)
 {
     struct sel__loop_ctx *c = data;
-    /* Keep clang from re-deriving the index from an unchecked copy after the bound check. */
+    /* Bound the index and take the pointer right away: older verifiers (6.1) lose the bound
+     * when clang reloads an unchecked copy of the index from the stack. */
     __u32 i_sel = idx;
+    if (i_sel >= VSEL_MAX_SELECTORS)
+        return 1;
     asm volatile("" : "+r"(i_sel));
-    if (i_sel >= VSEL_MAX_SELECTORS || i_sel >= c->cfg->nselectors)
+    if (i_sel >= VSEL_MAX_SELECTORS)
         return 1;
     struct vsel_selector *s = &c->cfg->sel[i_sel];
+    if (i_sel >= c->cfg->nselectors)
+        return 1;
     struct vsel_input *in = c->in;
 
     for (int i = 0; i < VSEL_MAX_PID_FILTERS; i++)
