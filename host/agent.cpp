@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 
@@ -41,6 +42,8 @@ Agent::Agent(AgentOptions opts, Config cfg)
 
 Agent::~Agent()
 {
+    if (policies_)
+        policies_->remove_all();
     if (registry_)
         registry_->stop_all();
     if (pipeline_)
@@ -97,12 +100,36 @@ Result<void> Agent::start()
     auto t0 = std::chrono::steady_clock::now();
     if (auto r = registry_->load(cfg_); !r)
         return r;
+    policies_ = std::make_unique<PolicyManager>(*registry_);
+    for (const auto& file : opts_.policies)
+        if (auto r = policies_->add_file(file); !r)
+            return r;
+    if (!cfg_.policy_dir.empty())
+        load_policy_dir(cfg_.policy_dir);
     size_t running = 0;
     for (const auto& p : registry_->plugins())
         running += p->state() == PluginState::running;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     logger->info("vigild ready: {} plugin(s) running, started in {} ms", running, ms);
     return {};
+}
+
+void Agent::load_policy_dir(const std::filesystem::path& dir)
+{
+    // A bad file here is logged and skipped: the other policies still load.
+    std::error_code ec;
+    std::vector<std::filesystem::path> files;
+    for (const auto& ent : std::filesystem::directory_iterator(dir, ec))
+        if (ent.path().extension() == ".yaml" || ent.path().extension() == ".yml")
+            files.push_back(ent.path());
+    if (ec) {
+        log::get("policy")->error("policy directory {}: {}", dir.string(), ec.message());
+        return;
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files)
+        if (auto r = policies_->add_file(f); !r)
+            log::get("policy")->error("{}", r.error().message());
 }
 
 void Agent::arm_flush()
@@ -149,6 +176,7 @@ void Agent::stop()
         return;
     stopping_ = true;
     auto t0 = std::chrono::steady_clock::now();
+    policies_->remove_all();
     registry_->stop_all(); // detaches every link and drains the rings
     pipeline_->flush();
     signals_.cancel();

@@ -7,6 +7,7 @@
 #include "core/features.hpp"
 #include "export/pipeline.hpp"
 #include "plugins/registry.hpp"
+#include "policy/manager.hpp"
 #include "process/cache.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -17,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vigil {
 
@@ -25,6 +27,7 @@ struct AgentOptions {
     std::optional<StdoutFormat> stdout_format;        // --output
     std::optional<std::string> export_file;           // --export-file
     std::filesystem::path plugin_dir;                 // used when the config names none
+    std::vector<std::filesystem::path> policies;      // --policy, loaded at start (a failure stops vigild)
 };
 
 class Agent {
@@ -40,12 +43,14 @@ public:
     boost::asio::io_context& io() { return io_; }
     PluginRegistry& plugins() { return *registry_; }
     Features& features() { return features_; }
+    PolicyManager& policies() { return *policies_; }
 
 private:
     Agent(AgentOptions opts, Config cfg);
     [[nodiscard]] Result<void> start();
     [[nodiscard]] Result<Config> read_config() const;
     void arm_flush();
+    void load_policy_dir(const std::filesystem::path& dir);
     void wait_signals();
 
     AgentOptions opts_;
@@ -56,6 +61,7 @@ private:
     std::unique_ptr<ProcessCache> cache_;
     std::unique_ptr<EventPipeline> pipeline_;
     std::unique_ptr<PluginRegistry> registry_;
+    std::unique_ptr<PolicyManager> policies_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer flush_timer_;
     bool stopping_ = false;

@@ -340,6 +340,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
                      {"info", std::string("info")}, {"warn", std::string("warn")},
                      {"error", std::string("error")}});
         r.read_string("plugin_dir", cfg.plugin_dir);
+        r.read_string("policy_dir", cfg.policy_dir);
         if (auto e = r.finish())
             return std::unexpected(*e);
     }

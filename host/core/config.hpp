@@ -59,6 +59,7 @@ struct Config {
     std::string node_name;           // empty: the host name
     std::string log_level = "info";
     std::string plugin_dir;          // empty: the directory compiled into vigild
+    std::string policy_dir;          // empty: none; *.yaml / *.yml loaded at start
     bool process_ancestors = false;
     uint32_t process_cache_size = 65536;
     StdoutFormat stdout_format = StdoutFormat::compact;
