@@ -176,6 +176,11 @@ void Agent::stop()
         return;
     stopping_ = true;
     auto t0 = std::chrono::steady_clock::now();
+    for (const auto& p : policies_->policies())
+        if (auto c = policies_->counters(p.policy.name))
+            log::get("policy")->info("policy {}: matched={} posted={} rate_limited={} enforced={} monitored={}",
+                                     p.policy.name, c->matched, c->posted, c->rate_limited, c->enforced,
+                                     c->monitored);
     policies_->remove_all();
     registry_->stop_all(); // detaches every link and drains the rings
     pipeline_->flush();
