@@ -6,6 +6,9 @@
  * sent here, synchronously, when the hook is in enforce mode (counted otherwise), and Override is
  * reported back for the plugin's program to carry out where its attach point allows it.
  *
+ * Program types without bpf_send_signal (cgroup socket programs) define VSEL_NO_SIGNAL before
+ * including this header; their policies cannot have Sigkill or Signal (the parser refuses them).
+ *
  * Every map below is declared per BPF object, so each hook object has its own configuration.
  * Loops are bounded by the wire limits; the selector loop runs through bpf_loop() so the verifier
  * checks one selector's code once instead of once per selector. */
@@ -14,10 +17,12 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "vigil/bpf/maps.h"
 #include "vigil/wire/selectors.h"
+#include "vigil/wire/sock.h"
 
 /* the hook's compiled selectors (key 0) */
 struct {
@@ -62,6 +67,15 @@ struct {
     __type(key, struct vsel_int_key);
     __type(value, __u8);
 } vsel_ints SEC(".maps");
+
+/* address prefixes and value ranges of the network operators, by filter */
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(max_entries, VSEL_MAP_ENTRIES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct vsel_net_key);
+    __type(value, __u8);
+} vsel_net SEC(".maps");
 
 /* counters, enum vsel_stat */
 struct {
@@ -163,6 +177,16 @@ static __always_inline void sel__set_str_len(struct vsel_input *in, __u32 i, __u
         return;
     in->args[i].kind = VSEL_ARG_STR;
     in->args[i].len = len;
+}
+
+/* Marks argument i a socket argument whose struct vsock_arg the caller put in in->str[i].data
+ * (vigil/bpf/sock.h fills one). */
+static __always_inline void sel__set_sock(struct vsel_input *in, __u32 i)
+{
+    if (i >= VSEL_MAX_ARGS)
+        return;
+    in->args[i].kind = VSEL_ARG_SOCK;
+    in->args[i].len = sizeof(struct vsock_arg);
 }
 
 /* Reads a NUL-terminated kernel or user string into argument i; returns its length or <0. */
@@ -348,7 +372,8 @@ static __always_inline int sel__str_any(__u32 filter_id, __u8 op, struct vsel_st
 static __always_inline int sel__negated(__u8 op)
 {
     return op == VSEL_OP_NOT_IN || op == VSEL_OP_NOT_EQUAL || op == VSEL_OP_NOT_PREFIX ||
-           op == VSEL_OP_NOT_POSTFIX || op == VSEL_OP_NOT_IN_MAP;
+           op == VSEL_OP_NOT_POSTFIX || op == VSEL_OP_NOT_IN_MAP || op == VSEL_OP_NOT_SADDR ||
+           op == VSEL_OP_NOT_DADDR || op == VSEL_OP_NOT_SPORT || op == VSEL_OP_NOT_DPORT;
 }
 
 /* Puts a process's binary into the binary scratch keys, zero-padded; returns its length
@@ -454,6 +479,84 @@ static __always_inline int sel__match_int(const struct vsel_arg_filter *f, __s64
     return f->op == VSEL_OP_NOT_EQUAL ? !found : found;
 }
 
+/* Network operators: the socket's field looked up in the filter's vsel_net entries. */
+static __always_inline int sel__match_net(const struct vsel_arg_filter *f, const struct vsock_arg *s)
+{
+    struct vsel_net_key k = {};
+    k.filter_id = f->filter_id;
+    const __u8 *addr = 0;
+    __u16 v = 0;
+    int inet = s->family == VSOCK_AF_INET || s->family == VSOCK_AF_INET6;
+    switch (f->op) {
+    case VSEL_OP_SADDR:
+    case VSEL_OP_NOT_SADDR:
+        addr = s->saddr;
+        break;
+    case VSEL_OP_DADDR:
+    case VSEL_OP_NOT_DADDR:
+        addr = s->daddr;
+        break;
+    case VSEL_OP_SPORT:
+    case VSEL_OP_NOT_SPORT:
+        if (!inet)
+            return 0;
+        k.field = VSEL_NET_PORT;
+        v = s->sport;
+        break;
+    case VSEL_OP_DPORT:
+    case VSEL_OP_NOT_DPORT:
+        if (!inet)
+            return 0;
+        k.field = VSEL_NET_PORT;
+        v = s->dport;
+        break;
+    case VSEL_OP_PROTOCOL:
+        k.field = VSEL_NET_PROTOCOL;
+        v = s->protocol;
+        break;
+    case VSEL_OP_FAMILY:
+        k.field = VSEL_NET_FAMILY;
+        v = s->family;
+        break;
+    case VSEL_OP_STATE:
+        k.field = VSEL_NET_STATE;
+        v = s->state;
+        break;
+    default:
+        return 0;
+    }
+    if (addr) {
+        if (s->family == VSOCK_AF_INET) {
+            k.field = VSEL_NET_V4;
+            __builtin_memcpy(k.data, addr, 4);
+            k.prefixlen = VSEL_NET_HEADER_BITS + 32;
+        } else if (s->family == VSOCK_AF_INET6) {
+            __u64 hi = 0;
+            __u32 mid = 0;
+            __builtin_memcpy(&hi, addr, 8);
+            __builtin_memcpy(&mid, addr + 8, 4);
+            /* ::ffff:a.b.c.d is the IPv4 address a dual-stack socket talks to */
+            if (hi == 0 && mid == bpf_htonl(0x0000ffff)) {
+                k.field = VSEL_NET_V4;
+                __builtin_memcpy(k.data, addr + 12, 4);
+                k.prefixlen = VSEL_NET_HEADER_BITS + 32;
+            } else {
+                k.field = VSEL_NET_V6;
+                __builtin_memcpy(k.data, addr, 16);
+                k.prefixlen = VSEL_NET_HEADER_BITS + 128;
+            }
+        } else {
+            return 0; /* no IP address */
+        }
+    } else {
+        k.data[0] = v >> 8;
+        k.data[1] = v & 0xff;
+        k.prefixlen = VSEL_NET_HEADER_BITS + 16;
+    }
+    int found = bpf_map_lookup_elem(&vsel_net, &k) != 0;
+    return sel__negated(f->op) ? !found : found;
+}
+
 static __always_inline int sel__match_arg(const struct vsel_arg_filter *f, struct vsel_input *in)
 {
     __u32 a = f->arg;
@@ -462,6 +565,8 @@ static __always_inline int sel__match_arg(const struct vsel_arg_filter *f, struc
     struct vsel_argval *v = &in->args[a];
     if (f->kind == VSEL_ARG_INT)
         return v->kind == VSEL_ARG_INT && sel__match_int(f, v->ival);
+    if (f->kind == VSEL_ARG_SOCK)
+        return v->kind == VSEL_ARG_SOCK && sel__match_net(f, (const struct vsock_arg *)in->str[a].data);
     if (v->kind != VSEL_ARG_STR)
         return 0; /* an argument that could not be read never satisfies a filter */
     int found = sel__str_any(f->filter_id, f->op, &in->str[a], &in->rev[a], v->len);
@@ -601,8 +706,10 @@ static __always_inline struct vsel_decision sel__evaluate(struct vsel_hook *cfg,
     if (d.signal || d.override) {
         if (cfg->enforce) {
             d.enforced = 1;
+#ifndef VSEL_NO_SIGNAL
             if (d.signal)
                 bpf_send_signal(d.signal);
+#endif
             sel__stat(VSEL_STAT_ENFORCED);
         } else {
             sel__stat(VSEL_STAT_MONITORED);
