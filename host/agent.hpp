@@ -7,6 +7,7 @@
 #include "core/features.hpp"
 #include "export/pipeline.hpp"
 #include "plugins/registry.hpp"
+#include "process/bootstrap.hpp"
 #include "process/cache.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -19,6 +20,16 @@
 #include <string>
 
 namespace vigil {
+
+// Counters of a running agent: what the plugins handed over, what went out, what was lost on
+// the way (kernel ring buffers full, records that did not decode), and the process cache.
+struct AgentStats {
+    PipelineStats pipeline;
+    uint64_t ring_lost = 0;     // records the kernel could not reserve (VIGIL_ERR_RINGBUF_RESERVE)
+    uint64_t decode_errors = 0; // records a plugin refused
+    uint64_t map_update_errors = 0; // vigil_procs updates that failed in the kernel (map full)
+    ProcessCacheStats cache;
+};
 
 struct AgentOptions {
     std::optional<std::filesystem::path> config_path; // none: the embedded default
@@ -37,6 +48,10 @@ public:
     void stop();
     [[nodiscard]] Result<void> reload();
 
+    AgentStats stats() const;
+    // Writes the stats as one log line ("stats: received=... lost=... cache_size=...").
+    void log_stats() const;
+
     boost::asio::io_context& io() { return io_; }
     PluginRegistry& plugins() { return *registry_; }
     Features& features() { return features_; }
@@ -47,6 +62,7 @@ private:
     [[nodiscard]] Result<Config> read_config() const;
     void arm_flush();
     void wait_signals();
+    void bootstrap_processes(const char* when);
 
     AgentOptions opts_;
     Config cfg_;
@@ -54,6 +70,7 @@ private:
     Features features_;
     std::optional<SharedMaps> maps_;
     std::unique_ptr<ProcessCache> cache_;
+    std::unique_ptr<ProcBootstrap> bootstrap_;
     std::unique_ptr<EventPipeline> pipeline_;
     std::unique_ptr<PluginRegistry> registry_;
     boost::asio::signal_set signals_;

@@ -61,7 +61,9 @@ struct Config {
     std::string plugin_dir;          // empty: the directory compiled into vigild
     std::string policy_dir;          // empty: none
     std::string api_socket = "/run/vigil/vigil.sock";
-    bool process_ancestors = false;
+    bool process_ancestors = false;     // events carry "ancestors"
+    bool process_namespaces = false;    // process objects carry "ns"
+    bool process_capabilities = false;  // process objects carry "cap"
     uint32_t process_cache_size = 65536;
     StdoutFormat stdout_format = StdoutFormat::compact;
     ExportFileConfig export_file;
