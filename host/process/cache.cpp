@@ -225,21 +225,35 @@ const ProcessEntry* ProcessCache::apply(const vigil_process_update& u)
     }
 }
 
+void ProcessCache::replace_older(const ProcessKey& key)
+{
+    // The incarnation a new one replaces: the fork child or previous program of an exec, or a
+    // reused pid's process whose exit was lost.
+    if (ProcessEntry* prev = find_pid_mut(key.pid); prev && prev->key.ktime < key.ktime)
+        retire(*prev);
+}
+
+const ProcessEntry* ProcessCache::live_parent(uint32_t ppid, uint64_t parent_ktime) const
+{
+    if (parent_ktime)
+        if (const ProcessEntry* p = find({ppid, parent_ktime}))
+            return p;
+    // the kernel-side lookup missed; the cache may still know the parent
+    const ProcessEntry* p = find_pid(ppid);
+    return p && !p->exited ? p : nullptr;
+}
+
 const ProcessEntry* ProcessCache::on_exec(const vigil_process_update& u)
 {
     ProcessKey key{u.pid, u.ktime};
     if (const ProcessEntry* existing = find(key))
         return existing;
-    // the incarnation this exec replaces (the fork child, or the previous program)
-    if (ProcessEntry* prev = find_pid_mut(u.pid); prev && prev->key.ktime < u.ktime)
-        retire(*prev);
+    replace_older(key);
 
     ProcessEntry e;
     e.key = key;
-    e.parent = {u.ppid, u.parent_ktime};
-    if (!u.parent_ktime)
-        if (const ProcessEntry* p = find_pid(u.ppid); p && !p->exited)
-            e.parent = p->key; // the kernel-side lookup missed; the cache still knows it
+    const ProcessEntry* parent = live_parent(u.ppid, u.parent_ktime);
+    e.parent = parent ? parent->key : ProcessKey{u.ppid, u.parent_ktime};
     e.tid = u.tid;
     e.uid = u.uid;
     e.euid = u.euid;
@@ -264,31 +278,12 @@ const ProcessEntry* ProcessCache::on_clone(const vigil_process_update& u)
     ProcessKey key{u.pid, u.ktime};
     if (const ProcessEntry* existing = find(key))
         return existing;
-    // a live entry for a reused pid means its exit was lost
-    if (ProcessEntry* prev = find_pid_mut(u.pid); prev && prev->key.ktime < u.ktime)
-        retire(*prev);
+    replace_older(key);
 
-    const ProcessEntry* parent = u.parent_ktime ? find({u.ppid, u.parent_ktime}) : nullptr;
-    if (!parent)
-        if (const ProcessEntry* p = find_pid(u.ppid); p && !p->exited)
-            parent = p;
     ProcessEntry e;
-    if (parent) {
-        // the child runs its parent's program until it execs
-        e.uid = parent->uid;
-        e.euid = parent->euid;
-        e.gid = parent->gid;
-        e.egid = parent->egid;
-        e.auid = parent->auid;
-        e.binary = parent->binary;
-        e.args = parent->args;
-        e.cwd = parent->cwd;
-        e.cgroup_name = parent->cgroup_name;
-        e.cgroup_id = parent->cgroup_id;
-        e.cap_permitted = parent->cap_permitted;
-        e.cap_effective = parent->cap_effective;
-        e.cap_inheritable = parent->cap_inheritable;
-        e.ns = parent->ns;
+    if (const ProcessEntry* parent = live_parent(u.ppid, u.parent_ktime)) {
+        // the child runs its parent's program until it execs; link() resets the bookkeeping
+        e = *parent;
         e.parent = parent->key;
         e.flags = (parent->flags & ~(VIGIL_PROC_F_IN_INIT_TREE | VIGIL_PROC_F_MISS)) | VIGIL_PROC_F_CLONE |
                   (u.flags & VIGIL_PROC_F_IN_INIT_TREE);

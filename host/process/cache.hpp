@@ -92,6 +92,8 @@ private:
     const ProcessEntry* on_exec(const vigil_process_update& u);
     const ProcessEntry* on_clone(const vigil_process_update& u);
     const ProcessEntry* on_exit(const vigil_process_update& u);
+    void replace_older(const ProcessKey& key);
+    const ProcessEntry* live_parent(uint32_t ppid, uint64_t parent_ktime) const;
     // The process ended or exec'd: it no longer holds itself.
     void retire(ProcessEntry& e);
     void unref(ProcessEntry& e);

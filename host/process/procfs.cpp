@@ -39,6 +39,20 @@ std::vector<std::string_view> split_ws(std::string_view s)
     return out;
 }
 
+// Calls f(line) for each line of text (without the newline).
+template <class F>
+void for_each_line(std::string_view text, F&& f)
+{
+    size_t i = 0;
+    while (i < text.size()) {
+        size_t j = text.find('\n', i);
+        if (j == std::string_view::npos)
+            j = text.size();
+        f(text.substr(i, j - i));
+        i = j + 1;
+    }
+}
+
 // Reads a whole (small, virtual) file. ENOENT and ESRCH mean the process is gone.
 Result<std::string> read_file(const std::filesystem::path& path)
 {
@@ -110,16 +124,11 @@ Result<Status> parse_status(std::string_view text)
 {
     Status st;
     bool have_tgid = false, have_uid = false, have_gid = false;
-    size_t i = 0;
-    while (i < text.size()) {
-        size_t j = text.find('\n', i);
-        if (j == std::string_view::npos)
-            j = text.size();
-        std::string_view line = text.substr(i, j - i);
-        i = j + 1;
+    std::optional<Error> error;
+    for_each_line(text, [&](std::string_view line) {
         size_t colon = line.find(':');
-        if (colon == std::string_view::npos)
-            continue;
+        if (colon == std::string_view::npos || error)
+            return;
         std::string_view key = line.substr(0, colon);
         auto vals = split_ws(line.substr(colon + 1));
         auto ids = [&](std::array<uint32_t, 4>& out) {
@@ -155,8 +164,10 @@ Result<Status> parse_status(std::string_view text)
             ok = cap(st.cap_effective);
         }
         if (!ok)
-            return fail(Errc::invalid_input, "status: bad {} line \"{}\"", key, line);
-    }
+            error = Error{Errc::invalid_input, 0, fmt::format("status: bad {} line \"{}\"", key, line)};
+    });
+    if (error)
+        return std::unexpected(*error);
     if (!have_tgid || !have_uid || !have_gid)
         return fail(Errc::invalid_input, "status: missing {}",
                     !have_tgid ? "Tgid" : !have_uid ? "Uid" : "Gid");
@@ -165,17 +176,12 @@ Result<Status> parse_status(std::string_view text)
 
 std::string parse_cgroup_v2(std::string_view text)
 {
-    size_t i = 0;
-    while (i < text.size()) {
-        size_t j = text.find('\n', i);
-        if (j == std::string_view::npos)
-            j = text.size();
-        std::string_view line = text.substr(i, j - i);
-        i = j + 1;
-        if (line.starts_with("0::"))
-            return std::string(line.substr(3));
-    }
-    return {};
+    std::string path;
+    for_each_line(text, [&](std::string_view line) {
+        if (path.empty() && line.starts_with("0::"))
+            path = line.substr(3);
+    });
+    return path;
 }
 
 std::optional<uint32_t> parse_ns_link(std::string_view link)
