@@ -217,6 +217,8 @@ Result<void> Agent::reload()
     log::get("host")->info("reloading {}", cfg->source);
     auto r = registry_->reload(*cfg);
     cfg_.plugins = cfg->plugins;
+    // a sensor stopped and started again missed what happened meanwhile
+    bootstrap_processes("after the reload");
     return r;
 }
 

@@ -26,6 +26,9 @@ const vigil_map_use shared[] = {
 const vigil_config_field config_fields[] = {
     {sizeof(vigil_config_field), "ring_buffer_mb", VIGIL_CONFIG_INT,
      "size of the process event ring buffer in MiB (a power of two)", "16"},
+    {sizeof(vigil_config_field), "attach", VIGIL_CONFIG_STRING,
+     "program type for the sched tracepoints: auto (tp_btf where the kernel has it), tp_btf or raw_tp",
+     "\"auto\""},
 };
 
 class TracepointPlugin {
@@ -60,16 +63,23 @@ public:
             throw Error(VIGIL_ERR_INVALID,
                         fmt::format("ring_buffer_mb must be a power of two between 1 and 1024, not {}", mb));
         ring_bytes_ = static_cast<uint32_t>(mb) << 20;
+        attach_ = cfg.get_string("attach", "auto");
+        if (attach_ != "auto" && attach_ != "tp_btf" && attach_ != "raw_tp")
+            throw Error(VIGIL_ERR_INVALID,
+                        fmt::format("attach must be \"auto\", \"tp_btf\" or \"raw_tp\", not \"{}\"", attach_));
     }
     ~TracepointPlugin() { stop(); }
 
     void start()
     {
         // tp_btf where the kernel has it, raw tracepoints otherwise: same program bodies.
-        bool btf = host_.has_feature("tp_btf");
-        if (!btf && !host_.has_feature("raw_tp"))
+        bool btf = attach_ == "tp_btf" || (attach_ == "auto" && host_.has_feature("tp_btf"));
+        const char* kind = btf ? "tp_btf" : "raw_tp";
+        if (!host_.has_feature(kind))
             throw Error(VIGIL_ERR_UNSUPPORTED,
-                        "the process sensor needs tp_btf or raw_tp programs; this kernel has neither");
+                        attach_ == "auto"
+                            ? std::string("the process sensor needs tp_btf or raw_tp programs; this kernel has neither")
+                            : fmt::format("attach = \"{}\": this kernel does not support {} programs", attach_, kind));
         struct stat st {};
         if (::stat("/proc/self/ns/pid", &st) != 0)
             throw Error(VIGIL_ERR_KERNEL, fmt::format("stat /proc/self/ns/pid: {}", std::strerror(errno)));
@@ -94,8 +104,7 @@ public:
         host_.add_ring(bpf_map__fd(skel_->maps.process_events), TP_RING_PROCESS);
         for (bpf_program* p : used)
             links_.push_back(vigil::sdk::attach(p, host_));
-        host_.info(fmt::format("process sensor attached with {} (ring {} MiB)", btf ? "tp_btf" : "raw_tp",
-                               ring_bytes_ >> 20));
+        host_.info(fmt::format("process sensor attached with {} (ring {} MiB)", kind, ring_bytes_ >> 20));
     }
 
     void stop()
@@ -197,6 +206,7 @@ private:
 
     vigil::sdk::Host& host_;
     uint32_t ring_bytes_;
+    std::string attach_;
     process* skel_ = nullptr;
     std::vector<vigil::sdk::Link> links_;
     std::string summary_;

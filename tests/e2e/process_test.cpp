@@ -103,6 +103,39 @@ TEST_CASE("exec and exit of a known program, field by field", "[e2e][process]")
     CHECK(v->select(is("process_exit", r.pid)).size() == 1);
 }
 
+TEST_CASE("raw tracepoints give the same events as tp_btf", "[e2e][process]")
+{
+    VIGIL_E2E_NEEDS_ROOT();
+    auto v = Vigild::start({.extra_toml = "[plugins.tracepoint.config]\nattach = \"raw_tp\"\n"});
+    CHECK(v->log().find("process sensor attached with raw_tp") != std::string::npos);
+    RunResult r = run({"/bin/sh", "-c", "exit 9"}, "/");
+    auto exec = v->wait_event(is("process_exec", r.pid));
+    REQUIRE(exec);
+    CHECK(process_of(*exec)["binary"] == "/bin/sh");
+    CHECK(process_of(*exec)["arguments"] == "-c \"exit 9\"");
+    CHECK(process_of(*exec)["flags"] == "execve rootcwd");
+    CHECK(process_of(*exec)["cwd"] == "/");
+    CHECK(body_of(*exec)["parent"]["pid"] == ::getpid());
+    auto exit = v->wait_event(is("process_exit", r.pid));
+    REQUIRE(exit);
+    CHECK(body_of(*exit)["status"] == 9);
+}
+
+TEST_CASE("a relative exec path is made absolute with the cwd", "[e2e][process]")
+{
+    VIGIL_E2E_NEEDS_ROOT();
+    auto v = Vigild::start();
+    TempDir work;
+    fs::create_directories(work.path() / "a" / "b");
+    fs::copy_file(workload_path(), work.path() / "a" / "tool");
+    RunResult r = run({"./../tool", "exit", "0"}, work.path() / "a" / "b");
+    REQUIRE(WIFEXITED(r.status));
+    auto exec = v->wait_event(is("process_exec", r.pid));
+    REQUIRE(exec);
+    CHECK(process_of(*exec)["binary"] == (work.path() / "a" / "tool").string());
+    CHECK(process_of(*exec)["cwd"] == (work.path() / "a" / "b").string());
+}
+
 TEST_CASE("a killed process exits with SIGKILL", "[e2e][process]")
 {
     VIGIL_E2E_NEEDS_ROOT();
