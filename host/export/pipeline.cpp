@@ -58,7 +58,9 @@ void EventPipeline::on_event(const std::string& plugin_id, const vigil_event& ev
         stats_.internal++;
         return;
     }
-    if (!process)
+    // Other events name their process by key or pid. A lifecycle event the cache could not
+    // place (an exit it never saw start) must not borrow another incarnation of the pid.
+    if (!process && !ev.process)
         process = cache_.lookup(ev.pid, ev.proc_ktime);
     if (!filters_.pass(ev.kind, ev.pid, process)) {
         stats_.filtered++;
@@ -80,8 +82,13 @@ void EventPipeline::write_json(const vigil_event& ev, const ProcessEntry* proces
     json_.key("process");
     if (process)
         write_process_json(json_, *process, ev.tid, clock_, opts_.process);
-    else
-        json_.begin_object().member("pid", ev.pid).member("tid", ev.tid ? ev.tid : ev.pid).end_object();
+    else {
+        json_.begin_object().member("pid", ev.pid).member("tid", ev.tid ? ev.tid : ev.pid);
+        if (ev.proc_ktime)
+            json_.member("exec_id", cache_.exec_id(ev.pid, ev.proc_ktime))
+                .member("start_time", format_time(ev.proc_ktime));
+        json_.end_object();
+    }
     if (const ProcessEntry* parent = process ? cache_.parent_of(*process) : nullptr) {
         json_.key("parent");
         write_process_json(json_, *parent, 0, clock_, opts_.process);

@@ -172,7 +172,8 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
         binary_len = TP_BINARY_MAX;
     pos = binary_len;
 
-    /* cwd */
+    /* cwd. The bounds checks before each part cannot fail (each part is bounded above); they
+     * give the verifier the ranges it needs for the variable-offset writes. */
     if (pos > TP_BINARY_MAX)
         return 0;
     bpf_probe_read_kernel(s->data + pos, cwd_len, s->path + cwd_start);
