@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -275,7 +276,18 @@ bool valid_plugin_id(std::string_view id)
 
 std::optional<Error> read_plugins(std::string_view source, const toml::table& plugins, Config& cfg)
 {
-    for (const auto& [k, v] : plugins) {
+    // Tables come back sorted by key; plugins start in the order the file lists them.
+    std::vector<std::pair<const toml::key*, const toml::node*>> ordered;
+    for (const auto& [k, v] : plugins)
+        ordered.emplace_back(&k, &v);
+    std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+        const auto& sa = a.second->source().begin;
+        const auto& sb = b.second->source().begin;
+        return sa.line != sb.line ? sa.line < sb.line : sa.column < sb.column;
+    });
+    for (const auto& [kp, vp] : ordered) {
+        const toml::key& k = *kp;
+        const toml::node& v = *vp;
         std::string id(k.str());
         std::string path = fmt::format("plugins.{}", id);
         if (!valid_plugin_id(id))
@@ -330,19 +342,6 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
                      {"info", std::string("info")}, {"warn", std::string("warn")},
                      {"error", std::string("error")}});
         r.read_string("plugin_dir", cfg.plugin_dir);
-        r.read_string("policy_dir", cfg.policy_dir);
-        if (auto e = r.finish())
-            return std::unexpected(*e);
-    }
-    if (const toml::table* t = top.sub_table("api")) {
-        TableReader r(source_name, *t, "api");
-        r.read_string("socket", cfg.api_socket);
-        if (auto e = r.finish())
-            return std::unexpected(*e);
-    }
-    if (const toml::table* t = top.sub_table("metrics")) {
-        TableReader r(source_name, *t, "metrics");
-        r.read_uint("port", cfg.metrics_port, 0, 65535);
         if (auto e = r.finish())
             return std::unexpected(*e);
     }

@@ -59,8 +59,6 @@ struct Config {
     std::string node_name;           // empty: the host name
     std::string log_level = "info";
     std::string plugin_dir;          // empty: the directory compiled into vigild
-    std::string policy_dir;          // empty: none
-    std::string api_socket = "/run/vigil/vigil.sock";
     bool process_ancestors = false;     // events carry "ancestors"
     bool process_namespaces = false;    // process objects carry "ns"
     bool process_capabilities = false;  // process objects carry "cap"
@@ -69,7 +67,6 @@ struct Config {
     ExportFileConfig export_file;
     ExportFilterConfig export_allow;
     ExportFilterConfig export_deny;
-    uint32_t metrics_port = 0;       // 0: no metrics endpoint
     std::vector<PluginConfig> plugins; // in file order
 };
 

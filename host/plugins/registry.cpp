@@ -162,13 +162,13 @@ Result<void> PluginRegistry::load_one(const PluginConfig& pc)
     if (!lib)
         return std::unexpected(lib.error());
     std::string desc_id = lib->descriptor->id;
-    if (desc_id != pc.id)
-        return fail(Errc::plugin, "{}: descriptor id \"{}\" does not match the config key plugins.{}",
-                    path->string(), desc_id, pc.id);
     for (const auto& other : plugins_)
         if (other->path() == *path || other->id() == desc_id)
             return fail(Errc::conflict, "{}: duplicate plugin id \"{}\" (already loaded from {})", path->string(),
                         desc_id, other->path().string());
+    if (desc_id != pc.id)
+        return fail(Errc::plugin, "{}: descriptor id \"{}\" does not match the config key plugins.{}",
+                    path->string(), desc_id, pc.id);
 
     auto& p = *plugins_.emplace_back(std::make_unique<Plugin>(pc.id, std::move(*lib), pc));
     p.registry_ = this;

@@ -49,6 +49,16 @@ struct {
     __type(value, struct exec_scratch);
 } exec_heap SEC(".maps");
 
+/* Bounds a length again right where it is used: with 32-bit subregisters (-mcpu=v3) clang may
+ * otherwise hand a helper a register copied before an earlier check, which the verifier
+ * rejects as unbounded. */
+#define clamp_len(v, max)                                                                          \
+    do {                                                                                           \
+        barrier_var(v);                                                                            \
+        if ((v) > (max))                                                                           \
+            (v) = (max);                                                                           \
+    } while (0)
+
 /* Whether a task is in its PID namespace's init tree: it is that namespace's init, or it was
  * forked there by a process that is. Never true in vigild's own namespace. */
 static __always_inline int in_init_tree(__u32 pidns, __u32 nspid, const struct vigil_proc *parent)
@@ -70,8 +80,8 @@ static __always_inline void proc__set_binary(struct vigil_proc *p, const char *b
         p->flags |= VIGIL_PROC_F_TRUNC_FILENAME;
     }
     p->binary_len = len;
-    barrier_var(len); /* keep clang from reusing the unclamped register */
-    bpf_probe_read_kernel(p->binary, len & (VIGIL_BINARY_MAX - 1), bin);
+    clamp_len(len, VIGIL_BINARY_MAX - 1);
+    bpf_probe_read_kernel(p->binary, len, bin);
 }
 
 static __always_inline int on_exec(struct task_struct *task, struct linux_binprm *bprm)
@@ -206,6 +216,7 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
                 flags |= VIGIL_PROC_F_TRUNC_ARGS;
             }
             args_len = total;
+            clamp_len(args_len, TP_ARGS_MAX);
             if (bpf_probe_read_user(s->data + pos, args_len, (const void *)(arg_start + argv0))) {
                 flags |= VIGIL_PROC_F_ERROR_ARGS;
                 args_len = 0;

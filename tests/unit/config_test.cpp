@@ -2,9 +2,167 @@
 
 #include <catch2/catch.hpp>
 
-TEST_CASE("embedded default config parses", "[unit][config]")
+#include <filesystem>
+#include <fstream>
+
+using vigil::parse_config;
+
+namespace {
+
+std::string error_of(std::string_view toml)
 {
-    auto cfg = vigil::parse_config(vigil::embedded_default_config(), "<default>");
+    auto cfg = parse_config(toml, "test.toml");
+    REQUIRE_FALSE(cfg);
+    return cfg.error().message();
+}
+
+} // namespace
+
+TEST_CASE("embedded default config parses and lists the three plugins", "[unit][config]")
+{
+    auto cfg = parse_config(vigil::embedded_default_config(), "<default>");
     REQUIRE(cfg);
-    CHECK(cfg->plugins.size() == 3);
+    REQUIRE(cfg->plugins.size() == 3);
+    CHECK(cfg->plugins[0].id == "tracepoint");
+    CHECK(cfg->plugins[1].id == "kprobe");
+    CHECK(cfg->plugins[2].id == "socket");
+    CHECK(cfg->stdout_format == vigil::StdoutFormat::compact);
+    for (const auto& p : cfg->plugins) {
+        CHECK(p.enabled);
+        CHECK(p.on_error == vigil::OnError::fail);
+    }
+}
+
+TEST_CASE("a full config is read into typed fields", "[unit][config]")
+{
+    auto cfg = parse_config(R"(
+[agent]
+node_name = "n1"
+log_level = "debug"
+plugin_dir = "/opt/vigil/plugins"
+[process]
+ancestors = true
+cache_size = 1000
+[output]
+stdout = "json"
+[export.file]
+path = "/var/log/vigil/events.json"
+max_size_mb = 10
+max_files = 3
+[export.deny]
+event_types = ["process_exit"]
+binary_regex = "^/usr/bin/(ls|cat)$"
+pids = [1, 2]
+[plugins.tracepoint]
+library = "libvigil_tracepoint.so"
+on_error = "skip"
+[plugins.tracepoint.config]
+flag = true
+count = 3
+name = "x"
+list = ["a", "b"]
+[plugins.kprobe]
+enabled = false
+library = "libvigil_kprobe.so"
+)",
+                            "full.toml");
+    REQUIRE(cfg);
+    CHECK(cfg->node_name == "n1");
+    CHECK(cfg->log_level == "debug");
+    CHECK(cfg->process_ancestors);
+    CHECK(cfg->process_cache_size == 1000);
+    CHECK(cfg->stdout_format == vigil::StdoutFormat::json);
+    CHECK(cfg->export_file.path == "/var/log/vigil/events.json");
+    CHECK(cfg->export_file.max_size_bytes == 10ull << 20);
+    CHECK(cfg->export_file.max_files == 3);
+    CHECK(cfg->export_deny.event_types == std::vector<std::string>{"process_exit"});
+    CHECK(cfg->export_deny.pids == std::vector<uint32_t>{1, 2});
+    REQUIRE(cfg->plugins.size() == 2);
+    const auto& tp = cfg->plugins[0];
+    CHECK(tp.on_error == vigil::OnError::skip);
+    REQUIRE(tp.config.size() == 4);
+    CHECK(tp.config.at("flag").bool_value);
+    CHECK(tp.config.at("count").int_value == 3);
+    CHECK(tp.config.at("name").str_value == "x");
+    CHECK(tp.config.at("list").list_value == std::vector<std::string>{"a", "b"});
+    CHECK_FALSE(cfg->plugins[1].enabled);
+}
+
+TEST_CASE("unknown keys are errors with line and column", "[unit][config]")
+{
+    CHECK(error_of("[agent]\nlog_levle = \"info\"\n") == "test.toml:2:1: unknown key agent.log_levle");
+    CHECK(error_of("[agnet]\n") == "test.toml:1:2: unknown key agnet");
+    CHECK(error_of("[plugins.x]\nlibrary = \"a.so\"\nenable = true\n") ==
+          "test.toml:3:1: unknown key plugins.x.enable");
+    CHECK(error_of("[export.file]\npath = \"/x\"\nsize = 3\n") == "test.toml:3:1: unknown key export.file.size");
+}
+
+TEST_CASE("wrong types and values are errors with line and column", "[unit][config]")
+{
+    CHECK(error_of("[process]\nancestors = \"yes\"\n") ==
+          "test.toml:2:13: process.ancestors must be a boolean, not a string");
+    CHECK(error_of("[process]\ncache_size = 3\n") == "test.toml:2:14: process.cache_size must be between 64 and 4000000, not 3");
+    CHECK(error_of("[output]\nstdout = \"xml\"\n") ==
+          "test.toml:2:10: output.stdout must be one of \"none\", \"compact\", \"json\", not \"xml\"");
+    CHECK(error_of("[plugins.x]\nlibrary = 5\n") == "test.toml:2:11: plugins.x.library must be a string, not an integer");
+    CHECK(error_of("[plugins.x]\nlibrary = \"a.so\"\non_error = \"ignore\"\n") ==
+          "test.toml:3:12: plugins.x.on_error must be one of \"fail\", \"skip\", not \"ignore\"");
+    CHECK(error_of("[plugins.x]\nenabled = true\n") == "test.toml:1:1: plugins.x.library is required");
+    CHECK(error_of("[plugins.Bad]\nlibrary = \"a.so\"\n") ==
+          "test.toml:1:10: plugin id \"Bad\" must be 1-32 characters of a-z, 0-9, _ and -");
+    CHECK(error_of("agent = 3\n") == "test.toml:1:9: agent must be a table");
+    CHECK(error_of("[export.allow]\nbinary_regex = \"(\"\n").starts_with(
+        "test.toml:2:16: binary_regex is not a valid regular expression"));
+}
+
+TEST_CASE("TOML syntax errors name the place", "[unit][config]")
+{
+    std::string e = error_of("[agent\nlog_level = 1\n");
+    CHECK(e.starts_with("test.toml:1:"));
+}
+
+TEST_CASE("a missing config file is a clear error", "[unit][config]")
+{
+    auto cfg = vigil::load_config_file("/nonexistent/vigil.toml");
+    REQUIRE_FALSE(cfg);
+    CHECK(cfg.error().message() == "cannot read config /nonexistent/vigil.toml: No such file or directory");
+}
+
+TEST_CASE("plugin library paths stay inside the plugin directory", "[unit][config]")
+{
+    namespace fs = std::filesystem;
+    fs::path dir = fs::temp_directory_path() / "vigil-config-test";
+    fs::create_directories(dir / "sub");
+    fs::create_directories(dir.parent_path() / "vigil-config-outside");
+    std::error_code ec;
+    fs::remove(dir / "escape", ec);
+    fs::create_directory_symlink(dir.parent_path() / "vigil-config-outside", dir / "escape");
+
+    vigil::PluginConfig p;
+    p.id = "x";
+    p.where = "t.toml:1:1";
+
+    p.library = "libx.so";
+    auto r = vigil::resolve_plugin_library(p, dir);
+    REQUIRE(r);
+    CHECK(*r == dir / "libx.so");
+
+    p.library = "sub/libx.so";
+    REQUIRE(vigil::resolve_plugin_library(p, dir));
+
+    p.library = "../libx.so";
+    r = vigil::resolve_plugin_library(p, dir);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() ==
+          "t.toml:1:1: plugins.x.library \"../libx.so\" leaves the plugin directory (\"..\" is refused)");
+
+    p.library = "escape/libx.so";
+    r = vigil::resolve_plugin_library(p, dir);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().find("outside the plugin directory") != std::string::npos);
+
+    p.library = "/opt/libx.so";
+    r = vigil::resolve_plugin_library(p, dir);
+    REQUIRE(r);
+    CHECK(*r == "/opt/libx.so");
 }

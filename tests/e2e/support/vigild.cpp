@@ -35,7 +35,13 @@ namespace {
 
 fs::path vigild_path() { return VIGIL_E2E_VIGILD; }
 fs::path plugin_dir() { return VIGIL_E2E_PLUGIN_DIR; }
-fs::path workload_path() { return VIGIL_E2E_WORKLOAD; }
+fs::path workload_path() { return fs::read_symlink("/proc/self/exe"); }
+
+std::vector<std::string> workload(std::vector<std::string> args)
+{
+    args.insert(args.begin(), {workload_path().string(), "--workload"});
+    return args;
+}
 bool is_root() { return ::geteuid() == 0; }
 
 TempDir::TempDir()

@@ -32,7 +32,10 @@ using namespace std::chrono_literals;
 // Paths compiled in by tests/e2e/CMakeLists.txt.
 std::filesystem::path vigild_path();
 std::filesystem::path plugin_dir();
-std::filesystem::path workload_path(); // tests/e2e/workload.cpp
+// The test binary itself, which runs workloads (support/workload.hpp).
+std::filesystem::path workload_path();
+// argv for a workload: {workload_path(), "--workload", args...}.
+std::vector<std::string> workload(std::vector<std::string> args);
 
 bool is_root();
 

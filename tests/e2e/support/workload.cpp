@@ -1,10 +1,6 @@
-// Workloads for the e2e tests, each a known pattern of forks, threads, execs and exits:
-//   workload exit CODE                 exit(CODE)
-//   workload fork-exit CODE            fork a child that exits with CODE without exec; wait for it
-//   workload threads-exec N PATH ARG.. start N threads; one of them (not main) execs PATH
-//   workload threads-exit N CODE       start N sleeping threads; main calls exit(CODE)
-//   workload leader-exit N             start N threads; main pthread_exit()s; the threads end later
-//   workload storm N PATH              run PATH N times, one after the other (posix_spawn + wait)
+// Workloads for the e2e tests, run as `e2e_tests --workload MODE ...` (see workload.hpp).
+#include "support/workload.hpp"
+
 #include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -24,7 +20,7 @@ namespace {
 
 [[noreturn]] void usage()
 {
-    std::fprintf(stderr, "usage: workload exit|fork-exit|threads-exec|threads-exit|leader-exit|storm ...\n");
+    std::fprintf(stderr, "usage: --workload exit|fork-exit|threads-exec|threads-exit|leader-exit|storm ...\n");
     std::exit(2);
 }
 
@@ -37,7 +33,9 @@ void start_sleepers(int n, std::chrono::milliseconds how_long)
 
 } // namespace
 
-int main(int argc, char** argv)
+namespace vigil::e2e {
+
+int workload_main(int argc, char** argv)
 {
     if (argc < 2)
         usage();
@@ -86,3 +84,5 @@ int main(int argc, char** argv)
     }
     usage();
 }
+
+} // namespace vigil::e2e

@@ -1,0 +1,99 @@
+// One small plugin compiled many times, each time broken in one way (FAKE_* defines), so the
+// loader's refusals are tested against real shared objects.
+#include <vigil/sdk/plugin.hpp>
+#include <vigil/wire/process.h>
+
+#include <stdexcept>
+
+#ifndef FAKE_ID
+#define FAKE_ID "fake"
+#endif
+#ifndef FAKE_ABI_MAJOR
+#define FAKE_ABI_MAJOR VIGIL_ABI_MAJOR
+#endif
+#ifndef FAKE_MIN_MINOR
+#define FAKE_MIN_MINOR 0
+#endif
+#ifndef FAKE_PROCS_LAYOUT
+#define FAKE_PROCS_LAYOUT VIGIL_PROCS_LAYOUT
+#endif
+
+namespace {
+
+const char* const hook_kinds[] = {"fakehooks"};
+const vigil_map_use maps[] = {{sizeof(vigil_map_use), VIGIL_PROCS_MAP, FAKE_PROCS_LAYOUT}};
+const vigil_config_field fields[] = {
+    {sizeof(vigil_config_field), "greeting", VIGIL_CONFIG_STRING, "a word to log at start", "\"hello\""},
+    {sizeof(vigil_config_field), "repeat", VIGIL_CONFIG_INT, "how often", "1"},
+    {sizeof(vigil_config_field), "fail_start", VIGIL_CONFIG_BOOL, "make start() fail", "false"},
+};
+
+class FakePlugin {
+public:
+    static const vigil_descriptor& descriptor()
+    {
+        static const vigil_descriptor d = [] {
+            vigil_descriptor x{};
+            x.struct_size = sizeof x;
+            x.abi_major = FAKE_ABI_MAJOR;
+            x.min_host_minor = FAKE_MIN_MINOR;
+            x.id = FAKE_ID;
+            x.name = "Fake plugin";
+            x.version = "1.2.3";
+            x.description = "test plugin";
+            x.license = "Apache-2.0";
+            x.hook_kinds = hook_kinds;
+            x.hook_kind_count = 1;
+            x.shared_maps = maps;
+            x.shared_map_count = 1;
+            x.config_fields = fields;
+            x.config_field_count = 3;
+            return x;
+        }();
+        return d;
+    }
+
+    FakePlugin(vigil::sdk::Host& host, const vigil::sdk::Config& cfg)
+        : host_(host), greeting_(cfg.get_string("greeting", "hello")), repeat_(cfg.get_int("repeat", 1)),
+          fail_start_(cfg.get_bool("fail_start", false))
+    {
+#ifdef FAKE_INIT_THROWS
+        throw std::runtime_error("constructor exploded");
+#endif
+#ifdef FAKE_INIT_FAILS
+        throw vigil::sdk::Error(VIGIL_ERR_INVALID, "config rejected by plugin");
+#endif
+    }
+
+    void start()
+    {
+        if (fail_start_)
+            throw vigil::sdk::Error(VIGIL_ERR_KERNEL, "start failed on purpose");
+        for (int64_t i = 0; i < repeat_; ++i)
+            host_.info(greeting_);
+        // Proves the shared map reached the plugin: a valid fd for the host's process map.
+        int fd = host_.shared_map_fd(VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT);
+        ::close(fd);
+    }
+    void stop() {}
+    void decode(uint32_t, std::span<const std::byte>, vigil::sdk::Emitter&) {}
+    uint64_t add_hook(const vigil_hook_request&, vigil_hook_status&) { return 1; }
+    void remove_hook(uint64_t) {}
+    void set_hook_mode(uint64_t, bool) {}
+    void hook_stats(uint64_t, vigil_hook_stats&) {}
+
+private:
+    vigil::sdk::Host& host_;
+    std::string greeting_;
+    int64_t repeat_;
+    bool fail_start_;
+};
+
+} // namespace
+
+#ifndef FAKE_NO_ENTRY
+VIGIL_PLUGIN(FakePlugin)
+#else
+// Same code, but no entry point is exported.
+extern "C" __attribute__((visibility("default"))) int not_a_plugin() { return 0; }
+#endif

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `vigil plugin check` explains each refusal and exits 1, and accepts good plugins with 0.
+#   plugin_check.sh VIGIL_BIN FAKE_PLUGIN_DIR PLUGIN_DIR
+set -uo pipefail
+vigil=$1 fakes=$2 plugins=$3
+failures=0
+expect() { # expect RC SUBSTRING FILE
+  local out rc
+  out=$("$vigil" plugin check "$3" 2>&1); rc=$?
+  if [[ $rc -ne $1 || $out != *"$2"* ]]; then
+    echo "FAIL: $3: rc=$rc (want $1), output:"; echo "$out"; failures=$((failures + 1))
+  else
+    echo "ok: $(basename "$3"): $(grep '^verdict' <<<"$out")"
+  fi
+}
+for p in "$plugins"/libvigil_*.so; do expect 0 "verdict: OK" "$p"; done
+expect 0 "verdict: OK" "$fakes/libfake_good.so"
+expect 1 'REFUSED: '"$fakes"'/libfake_no_entry.so: no entry point "vigil_plugin_entry"' "$fakes/libfake_no_entry.so"
+expect 1 "plugin ABI major 99 does not match the host's ABI 1.0" "$fakes/libfake_abi_major.so"
+expect 1 "plugin needs host ABI 1.999 or newer, this host has ABI 1.0; upgrade vigild" "$fakes/libfake_min_minor.so"
+expect 1 'descriptor: id "Bad Id" must be' "$fakes/libfake_bad_id.so"
+expect 1 'shared map "vigil_procs" layout 99 does not match the host'"'"'s layout 1' "$fakes/libfake_layout.so"
+expect 1 "No such file or directory" "$fakes/libnothing.so"
+out=$("$vigil" plugin 2>&1); rc=$?
+[[ $rc -eq 2 ]] || { echo "FAIL: usage error should exit 2, got $rc"; failures=$((failures + 1)); }
+exit $((failures > 0))

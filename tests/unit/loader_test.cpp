@@ -1,0 +1,164 @@
+#include "plugins/loader.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+std::filesystem::path fake(const char* name) { return std::filesystem::path(FAKE_PLUGIN_DIR) / name; }
+
+std::string refusal(const char* name)
+{
+    auto lib = vigil::load_plugin_library(fake(name));
+    REQUIRE_FALSE(lib);
+    return lib.error().message();
+}
+
+vigil_descriptor valid_descriptor()
+{
+    static const char* const kinds[] = {"tracepoints"};
+    vigil_descriptor d{};
+    d.struct_size = sizeof d;
+    d.abi_major = VIGIL_ABI_MAJOR;
+    d.id = "ok";
+    d.name = "OK";
+    d.version = "0.1.0";
+    d.description = "";
+    d.license = "GPL-2.0-only";
+    d.hook_kinds = kinds;
+    d.hook_kind_count = 1;
+    return d;
+}
+
+std::string invalid(const vigil_descriptor& d)
+{
+    auto r = vigil::validate_descriptor(d);
+    REQUIRE_FALSE(r);
+    return r.error().message();
+}
+
+} // namespace
+
+TEST_CASE("a good plugin loads and its descriptor is read", "[unit][loader]")
+{
+    auto lib = vigil::load_plugin_library(fake("libfake_good.so"));
+    REQUIRE(lib);
+    CHECK(std::string(lib->descriptor->id) == "fake");
+    CHECK(std::string(lib->descriptor->version) == "1.2.3");
+    CHECK(lib->descriptor->config_field_count == 3);
+    std::string text = vigil::describe_descriptor(*lib->descriptor);
+    CHECK(text.find("hook kinds:  fakehooks") != std::string::npos);
+    CHECK(text.find("vigil_procs (layout 1)") != std::string::npos);
+}
+
+TEST_CASE("the loader refuses each broken plugin with the reason", "[unit][loader]")
+{
+    CHECK(refusal("libfake_no_entry.so") ==
+          fake("libfake_no_entry.so").string() +
+              ": no entry point \"vigil_plugin_entry\" (was it built with VIGIL_PLUGIN()?)");
+    CHECK(refusal("libfake_abi_major.so") ==
+          fake("libfake_abi_major.so").string() +
+              ": plugin ABI major 99 does not match the host's ABI 1.0; rebuild the plugin against SDK 1.x");
+    CHECK(refusal("libfake_min_minor.so") ==
+          fake("libfake_min_minor.so").string() +
+              ": plugin needs host ABI 1.999 or newer, this host has ABI 1.0; upgrade vigild");
+    CHECK(refusal("libfake_bad_id.so") ==
+          fake("libfake_bad_id.so").string() +
+              ": descriptor: id \"Bad Id\" must be 1-32 characters of a-z, 0-9, _ and -");
+    CHECK(refusal("libfake_layout.so") ==
+          fake("libfake_layout.so").string() +
+              ": shared map \"vigil_procs\" layout 99 does not match the host's layout 1; rebuild the plugin "
+              "against this SDK");
+}
+
+TEST_CASE("a missing or non-library file is refused", "[unit][loader]")
+{
+    auto lib = vigil::load_plugin_library("/nonexistent/libx.so");
+    REQUIRE_FALSE(lib);
+    CHECK(lib.error().message() == "/nonexistent/libx.so: No such file or directory");
+
+    auto path = std::filesystem::temp_directory_path() / "vigil-not-a-plugin.so";
+    { std::ofstream(path) << "not an ELF file"; }
+    ::chmod(path.c_str(), 0644);
+    lib = vigil::load_plugin_library(path);
+    REQUIRE_FALSE(lib);
+    CHECK(lib.error().message().starts_with(path.string() + ": cannot load: "));
+}
+
+TEST_CASE("a plugin file writable by others is refused", "[unit][loader]")
+{
+    auto path = std::filesystem::temp_directory_path() / "vigil-writable.so";
+    std::filesystem::copy_file(fake("libfake_good.so"), path, std::filesystem::copy_options::overwrite_existing);
+    ::chmod(path.c_str(), 0666);
+    auto lib = vigil::load_plugin_library(path);
+    REQUIRE_FALSE(lib);
+    CHECK(lib.error().message() ==
+          path.string() + ": writable by group or others (mode 666); refusing to load it");
+}
+
+TEST_CASE("descriptor validation", "[unit][loader]")
+{
+    vigil_descriptor d = valid_descriptor();
+    REQUIRE(vigil::validate_descriptor(d));
+
+    SECTION("too small")
+    {
+        d.struct_size = 8;
+        CHECK(invalid(d).starts_with("descriptor: struct_size 8 is smaller than"));
+    }
+    SECTION("version not semver")
+    {
+        d.version = "1.0";
+        CHECK(invalid(d) == "descriptor: version \"1.0\" is not semver (MAJOR.MINOR.PATCH)");
+    }
+    SECTION("no license")
+    {
+        d.license = "";
+        CHECK(invalid(d) == "descriptor: license is empty");
+    }
+    SECTION("duplicate hook kind")
+    {
+        static const char* const kinds[] = {"kprobes", "kprobes"};
+        d.hook_kinds = kinds;
+        d.hook_kind_count = 2;
+        CHECK(invalid(d) == "descriptor: hook_kinds lists \"kprobes\" twice");
+    }
+    SECTION("count without list")
+    {
+        d.event_kind_count = 2;
+        CHECK(invalid(d) == "descriptor: event_kinds has count 2 but no list");
+    }
+    SECTION("bad event kind name")
+    {
+        static const char* const kinds[] = {"Process Exec"};
+        d.event_kinds = kinds;
+        d.event_kind_count = 1;
+        CHECK(invalid(d) == "descriptor: event_kinds[0] \"Process Exec\" is not a valid name");
+    }
+    SECTION("unknown shared map")
+    {
+        static const vigil_map_use maps[] = {{sizeof(vigil_map_use), "other_map", 1}};
+        d.shared_maps = maps;
+        d.shared_map_count = 1;
+        CHECK(invalid(d) == "descriptor: shared map \"other_map\" is not provided by this host");
+    }
+    SECTION("config field of unknown type")
+    {
+        static const vigil_config_field f[] = {{sizeof(vigil_config_field), "x", 42, "", nullptr}};
+        d.config_fields = f;
+        d.config_field_count = 1;
+        CHECK(invalid(d) == "descriptor: config field \"x\" has unknown type 42");
+    }
+    SECTION("config field declared twice")
+    {
+        static const vigil_config_field f[] = {{sizeof(vigil_config_field), "x", VIGIL_CONFIG_INT, "", nullptr},
+                                               {sizeof(vigil_config_field), "x", VIGIL_CONFIG_INT, "", nullptr}};
+        d.config_fields = f;
+        d.config_field_count = 2;
+        CHECK(invalid(d) == "descriptor: config field \"x\" is declared twice");
+    }
+}

@@ -1,0 +1,151 @@
+// The plugin registry with real plugin libraries and real shared maps (needs CAP_BPF: root).
+#include "bpf/shared_maps.hpp"
+#include "core/config.hpp"
+#include "core/features.hpp"
+#include "plugins/registry.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
+
+namespace {
+
+vigil::SharedMaps make_maps()
+{
+    auto m = vigil::SharedMaps::create();
+    if (!m)
+        FAIL("creating the shared maps needs root: " << m.error().message());
+    return std::move(*m);
+}
+
+struct Fixture {
+    boost::asio::io_context io;
+    vigil::Features features;
+    vigil::SharedMaps maps = make_maps();
+    vigil::PluginRegistry registry{io, maps, features, FAKE_PLUGIN_DIR, [](const std::string&, const vigil_event&) {}};
+
+    vigil::Result<void> load(std::string_view toml)
+    {
+        auto cfg = vigil::parse_config(toml, "t.toml");
+        REQUIRE(cfg);
+        return registry.load(*cfg);
+    }
+};
+
+std::string lib(const char* name) { return std::string(FAKE_PLUGIN_DIR) + "/" + name; }
+
+} // namespace
+
+TEST_CASE("a plugin gets its validated config and starts", "[unit][registry]")
+{
+    Fixture f;
+    REQUIRE(f.load(R"(
+[plugins.fake]
+library = "libfake_good.so"
+[plugins.fake.config]
+greeting = "hi"
+repeat = 2
+)"));
+    vigil::Plugin* p = f.registry.find("fake");
+    REQUIRE(p);
+    CHECK(p->state() == vigil::PluginState::running);
+    REQUIRE(f.registry.disable("fake"));
+    CHECK(p->state() == vigil::PluginState::disabled);
+    REQUIRE(f.registry.enable("fake"));
+    CHECK(p->state() == vigil::PluginState::running);
+    CHECK(f.registry.server_of("fakehooks") == p);
+    CHECK(f.registry.server_of("kprobes") == nullptr);
+}
+
+TEST_CASE("plugin config is checked against the plugin's schema", "[unit][registry]")
+{
+    Fixture f;
+    auto r = f.load("[plugins.fake]\nlibrary = \"libfake_good.so\"\n[plugins.fake.config]\ngreting = \"x\"\n");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() == "plugin fake: t.toml:4:11: plugins.fake.config: unknown key \"greting\" (the plugin "
+                                 "accepts: greeting, repeat, fail_start)");
+
+    Fixture g;
+    r = g.load("[plugins.fake]\nlibrary = \"libfake_good.so\"\n[plugins.fake.config]\nrepeat = \"3\"\n");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() == "plugin fake: t.toml:4:10: plugins.fake.config.repeat must be an integer");
+}
+
+TEST_CASE("init and start failures are reported and isolated", "[unit][registry]")
+{
+    SECTION("init throws")
+    {
+        Fixture f;
+        auto r = f.load("[plugins.fake]\nlibrary = \"libfake_init_throws.so\"\n");
+        REQUIRE_FALSE(r);
+        CHECK(r.error().message() ==
+              fmt::format("plugin fake: {}: init failed (internal): constructor exploded", lib("libfake_init_throws.so")));
+    }
+    SECTION("init fails")
+    {
+        Fixture f;
+        auto r = f.load("[plugins.fake]\nlibrary = \"libfake_init_fails.so\"\n");
+        REQUIRE_FALSE(r);
+        CHECK(r.error().message() ==
+              fmt::format("plugin fake: {}: init failed (invalid): config rejected by plugin",
+                          lib("libfake_init_fails.so")));
+    }
+    SECTION("start fails")
+    {
+        Fixture f;
+        auto r = f.load("[plugins.fake]\nlibrary = \"libfake_good.so\"\n[plugins.fake.config]\nfail_start = true\n");
+        REQUIRE_FALSE(r);
+        CHECK(r.error().message() ==
+              fmt::format("plugin fake: {}: start failed (kernel): start failed on purpose", lib("libfake_good.so")));
+        CHECK(f.registry.find("fake")->state() == vigil::PluginState::failed);
+    }
+    SECTION("on_error = skip keeps the rest running")
+    {
+        Fixture f;
+        REQUIRE(f.load(R"(
+[plugins.fake]
+library = "libfake_init_throws.so"
+on_error = "skip"
+[plugins.other]
+library = "libfake_other.so"
+)"));
+        REQUIRE(f.registry.find("other"));
+        CHECK(f.registry.find("other")->state() == vigil::PluginState::running);
+    }
+}
+
+TEST_CASE("duplicate ids and mismatched config keys are refused", "[unit][registry]")
+{
+    Fixture f;
+    auto r = f.load("[plugins.fake]\nlibrary = \"libfake_good.so\"\n[plugins.fake2]\nlibrary = \"libfake_dup.so\"\n");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() == fmt::format("plugin fake2: {}: duplicate plugin id \"fake\" (already loaded from {})",
+                                             lib("libfake_dup.so"), lib("libfake_good.so")));
+
+    Fixture g;
+    r = g.load("[plugins.renamed]\nlibrary = \"libfake_good.so\"\n");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() ==
+          fmt::format("plugin renamed: {}: descriptor id \"fake\" does not match the config key plugins.renamed",
+                      lib("libfake_good.so")));
+}
+
+TEST_CASE("reload enables and disables plugins without a restart", "[unit][registry]")
+{
+    Fixture f;
+    REQUIRE(f.load("[plugins.fake]\nlibrary = \"libfake_good.so\"\n[plugins.other]\nlibrary = \"libfake_other.so\"\n"));
+    auto cfg = vigil::parse_config(
+        "[plugins.fake]\nlibrary = \"libfake_good.so\"\nenabled = false\n[plugins.other]\nlibrary = \"libfake_other.so\"\n",
+        "t.toml");
+    REQUIRE(cfg);
+    REQUIRE(f.registry.reload(*cfg));
+    CHECK(f.registry.find("fake")->state() == vigil::PluginState::disabled);
+    CHECK(f.registry.find("other")->state() == vigil::PluginState::running);
+
+    cfg = vigil::parse_config("[plugins.fake]\nlibrary = \"libfake_good.so\"\n", "t.toml");
+    REQUIRE(cfg);
+    REQUIRE(f.registry.reload(*cfg));
+    CHECK(f.registry.find("fake")->state() == vigil::PluginState::running);
+    CHECK(f.registry.find("other")->state() == vigil::PluginState::disabled);
+}
