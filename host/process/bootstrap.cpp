@@ -39,12 +39,6 @@ vigil_proc map_value(const ProcessEntry& e)
 ProcBootstrap::ProcBootstrap(ProcessCache& cache, int procs_map_fd, procfs::ReadOptions opts, uint32_t host_pidns)
     : cache_(cache), map_fd_(procs_map_fd), opts_(std::move(opts)), host_pidns_(host_pidns)
 {
-    ns_per_tick_ = opts_.ns_per_tick;
-    if (!ns_per_tick_) {
-        long hz = ::sysconf(_SC_CLK_TCK);
-        ns_per_tick_ = hz > 0 ? 1'000'000'000ull / static_cast<uint64_t>(hz) : 10'000'000ull;
-        opts_.ns_per_tick = ns_per_tick_;
-    }
 }
 
 BootstrapStats ProcBootstrap::scan()
@@ -149,8 +143,8 @@ BootstrapStats ProcBootstrap::scan()
 
 bool ProcBootstrap::alive(const ProcessEntry& e) const
 {
-    auto s = procfs::read_process(e.key.pid, opts_);
-    return s && s->ktime == e.key.ktime;
+    auto start = procfs::read_start_ktime(e.key.pid, opts_);
+    return start && *start == e.key.ktime;
 }
 
 size_t ProcBootstrap::prune()

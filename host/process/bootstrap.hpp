@@ -42,7 +42,6 @@ private:
     int map_fd_;
     procfs::ReadOptions opts_;
     uint32_t host_pidns_;
-    uint64_t ns_per_tick_;
 };
 
 } // namespace vigil

@@ -236,22 +236,44 @@ std::vector<uint32_t> list_pids(const std::filesystem::path& proc_root)
     return pids;
 }
 
-Result<Snapshot> read_process(uint32_t pid, const ReadOptions& opts)
-{
-    uint64_t ns_per_tick = opts.ns_per_tick;
-    if (!ns_per_tick) {
-        long hz = ::sysconf(_SC_CLK_TCK);
-        ns_per_tick = hz > 0 ? 1'000'000'000ull / static_cast<uint64_t>(hz) : 10'000'000ull;
-    }
-    std::string pid_s = std::to_string(pid);
-    std::filesystem::path dir = opts.proc_root / pid_s;
+namespace {
 
-    auto stat_text = read_file(dir / "stat");
-    if (!stat_text)
-        return std::unexpected(stat_text.error());
-    auto st = parse_stat(*stat_text);
+uint64_t ns_per_tick(const ReadOptions& opts)
+{
+    if (opts.ns_per_tick)
+        return opts.ns_per_tick;
+    long hz = ::sysconf(_SC_CLK_TCK);
+    return hz > 0 ? 1'000'000'000ull / static_cast<uint64_t>(hz) : 10'000'000ull;
+}
+
+Result<Stat> read_stat(const std::filesystem::path& dir)
+{
+    auto text = read_file(dir / "stat");
+    if (!text)
+        return std::unexpected(text.error());
+    auto st = parse_stat(*text);
     if (!st)
         return fail(Errc::invalid_input, "{}/stat: {}", dir.string(), st.error().message());
+    return st;
+}
+
+} // namespace
+
+Result<uint64_t> read_start_ktime(uint32_t pid, const ReadOptions& opts)
+{
+    auto st = read_stat(opts.proc_root / std::to_string(pid));
+    if (!st)
+        return std::unexpected(st.error());
+    return st->starttime * ns_per_tick(opts);
+}
+
+Result<Snapshot> read_process(uint32_t pid, const ReadOptions& opts)
+{
+    std::string pid_s = std::to_string(pid);
+    std::filesystem::path dir = opts.proc_root / pid_s;
+    auto st = read_stat(dir);
+    if (!st)
+        return std::unexpected(st.error());
     auto status_text = read_file(dir / "status");
     if (!status_text)
         return std::unexpected(status_text.error());
@@ -264,7 +286,7 @@ Result<Snapshot> read_process(uint32_t pid, const ReadOptions& opts)
     Snapshot s;
     s.pid = pid;
     s.ppid = st->ppid;
-    s.ktime = st->starttime * ns_per_tick;
+    s.ktime = st->starttime * ns_per_tick(opts);
     s.kernel_thread = (st->flags & pf_kthread) != 0;
     s.uid = status->uid[0];
     s.euid = status->uid[1];

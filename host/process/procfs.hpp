@@ -82,6 +82,9 @@ struct ReadOptions {
 // its files are read); other errors say which file and why.
 [[nodiscard]] Result<Snapshot> read_process(uint32_t pid, const ReadOptions& opts);
 
+// When the process started (boot-time ns, as Snapshot::ktime), from its stat file only.
+[[nodiscard]] Result<uint64_t> read_start_ktime(uint32_t pid, const ReadOptions& opts);
+
 // Thread-group ids listed in the proc root, ascending.
 std::vector<uint32_t> list_pids(const std::filesystem::path& proc_root);
 
