@@ -49,6 +49,35 @@ struct {
     __type(value, struct exec_scratch);
 } exec_heap SEC(".maps");
 
+/* tgid -> start time of the thread group that reported its exit. sched_process_exit fires for
+ * every thread after it left signal->live, so threads exiting together can each see no live
+ * thread left; the one that claims the exit here reports it. Keyed by start time too, so a
+ * reused pid is a new claim; LRU, because a claim is only needed while its threads exit. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 8192);
+    __type(key, __u32);
+    __type(value, __u64);
+} exit_claims SEC(".maps");
+
+/* 1 when this thread is the one to report its thread group's exit. */
+static __always_inline int claim_exit(__u32 tgid, __u64 start)
+{
+    __u64 *claimed = bpf_map_lookup_elem(&exit_claims, &tgid);
+    if (!claimed) {
+        if (bpf_map_update_elem(&exit_claims, &tgid, &start, BPF_NOEXIST) == 0)
+            return 1;
+        claimed = bpf_map_lookup_elem(&exit_claims, &tgid);
+        if (!claimed)
+            return 0; /* claimed and already pushed out: not ours */
+    }
+    __u64 old = *claimed;
+    if (old == start)
+        return 0;
+    /* a claim left by an earlier process with this pid */
+    return __sync_val_compare_and_swap(claimed, old, start) == old;
+}
+
 /* Bounds a length again right where it is used: with 32-bit subregisters (-mcpu=v3) clang may
  * otherwise hand a helper a register copied before an earlier check, which the verifier
  * rejects as unbounded. */
@@ -320,16 +349,17 @@ static __always_inline int on_exit(struct task_struct *task)
     if (BPF_CORE_READ(task, signal, live.counter) != 0)
         return 0;
     __u32 tgid = BPF_CORE_READ(task, tgid);
+    /* exec keeps the group's start time (de_thread() copies it to the new leader) */
+    if (!claim_exit(tgid, BPF_CORE_READ(task, group_leader, start_time)))
+        return 0;
     __u64 proc_ktime = 0;
     __u32 flags = 0;
     struct vigil_proc *p = proc__lookup(tgid);
     if (p) {
         proc_ktime = p->ktime;
         flags = p->flags;
-        /* Two threads exiting at once can both see live == 0: the one that removes the
-         * entry reports the exit. */
         if (bpf_map_delete_elem(&vigil_procs, &tgid))
-            return 0;
+            errors__count(VIGIL_ERR_MAP_DELETE);
     } else {
         flags = VIGIL_PROC_F_MISS;
         errors__count(VIGIL_ERR_PROC_MISS);

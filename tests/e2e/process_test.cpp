@@ -280,7 +280,11 @@ TEST_CASE("ancestors: a chain of four shells", "[e2e][process]")
 {
     VIGIL_E2E_NEEDS_ROOT();
     auto v = Vigild::start({.extra_toml = "[process]\nancestors = true\n"});
-    RunResult r = run({"/bin/sh", "-c", "/bin/sh -c \"/bin/sh -c /bin/true\""});
+    // "; exit 0" after each command keeps a shell from exec'ing its last command in place
+    std::string c3 = "/bin/true; exit 0";
+    std::string c2 = "/bin/sh -c '" + c3 + "'; exit 0";
+    std::string c1 = "/bin/sh -c \"" + c2 + "\"; exit 0";
+    RunResult r = run({"/bin/sh", "-c", c1});
     REQUIRE(WIFEXITED(r.status));
     auto exec = v->wait_event([&](const json& ev) {
         if (!ev.contains("process_exec") || process_of(ev).value("binary", "") != "/bin/true")
@@ -293,10 +297,11 @@ TEST_CASE("ancestors: a chain of four shells", "[e2e][process]")
     const json& a = body["ancestors"];
     REQUIRE(a.size() >= 3);
     CHECK(body["parent"]["binary"] == "/bin/sh");
-    CHECK(body["parent"]["arguments"] == "-c /bin/true");
+    CHECK(body["parent"]["arguments"] == "-c \"" + c3 + "\"");
     CHECK(a[0]["binary"] == "/bin/sh");
-    CHECK(a[0]["arguments"] == "-c \"/bin/sh -c /bin/true\"");
+    CHECK(a[0]["arguments"] == "-c \"" + c2 + "\"");
     CHECK(a[1]["binary"] == "/bin/sh");
+    CHECK(a[1]["arguments"] == "-c \"" + c1 + "\"");
     CHECK(a[2]["pid"] == ::getpid());
     // every link of the chain names the next one
     CHECK(process_of(*exec)["parent_exec_id"] == body["parent"]["exec_id"]);
