@@ -8,6 +8,10 @@
  *
  * Program types without bpf_send_signal (cgroup socket programs) define VSEL_NO_SIGNAL before
  * including this header; their policies cannot have Sigkill or Signal (the parser refuses them).
+ * A hook whose arguments are all of some kinds defines VSEL_ARG_KINDS (a mask of 1 << vsel_arg_kind)
+ * and one that never returns VSEL_NO_RETURN_ARGS: the comparisons it cannot need are left out,
+ * and the verifier, which checks every path of the evaluator, has far less to do (a filter of a
+ * left-out kind never matches).
  *
  * Every map below is declared per BPF object, so each hook object has its own configuration.
  * Loops are bounded by the wire limits; the selector loop runs through bpf_loop() so the verifier
@@ -23,6 +27,11 @@
 #include "vigil/bpf/maps.h"
 #include "vigil/wire/selectors.h"
 #include "vigil/wire/sock.h"
+
+#ifndef VSEL_ARG_KINDS
+#define VSEL_ARG_KINDS ((1 << VSEL_ARG_INT) | (1 << VSEL_ARG_STR) | (1 << VSEL_ARG_SOCK))
+#endif
+#define VSEL_HAS_KIND(k) ((VSEL_ARG_KINDS) & (1 << (k)))
 
 /* the hook's compiled selectors (key 0) */
 struct {
@@ -564,10 +573,11 @@ static __always_inline int sel__match_arg(const struct vsel_arg_filter *f, struc
         return 0;
     struct vsel_argval *v = &in->args[a];
     if (f->kind == VSEL_ARG_INT)
-        return v->kind == VSEL_ARG_INT && sel__match_int(f, v->ival);
+        return VSEL_HAS_KIND(VSEL_ARG_INT) && v->kind == VSEL_ARG_INT && sel__match_int(f, v->ival);
     if (f->kind == VSEL_ARG_SOCK)
-        return v->kind == VSEL_ARG_SOCK && sel__match_net(f, (const struct vsock_arg *)in->str[a].data);
-    if (v->kind != VSEL_ARG_STR)
+        return VSEL_HAS_KIND(VSEL_ARG_SOCK) && v->kind == VSEL_ARG_SOCK &&
+               sel__match_net(f, (const struct vsock_arg *)in->str[a].data);
+    if (!VSEL_HAS_KIND(VSEL_ARG_STR) || v->kind != VSEL_ARG_STR)
         return 0; /* an argument that could not be read never satisfies a filter */
     int found = sel__str_any(f->filter_id, f->op, &in->str[a], &in->rev[a], v->len);
     return sel__negated(f->op) ? !found : found;
@@ -613,9 +623,11 @@ static long sel__match_one(__u32 idx, void *data)
             if (i < s->nargs && !sel__match_arg(&s->args[i], in))
                 return 0;
     } else {
+#ifndef VSEL_NO_RETURN_ARGS
         for (int i = 0; i < VSEL_MAX_ARG_FILTERS; i++)
             if (i < s->nret_args && !sel__match_arg(&s->ret_args[i], in))
                 return 0;
+#endif
     }
     c->match = i_sel;
     return 1; /* first match wins */
@@ -649,7 +661,7 @@ static __always_inline struct vsel_decision sel__evaluate(struct vsel_hook *cfg,
 
     /* Reversed copies only for the arguments a Postfix filter looks at. */
     for (int i = 0; i < VSEL_MAX_ARGS; i++)
-        if ((cfg->postfix_args & (1u << i)) && in->args[i].kind == VSEL_ARG_STR &&
+        if (VSEL_HAS_KIND(VSEL_ARG_STR) && (cfg->postfix_args & (1u << i)) && in->args[i].kind == VSEL_ARG_STR &&
             in->args[i].len < VSEL_STR_MAX)
             sel__reverse(in->rev[i].data, in->str[i].data, in->args[i].len);
 

@@ -39,6 +39,52 @@ static __always_inline void sock__fail(struct vsock_arg *a)
     errors__count(VIGIL_ERR_PROBE_READ);
 }
 
+static __always_inline long sock__read_mem(void *dst, __u32 size, const void *src, int user)
+{
+    return user ? bpf_probe_read_user(dst, size, src) : bpf_probe_read_kernel(dst, size, src);
+}
+
+/* len bytes of an AF_UNIX sun_path at src into dst (VSOCK_PATH_MAX bytes): an abstract name
+ * (leading NUL) is every byte, NULs included; a pathname ends at its first NUL (without one it
+ * fills sun_path, and its last byte is lost to the terminator: *cut is set). Returns the length,
+ * or -1 when a read failed. */
+static __always_inline long sock__read_sun_path(char *dst, const char *src, long len, int user, int *cut)
+{
+    __u32 n = len > 0 ? len : 0;
+    if (n > VSOCK_PATH_MAX)
+        n = VSOCK_PATH_MAX;
+    n &= 0x7f;
+    if (n > VSOCK_PATH_MAX)
+        n = VSOCK_PATH_MAX;
+    if (n == 0)
+        return 0; /* unnamed */
+    char first = 0;
+    if (sock__read_mem(&first, 1, src, user))
+        return -1;
+    if (first == 0)
+        return sock__read_mem(dst, n, src, user) ? -1 : n;
+    __u32 size = n + 1 > VSOCK_PATH_MAX ? VSOCK_PATH_MAX : n + 1;
+    long m = user ? bpf_probe_read_user_str(dst, size, src) : bpf_probe_read_kernel_str(dst, size, src);
+    if (m < 0)
+        return -1;
+    if (n == VSOCK_PATH_MAX && m == VSOCK_PATH_MAX)
+        *cut = 1;
+    return m > 0 ? m - 1 : 0;
+}
+
+static __always_inline void sock__read_unix_path(struct vsock_arg *a, const char *src, long len, int user)
+{
+    int cut = 0;
+    long n = sock__read_sun_path(a->path, src, len, user, &cut);
+    if (n < 0) {
+        sock__fail(a);
+        return;
+    }
+    a->path_len = n;
+    if (cut)
+        a->flags |= VSOCK_F_TRUNCATED;
+}
+
 /* The bound path of an AF_UNIX socket (unix_sk(sk)->addr), if it has one. */
 static __always_inline void sock__read_unix_addr(struct vsock_arg *a, const struct sock *sk)
 {
@@ -46,30 +92,9 @@ static __always_inline void sock__read_unix_addr(struct vsock_arg *a, const stru
     struct unix_address *ua = BPF_CORE_READ(u, addr);
     if (!ua)
         return; /* not bound: no path */
+    /* len counts sun_family (2 bytes) and the path, a pathname's NUL included */
     int len = BPF_CORE_READ(ua, len);
-    /* len counts sun_family (2 bytes) and the path bytes, without a trailing NUL. */
-    __u32 n = len > 2 ? (__u32)(len - 2) : 0;
-    if (n > VSOCK_PATH_MAX) {
-        n = VSOCK_PATH_MAX;
-        a->flags |= VSOCK_F_TRUNCATED;
-    }
-    n &= 0x7f;
-    if (n > VSOCK_PATH_MAX)
-        n = VSOCK_PATH_MAX;
-    if (bpf_probe_read_kernel(a->path, n, &ua->name[0].sun_path) != 0) {
-        sock__fail(a);
-        return;
-    }
-    a->path_len = n;
-    /* a pathname address may count its NUL terminator: drop trailing NULs */
-    if (n > 0 && a->path[0] != 0) {
-        for (int i = 0; i < 4; i++) {
-            __u32 k = a->path_len;
-            if (k == 0 || k > VSOCK_PATH_MAX || a->path[(k - 1) & 0x7f] != 0)
-                break;
-            a->path_len = k - 1;
-        }
-    }
+    sock__read_unix_path(a, (const char *)&ua->name[0].sun_path, len - 2, 0);
 }
 
 /* struct sock: family, type, protocol, TCP state, both ends, mark, priority, cookie. */
@@ -143,11 +168,6 @@ static __always_inline struct socket *sock__from_fd(long fd)
     return sock;
 }
 
-static __always_inline long sock__read_mem(void *dst, __u32 size, const void *src, int user)
-{
-    return user ? bpf_probe_read_user(dst, size, src) : bpf_probe_read_kernel(dst, size, src);
-}
-
 /* A sockaddr of addrlen bytes at addr (user memory when user): AF_INET/AF_INET6 address and
  * port into saddr/sport, AF_UNIX path into path. Returns 0, or -1 when nothing could be read. */
 static __always_inline int sock__read_sockaddr(struct vsock_arg *a, const void *addr, long addrlen, int user)
@@ -190,84 +210,29 @@ static __always_inline int sock__read_sockaddr(struct vsock_arg *a, const void *
         __builtin_memcpy(a->saddr, &sin6.sin6_addr, 16);
         a->scope_id = sin6.sin6_scope_id;
     } else if (family == VSOCK_AF_UNIX) {
-        __u32 n = addrlen - 2;
-        if (n > VSOCK_PATH_MAX)
-            n = VSOCK_PATH_MAX;
-        n &= 0x7f;
-        if (n > VSOCK_PATH_MAX)
-            n = VSOCK_PATH_MAX;
-        char first = 0;
-        if (n == 0)
-            return 0; /* unnamed */
-        if (sock__read_mem(&first, 1, (const char *)addr + 2, user)) {
-            sock__fail(a);
-            return 0;
-        }
-        if (first == 0) {
-            /* abstract: every byte counts, NULs included */
-            if (sock__read_mem(a->path, n, (const char *)addr + 2, user)) {
-                sock__fail(a);
-                return 0;
-            }
-            a->path_len = n;
-            return 0;
-        }
-        /* pathname: up to the first NUL; without one the name fills sun_path */
-        long m = user ? bpf_probe_read_user_str(a->path, n + 1 > VSOCK_PATH_MAX ? VSOCK_PATH_MAX : n + 1,
-                                                 (const char *)addr + 2)
-                      : bpf_probe_read_kernel_str(a->path, n + 1 > VSOCK_PATH_MAX ? VSOCK_PATH_MAX : n + 1,
-                                                   (const char *)addr + 2);
-        if (m < 0) {
-            sock__fail(a);
-            return 0;
-        }
-        a->path_len = m > 0 ? m - 1 : 0;
-        /* a 108-byte name without NUL lost its last byte to the terminator */
-        if (n == VSOCK_PATH_MAX && m == VSOCK_PATH_MAX)
-            a->flags |= VSOCK_F_TRUNCATED;
+        sock__read_unix_path(a, (const char *)addr + 2, addrlen - 2, user);
     }
     return 0;
 }
 
 /* The path of an AF_UNIX sockaddr as a string: a pathname as is, an abstract name with '@' in
- * place of its leading NUL (as ss and /proc/net/unix show it). dst must hold VSOCK_PATH_MAX + 1
+ * place of its leading NUL (as ss and /proc/net/unix show it). dst must hold VSOCK_PATH_MAX
  * bytes and be zero-filled by the caller (a selector string key must be zero past the string).
- * Returns the length, or -1 for another family or a failed read. */
+ * Returns the length, or -1 for another family or a failed read (counted). */
 static __always_inline long sock__unix_path_str(char *dst, const void *addr, long addrlen, int user)
 {
-    if (!addr || addrlen <= 2)
-        return -1;
     __u16 family = 0;
-    if (sock__read_mem(&family, 2, addr, user) || family != VSOCK_AF_UNIX)
+    if (!addr || addrlen < 2 || sock__read_mem(&family, 2, addr, user) || family != VSOCK_AF_UNIX)
         return -1;
-    __u32 n = addrlen - 2;
-    if (n > VSOCK_PATH_MAX)
-        n = VSOCK_PATH_MAX;
-    n &= 0x7f;
-    if (n > VSOCK_PATH_MAX)
-        n = VSOCK_PATH_MAX;
-    char first = 0;
-    if (n == 0)
-        return 0;
-    if (sock__read_mem(&first, 1, (const char *)addr + 2, user)) {
+    int cut = 0;
+    long n = sock__read_sun_path(dst, (const char *)addr + 2, addrlen - 2, user, &cut);
+    if (n < 0) {
         errors__count(VIGIL_ERR_PROBE_READ);
         return -1;
     }
-    if (first == 0) {
-        if (sock__read_mem(dst, n, (const char *)addr + 2, user)) {
-            errors__count(VIGIL_ERR_PROBE_READ);
-            return -1;
-        }
+    if (n > 0 && dst[0] == 0)
         dst[0] = '@';
-        return n;
-    }
-    long m = user ? bpf_probe_read_user_str(dst, n + 1, (const char *)addr + 2)
-                  : bpf_probe_read_kernel_str(dst, n + 1, (const char *)addr + 2);
-    if (m < 0) {
-        errors__count(VIGIL_ERR_PROBE_READ);
-        return -1;
-    }
-    return m > 0 ? m - 1 : 0;
+    return n;
 }
 
 /* struct sk_buff: IPv4/IPv6 addresses, protocol and TCP/UDP ports from its headers, length,
