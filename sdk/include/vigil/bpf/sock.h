@@ -118,8 +118,8 @@ static __always_inline int sock__read_sock(struct vsock_arg *a, const struct soc
         __builtin_memcpy(a->saddr, &s, 4);
         __builtin_memcpy(a->daddr, &d, 4);
     } else if (a->family == VSOCK_AF_INET6) {
-        if (BPF_CORE_READ_INTO(a->saddr, sk, __sk_common.skc_v6_rcv_saddr) ||
-            BPF_CORE_READ_INTO(a->daddr, sk, __sk_common.skc_v6_daddr))
+        if (BPF_CORE_READ_INTO(&a->saddr, sk, __sk_common.skc_v6_rcv_saddr) ||
+            BPF_CORE_READ_INTO(&a->daddr, sk, __sk_common.skc_v6_daddr))
             sock__fail(a);
     } else if (a->family == VSOCK_AF_UNIX) {
         sock__read_unix_addr(a, sk);
