@@ -261,14 +261,17 @@ void check_connection(Vigild& v, pid_t client, pid_t server, const std::string& 
 
     // The handshake's state changes belong to the processes that made the sockets, whatever
     // task the kernel ran them on.
-    auto established = [&](pid_t pid, uint32_t local_port) {
+    auto state = [&](pid_t pid, const std::string& to, uint32_t local_port) {
         return [=](const json& ev) {
-            return socket_event("state", pid)(ev) && body_of(ev).value("new_state", "") == "TCP_ESTABLISHED" &&
+            return socket_event("state", pid)(ev) && body_of(ev).value("new_state", "") == to &&
                    body_of(ev).at("sock_arg").value("sport", 0u) == local_port;
         };
     };
-    CHECK(v.wait_event(established(client, client_port)));
-    CHECK(v.wait_event(established(server, port)));
+    CHECK(v.wait_event(state(client, "TCP_ESTABLISHED", client_port)));
+    CHECK(v.wait_event(state(server, "TCP_ESTABLISHED", port)));
+    // Both ends close: the local port is still known when the socket reaches TCP_CLOSE.
+    CHECK(v.wait_event(state(client, "TCP_CLOSE", client_port)));
+    CHECK(v.wait_event(state(server, "TCP_CLOSE", port)));
 }
 
 // ---- network namespaces ------------------------------------------------------------------------
