@@ -1,5 +1,6 @@
 #include "agent.hpp"
 
+#include "api/cache_process_service.hpp"
 #include "core/log.hpp"
 #include "core/mounts.hpp"
 
@@ -73,6 +74,7 @@ Result<void> Agent::start()
     std::string node = cfg_.node_name.empty() ? host_name() : cfg_.node_name;
     cache_ = std::make_unique<ProcessCache>(node, cfg_.process_cache_size);
     pipeline_ = std::make_unique<EventPipeline>(node, *cache_);
+    pipeline_->add_sink(hub_.make_sink(), Format::json); // API subscribers
 
     StdoutFormat out = opts_.stdout_format.value_or(cfg_.stdout_format);
     if (out != StdoutFormat::none)
@@ -94,6 +96,19 @@ Result<void> Agent::start()
                                                  [this](const std::string& id, const vigil_event& ev) {
                                                      pipeline_->on_event(id, ev);
                                                  });
+    process_service_ = std::make_unique<api::CacheProcessService>(*cache_);
+    services_.emplace(api::AgentServices{*registry_, features_, *maps_, *pipeline_, hub_, process_service_.get(), nullptr});
+    // Bound before the plugins load: a socket in use fails the start before anything attaches.
+    auto server = api::ApiServer::make(io_, api::ApiServerOptions{.socket_path = cfg_.api.socket}, *services_);
+    if (!server)
+        return std::unexpected(server.error());
+    api_ = std::move(*server);
+    if (cfg_.metrics.port) {
+        auto m = MetricsServer::make(io_, cfg_.metrics.address, cfg_.metrics.port, *services_);
+        if (!m)
+            return std::unexpected(m.error());
+        metrics_ = std::move(*m);
+    }
     auto t0 = std::chrono::steady_clock::now();
     if (auto r = registry_->load(cfg_); !r)
         return r;
@@ -138,6 +153,9 @@ Result<void> Agent::reload()
     if (!cfg)
         return std::unexpected(cfg.error());
     log::get("host")->info("reloading {}", cfg->source);
+    if (cfg->api.socket != cfg_.api.socket || cfg->metrics.port != cfg_.metrics.port ||
+        cfg->metrics.address != cfg_.metrics.address)
+        log::get("host")->warn("[api] and [metrics] changes take effect when vigild restarts");
     auto r = registry_->reload(*cfg);
     cfg_.plugins = cfg->plugins;
     return r;
@@ -149,6 +167,10 @@ void Agent::stop()
         return;
     stopping_ = true;
     auto t0 = std::chrono::steady_clock::now();
+    if (api_)
+        api_->stop();
+    if (metrics_)
+        metrics_->stop();
     registry_->stop_all(); // detaches every link and drains the rings
     pipeline_->flush();
     signals_.cancel();
