@@ -35,14 +35,8 @@ inline void exec_and_wait(const std::string& path, std::vector<std::string> args
 {
     pid_t pid = ::fork();
     REQUIRE(pid >= 0);
-    if (pid == 0) {
-        std::vector<char*> argv{const_cast<char*>(path.c_str())};
-        for (auto& a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(path.c_str(), argv.data());
-        ::_exit(127);
-    }
+    if (pid == 0)
+        exec_or_exit(path, args);
     int status = 0;
     ::waitpid(pid, &status, 0);
     REQUIRE(WIFEXITED(status));
@@ -63,12 +57,7 @@ public:
             ::close(p[1]);
             if (::read(p[0], &c, 1) != 1)
                 ::_exit(126);
-            std::vector<char*> argv{const_cast<char*>(path.c_str())};
-            for (auto& a : args)
-                argv.push_back(a.data());
-            argv.push_back(nullptr);
-            ::execv(path.c_str(), argv.data());
-            ::_exit(127);
+            exec_or_exit(path, args);
         }
         ::close(p[0]);
         go_ = p[1];

@@ -19,6 +19,17 @@ namespace e2e {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
+// In a forked child: exec `path` with `args`, or exit 127.
+[[noreturn]] inline void exec_or_exit(std::string path, std::vector<std::string> args)
+{
+    std::vector<char*> argv{path.data()};
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(path.c_str(), argv.data());
+    ::_exit(127);
+}
+
 class ChildProcess {
 public:
     ChildProcess(std::string binary, std::vector<std::string> args)
@@ -31,13 +42,7 @@ public:
         if (pid_ == 0) {
             ::dup2(out[1], 1);
             ::dup2(err[1], 2);
-            std::vector<char*> argv;
-            argv.push_back(binary.data());
-            for (auto& a : args)
-                argv.push_back(a.data());
-            argv.push_back(nullptr);
-            ::execv(binary.c_str(), argv.data());
-            ::_exit(127);
+            exec_or_exit(binary, args);
         }
         ::close(out[1]);
         ::close(err[1]);
