@@ -64,6 +64,14 @@ private:
     void write_more();
     void arm_frame_timer();
     bool backlogged() const { return response_bytes_ > response_backlog_limit; }
+    // Whether in_ starts with a whole frame (or a length that process_input refuses).
+    bool has_frame() const
+    {
+        if (in_.size() < frame_header_size)
+            return false;
+        uint32_t len = decode_length(in_.data());
+        return len > max_request_frame || in_.size() - frame_header_size >= len;
+    }
     // How much of the frame in in_ has arrived, for error messages.
     std::string partial_frame() const
     {
@@ -136,17 +144,10 @@ void Connection::read_more()
         self->reading_ = false;
         if (self->closed_ || self->read_done_)
             return;
-        if (ec) {
-            self->read_done_ = true;
-            if (!self->in_.empty() && ec == asio::error::eof) {
-                self->fail_and_close(std::nullopt, ErrorCode::truncated_frame,
-                                     fmt::format("the connection ended inside a frame ({})", self->partial_frame()));
-                return;
-            }
-            self->close_when_flushed();
-            return;
-        }
-        self->in_.append(self->read_buf_.data(), n);
+        if (ec)
+            self->read_done_ = true; // EOF (or reset): what is buffered is still answered
+        else
+            self->in_.append(self->read_buf_.data(), n);
         self->process_input();
         self->read_more();
     });
@@ -172,12 +173,25 @@ void Connection::process_input()
     in_.erase(0, pos);
     if (closing_)
         return;
-    if (!in_.empty())
-        arm_frame_timer();
-    else if (timer_armed_) {
-        timer_armed_ = false;
-        timer_.cancel();
+    if (read_done_) {
+        if (in_.empty())
+            close_when_flushed();
+        else if (!has_frame()) // a whole frame waits for the backlog to clear; a part never completes
+            fail_and_close(std::nullopt, ErrorCode::truncated_frame,
+                           fmt::format("the connection ended inside a frame ({})", partial_frame()));
+        return;
     }
+    if (in_.empty() || has_frame()) { // nothing, or whole frames held back by the response backlog
+        if (timer_armed_) {
+            timer_armed_ = false;
+            timer_.cancel();
+        }
+        return;
+    }
+    // The time limit runs from the first byte of the frame that is incomplete now.
+    if (pos > 0)
+        timer_armed_ = false;
+    arm_frame_timer();
 }
 
 void Connection::arm_frame_timer()
