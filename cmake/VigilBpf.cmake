@@ -33,14 +33,14 @@ function(vigil_add_bpf_object name)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
-    COMMAND ${VIGIL_BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${VIGIL_BPF_ARCH}
+    COMMAND ${VIGIL_BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${VIGIL_BPF_ARCH}
             -Wall -Wno-unused-function -Wno-compare-distinct-pointer-types
-            ${include_flags} -c ${src} -o ${obj}.tmp
+            ${include_flags} -MD -MF ${obj}.d -MT ${obj} -c ${src} -o ${obj}.tmp
     # bpftool's linker drops DWARF sections the loader never reads and keeps BTF.
     COMMAND ${VIGIL_BPFTOOL} gen object ${obj} ${obj}.tmp
     COMMAND ${CMAKE_COMMAND} -E remove ${obj}.tmp
     DEPENDS ${src} ${arg_HEADERS}
-    IMPLICIT_DEPENDS C ${src}
+    DEPFILE ${obj}.d
     COMMENT "BPF ${name}"
     VERBATIM)
   add_custom_command(

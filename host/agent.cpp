@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 
@@ -42,6 +43,8 @@ Agent::Agent(AgentOptions opts, Config cfg)
 
 Agent::~Agent()
 {
+    if (policies_)
+        policies_->remove_all();
     if (registry_)
         registry_->stop_all();
     if (pipeline_)
@@ -99,7 +102,9 @@ Result<void> Agent::start()
     process_service_ = std::make_unique<api::CacheProcessService>(*cache_);
     services_.emplace(api::AgentServices{*registry_, features_, *maps_, *pipeline_, hub_, process_service_.get(), nullptr});
     // Bound before the plugins load: a socket in use fails the start before anything attaches.
-    auto server = api::ApiServer::make(io_, api::ApiServerOptions{.socket_path = cfg_.api.socket}, *services_);
+    auto server = api::ApiServer::make(
+        io_, api::ApiServerOptions{.socket_path = cfg_.api.socket, .subscriber_queue = cfg_.api.subscriber_queue},
+        *services_);
     if (!server)
         return std::unexpected(server.error());
     api_ = std::move(*server);
@@ -112,12 +117,36 @@ Result<void> Agent::start()
     auto t0 = std::chrono::steady_clock::now();
     if (auto r = registry_->load(cfg_); !r)
         return r;
+    policies_ = std::make_unique<PolicyManager>(*registry_);
+    for (const auto& file : opts_.policies)
+        if (auto r = policies_->add_file(file); !r)
+            return r;
+    if (!cfg_.policy_dir.empty())
+        load_policy_dir(cfg_.policy_dir);
     size_t running = 0;
     for (const auto& p : registry_->plugins())
         running += p->state() == PluginState::running;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     logger->info("vigild ready: {} plugin(s) running, started in {} ms", running, ms);
     return {};
+}
+
+void Agent::load_policy_dir(const std::filesystem::path& dir)
+{
+    // A bad file here is logged and skipped: the other policies still load.
+    std::error_code ec;
+    std::vector<std::filesystem::path> files;
+    for (const auto& ent : std::filesystem::directory_iterator(dir, ec))
+        if (ent.path().extension() == ".yaml" || ent.path().extension() == ".yml")
+            files.push_back(ent.path());
+    if (ec) {
+        log::get("policy")->error("policy directory {}: {}", dir.string(), ec.message());
+        return;
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files)
+        if (auto r = policies_->add_file(f); !r)
+            log::get("policy")->error("{}", r.error().message());
 }
 
 void Agent::arm_flush()
@@ -153,7 +182,8 @@ Result<void> Agent::reload()
     if (!cfg)
         return std::unexpected(cfg.error());
     log::get("host")->info("reloading {}", cfg->source);
-    if (cfg->api.socket != cfg_.api.socket || cfg->metrics.port != cfg_.metrics.port ||
+    if (cfg->api.socket != cfg_.api.socket || cfg->api.subscriber_queue != cfg_.api.subscriber_queue ||
+        cfg->metrics.port != cfg_.metrics.port ||
         cfg->metrics.address != cfg_.metrics.address)
         log::get("host")->warn("[api] and [metrics] changes take effect when vigild restarts");
     auto r = registry_->reload(*cfg);
@@ -171,6 +201,12 @@ void Agent::stop()
         api_->stop();
     if (metrics_)
         metrics_->stop();
+    for (const auto& p : policies_->policies())
+        if (auto c = policies_->counters(p.policy.name))
+            log::get("policy")->info("policy {}: matched={} posted={} rate_limited={} enforced={} monitored={}",
+                                     p.policy.name, c->matched, c->posted, c->rate_limited, c->enforced,
+                                     c->monitored);
+    policies_->remove_all();
     registry_->stop_all(); // detaches every link and drains the rings
     pipeline_->flush();
     signals_.cancel();

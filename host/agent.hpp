@@ -11,6 +11,7 @@
 #include "export/pipeline.hpp"
 #include "metrics/http_server.hpp"
 #include "plugins/registry.hpp"
+#include "policy/manager.hpp"
 #include "process/cache.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -21,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vigil {
 
@@ -29,6 +31,7 @@ struct AgentOptions {
     std::optional<StdoutFormat> stdout_format;        // --output
     std::optional<std::string> export_file;           // --export-file
     std::filesystem::path plugin_dir;                 // used when the config names none
+    std::vector<std::filesystem::path> policies;      // --policy, loaded at start (a failure stops vigild)
 };
 
 class Agent {
@@ -44,6 +47,7 @@ public:
     boost::asio::io_context& io() { return io_; }
     PluginRegistry& plugins() { return *registry_; }
     Features& features() { return features_; }
+    PolicyManager& policies() { return *policies_; }
     // What the API and metrics serve; set `services().policies` to plug a policy engine in.
     api::AgentServices& services() { return *services_; }
     const api::ApiServer& api_server() const { return *api_; }
@@ -53,6 +57,7 @@ private:
     [[nodiscard]] Result<void> start();
     [[nodiscard]] Result<Config> read_config() const;
     void arm_flush();
+    void load_policy_dir(const std::filesystem::path& dir);
     void wait_signals();
 
     AgentOptions opts_;
@@ -64,6 +69,7 @@ private:
     api::SubscriberHub hub_; // outlives the pipeline, which holds a sink forwarding to it
     std::unique_ptr<EventPipeline> pipeline_;
     std::unique_ptr<PluginRegistry> registry_;
+    std::unique_ptr<PolicyManager> policies_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer flush_timer_;
     std::unique_ptr<api::ProcessService> process_service_;

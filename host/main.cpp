@@ -15,6 +15,7 @@ void usage(std::FILE* f)
                  "  --config FILE          TOML configuration (default: the embedded one, see --print-default-config)\n"
                  "  --output FORMAT        events on stdout: compact, json or none\n"
                  "  --export-file PATH     also write JSON events to PATH (rotated as configured)\n"
+                 "  --policy FILE          load a TracingPolicy at start (repeatable; a bad policy stops vigild)\n"
                  "  --plugin-dir DIR       where plugin libraries are (default: %s)\n"
                  "  --print-default-config print the embedded configuration and exit\n"
                  "  --version              print the version and exit\n",
@@ -53,6 +54,8 @@ int main(int argc, char** argv)
             }
         } else if (a == "--export-file")
             opts.export_file = next("--export-file");
+        else if (a == "--policy")
+            opts.policies.emplace_back(next("--policy"));
         else if (a == "--plugin-dir")
             opts.plugin_dir = next("--plugin-dir");
         else if (a == "--print-default-config") {

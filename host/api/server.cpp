@@ -255,7 +255,7 @@ void Connection::subscribe(const Request& req)
     prefix_ = event_prefix(req.id);
     // The answer goes first; events queue behind it.
     queue_frame(result_body(req.id, fmt::format("{{\"subscribed\":true,\"queue_limit\":{{\"events\":{},\"bytes\":{}}}}}",
-                                                max_queued_events, max_queued_event_bytes)));
+                                                server_.opts_.subscriber_queue, max_queued_event_bytes)));
     subscribed_ = true;
     server_.services_.subscribers.add(this);
     server_.log_->info("connection {} (pid {}) subscribed to {}", id_, peer_.pid, filter_.describe());
@@ -266,7 +266,7 @@ void Connection::deliver(const std::shared_ptr<const std::string>& event)
     if (closing_ || closed_)
         return;
     size_t body = prefix_.size() + event->size() + 1;
-    if (events_queued_ >= max_queued_events || event_bytes_queued_ + event->size() > max_queued_event_bytes ||
+    if (events_queued_ >= server_.opts_.subscriber_queue || event_bytes_queued_ + event->size() > max_queued_event_bytes ||
         body > max_response_frame) {
         dropped_++;
         dropped_pending_++;

@@ -6,6 +6,7 @@
 
 #include "api/methods.hpp"
 #include "api/services.hpp"
+#include "api/subscribers.hpp"
 #include "core/error.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -25,6 +26,7 @@ namespace vigil::api {
 struct ApiServerOptions {
     std::filesystem::path socket_path = default_socket_path;
     size_t max_connections = 64;
+    size_t subscriber_queue = default_queued_events; // events per subscriber
     // How long a started frame may take to arrive completely.
     std::chrono::milliseconds frame_timeout{5000};
 };

@@ -14,8 +14,9 @@
 
 namespace vigil::api {
 
-// Per-subscriber bound on queued events: whichever limit is hit first.
-inline constexpr size_t max_queued_events = 4096;
+// Per-subscriber bound on queued events: whichever limit is hit first. The count is
+// [api] subscriber_queue; this is its default.
+inline constexpr size_t default_queued_events = 4096;
 inline constexpr size_t max_queued_event_bytes = 8u << 20;
 
 struct SubscriberStats {

@@ -351,6 +351,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
                      {"info", std::string("info")}, {"warn", std::string("warn")},
                      {"error", std::string("error")}});
         r.read_string("plugin_dir", cfg.plugin_dir);
+        r.read_string("policy_dir", cfg.policy_dir);
         if (auto e = r.finish())
             return std::unexpected(*e);
     }
@@ -392,6 +393,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
     if (const toml::table* t = top.sub_table("api")) {
         TableReader r(source_name, *t, "api");
         r.read_string("socket", cfg.api.socket);
+        r.read_uint("subscriber_queue", cfg.api.subscriber_queue, 16, 1'000'000);
         if (auto e = r.finish())
             return std::unexpected(*e);
         if (cfg.api.socket.empty() || cfg.api.socket[0] != '/' || cfg.api.socket.size() > 107)

@@ -56,6 +56,7 @@ struct ExportFilterConfig {
 
 struct ApiConfig {
     std::string socket = "/run/vigil/vigil.sock"; // absolute path of the API's Unix socket
+    uint32_t subscriber_queue = 4096;             // events queued per subscriber before drops
 };
 
 struct MetricsConfig {
@@ -68,6 +69,7 @@ struct Config {
     std::string node_name;           // empty: the host name
     std::string log_level = "info";
     std::string plugin_dir;          // empty: the directory compiled into vigild
+    std::string policy_dir;          // empty: none; *.yaml / *.yml loaded at start
     bool process_ancestors = false;
     uint32_t process_cache_size = 65536;
     StdoutFormat stdout_format = StdoutFormat::compact;

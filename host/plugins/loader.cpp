@@ -171,8 +171,9 @@ Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path)
         return fail(Errc::plugin, "{}: descriptor() returned NULL", path.string());
     if (auto r = validate_descriptor(*d); !r)
         return fail(Errc::plugin, "{}: {}", path.string(), r.error().context);
-    if (d->hook_kind_count && (!api->add_hook || !api->remove_hook || !api->set_hook_mode))
-        return fail(Errc::plugin, "{}: declares hook kinds but has no add_hook/remove_hook/set_hook_mode",
+    if (d->hook_kind_count && (api->struct_size < sizeof(vigil_plugin_api) || !api->add_hook ||
+                               !api->remove_hook || !api->set_hook_mode || !api->hook_stats))
+        return fail(Errc::plugin, "{}: declares hook kinds but has no add_hook/remove_hook/set_hook_mode/hook_stats",
                     path.string());
     out.api = api;
     out.descriptor = d;

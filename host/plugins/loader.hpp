@@ -6,7 +6,9 @@
 
 #include <vigil/plugin_abi.h>
 
+#ifndef BOOST_DLL_USE_STD_FS
 #define BOOST_DLL_USE_STD_FS
+#endif
 #include <boost/dll/shared_library.hpp>
 
 #include <filesystem>

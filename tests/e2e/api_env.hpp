@@ -44,6 +44,7 @@ inline void exec_and_wait(const std::string& path, std::vector<std::string> args
 }
 
 // A child that waits on a pipe before exec'ing `path`, so a test can subscribe to its pid first.
+// It leads its own process group, which the destructor kills.
 class HeldExec {
 public:
     explicit HeldExec(const std::string& path, std::vector<std::string> args = {})
@@ -54,6 +55,7 @@ public:
         REQUIRE(pid_ >= 0);
         if (pid_ == 0) {
             char c;
+            ::setpgid(0, 0);
             ::close(p[1]);
             if (::read(p[0], &c, 1) != 1)
                 ::_exit(126);
@@ -67,6 +69,7 @@ public:
         if (go_ >= 0)
             ::close(go_);
         if (!reaped_) {
+            ::kill(-pid_, SIGKILL);
             ::kill(pid_, SIGKILL);
             ::waitpid(pid_, nullptr, 0);
         }
@@ -144,6 +147,13 @@ inline std::string binary_of(const vigil::api::JsonValue& event)
     return std::string(event.get("process_exec").get("process").get("binary").string().value_or(""));
 }
 
+// A count from the environment (the kernel-matrix guest runs slower and sets smaller ones).
+inline size_t env_count(const char* name, size_t fallback)
+{
+    const char* v = std::getenv(name);
+    return v && *v ? static_cast<size_t>(std::stoul(v)) : fallback;
+}
+
 inline size_t count_of(const std::string& haystack, const std::string& needle)
 {
     size_t n = 0;
@@ -165,7 +175,7 @@ public:
         socket = dir / "vigil.sock";
         config = dir / "vigild.toml";
         metrics_port = free_tcp_port();
-        write_config("");
+        write_config();
     }
     ~ApiEnv()
     {
@@ -173,10 +183,11 @@ public:
         fs::remove_all(dir, ec);
     }
 
-    // The config, with `extra` TOML appended.
-    void write_config(const std::string& extra)
+    // The config, with `api_keys` in [api] and `extra` TOML at the end.
+    void write_config(const std::string& api_keys = "", const std::string& extra = "")
     {
         std::ofstream(config) << "[api]\nsocket = \"" << socket.string() << "\"\n"
+                              << api_keys
                               << "[metrics]\nport = " << metrics_port << "\n"
                               << "[output]\nstdout = \"none\"\n"
                               << "[plugins.tracepoint]\nlibrary = \"libvigil_tracepoint.so\"\n"
@@ -191,12 +202,15 @@ public:
         return v;
     }
 
-    // A copy of `original` at a path unique to this test, so its execs can be told apart.
-    std::string marker(const std::string& name, const std::string& original = "/usr/bin/true")
+    // An executable at a path unique to this test, so its execs can be told apart: a shell
+    // script (exec events name the script), which also works where /usr/bin/* are busybox
+    // applets that go by argv[0], as in the kernel-matrix guest.
+    std::string marker(const std::string& name, const std::string& body = "exit 0")
     {
         fs::path p = dir / "bin" / name;
-        if (!fs::exists(p))
-            fs::copy_file(original, p);
+        std::ofstream(p) << "#!/bin/sh\n" << body << "\n";
+        fs::permissions(p, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                               fs::perms::others_read | fs::perms::others_exec);
         return p.string();
     }
 
@@ -205,9 +219,10 @@ public:
         args.insert(args.begin(), {"--socket", socket.string()});
         return args;
     }
-    CliResult cli(std::vector<std::string> args, std::chrono::milliseconds timeout = 20s) const
+    CliResult cli(std::vector<std::string> args, std::chrono::milliseconds timeout = 20s,
+                  std::optional<uid_t> as_uid = std::nullopt) const
     {
-        ChildProcess c(VIGIL_CLI_PATH, cli_args(std::move(args)));
+        ChildProcess c(VIGIL_CLI_PATH, cli_args(std::move(args)), as_uid);
         CliResult r;
         r.rc = c.wait_exit(timeout);
         r.out = c.out_text();

@@ -177,17 +177,7 @@ TEST_CASE("a non-root peer is refused, by the socket mode and by its credentials
 {
     ApiEnv env;
     auto vigild = env.start();
-    auto as_nobody = [&](std::vector<std::string> args) {
-        std::vector<std::string> full{"--reuid=65534", "--regid=65534", "--clear-groups", VIGIL_CLI_PATH};
-        for (auto& a : env.cli_args(std::move(args)))
-            full.push_back(a);
-        ChildProcess c("/usr/bin/setpriv", full);
-        CliResult r;
-        r.rc = c.wait_exit();
-        r.out = c.out_text();
-        r.err = c.err_text();
-        return r;
-    };
+    auto as_nobody = [&](std::vector<std::string> args) { return env.cli(std::move(args), 20s, 65534); };
     // The socket is 0600: connect() itself fails.
     auto denied = as_nobody({"status"});
     CHECK(denied.rc == 3);
@@ -224,6 +214,7 @@ TEST_CASE("one subscription per connection, with its parameters checked", "[e2e]
     Reply first = subscribe(c, "{}");
     REQUIRE(first.kind == Reply::Kind::result);
     CHECK(first.value.get("queue_limit").get("events").integer(0, INT32_MAX) == 4096);
+    CHECK(first.value.get("queue_limit").get("bytes").integer(0, INT32_MAX) == 8 << 20);
     Reply second = subscribe(c, "{}");
     CHECK(second.kind == Reply::Kind::error);
     CHECK(second.code == "conflict");
@@ -233,6 +224,9 @@ TEST_CASE("one subscription per connection, with its parameters checked", "[e2e]
 TEST_CASE("a subscriber that never reads does not hold up the agent and learns what it missed", "[e2e][api]")
 {
     ApiEnv env;
+    // A small queue, so that a burst the kernel-matrix guest can run in seconds overflows it.
+    constexpr size_t queue = 256;
+    env.write_config("subscriber_queue = " + std::to_string(queue) + "\n");
     auto vigild = env.start();
     std::string m = env.marker("vigil-marker-burst");
     auto before = env.status().get("counters").get("events_lost").integer(0, INT64_MAX);
@@ -243,10 +237,10 @@ TEST_CASE("a subscriber that never reads does not hold up the agent and learns w
     REQUIRE(subscribe(fast, "{\"process\":\"vigil-marker-burst$\"}").kind == Reply::Kind::result);
     REQUIRE(env.wait_subscribers(2));
 
-    constexpr size_t burst = 6000;
+    const size_t burst = env_count("VIGIL_E2E_API_BURST", 3000);
     size_t seen = 0;
     std::thread reader([&] {
-        auto deadline = clock_type::now() + 40s;
+        auto deadline = clock_type::now() + 120s;
         while (seen < burst && clock_type::now() < deadline) {
             auto body = fast.read_frame(1000);
             if (!body)
@@ -274,7 +268,7 @@ TEST_CASE("a subscriber that never reads does not hold up the agent and learns w
     JsonValue subs = st.get("subscribers");
     for (size_t i = 0; i < subs.size(); ++i) {
         auto d = subs.at(i).get("dropped").integer(0, INT64_MAX).value_or(0);
-        CHECK(subs.at(i).get("queued").integer(0, INT64_MAX) <= 4096);
+        CHECK(subs.at(i).get("queued").integer(0, INT64_MAX) <= static_cast<int64_t>(queue));
         if (static_cast<uint64_t>(d) > slow_dropped) {
             slow_dropped = static_cast<uint64_t>(d);
             slow_id = static_cast<uint64_t>(subs.at(i).get("id").integer(0, INT64_MAX).value_or(0));
@@ -301,7 +295,8 @@ TEST_CASE("a subscriber that never reads does not hold up the agent and learns w
     }
     CHECK(notice_count > 0);
     CHECK(notice_total <= slow_dropped);
-    CHECK(events >= 4096);
+    INFO("events before the first drop notice: " << events);
+    CHECK(events >= queue);
 }
 
 TEST_CASE("a socket in use, a stale socket and a file in the way", "[e2e][api]")

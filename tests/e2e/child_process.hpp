@@ -5,12 +5,14 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +34,8 @@ using clock_type = std::chrono::steady_clock;
 
 class ChildProcess {
 public:
-    ChildProcess(std::string binary, std::vector<std::string> args)
+    // `as_uid`: run with that uid and gid and no supplementary groups.
+    ChildProcess(std::string binary, std::vector<std::string> args, std::optional<uid_t> as_uid = std::nullopt)
     {
         int out[2], err[2];
         REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
@@ -42,6 +45,8 @@ public:
         if (pid_ == 0) {
             ::dup2(out[1], 1);
             ::dup2(err[1], 2);
+            if (as_uid && (::setgroups(0, nullptr) != 0 || ::setgid(*as_uid) != 0 || ::setuid(*as_uid) != 0))
+                ::_exit(126);
             exec_or_exit(binary, args);
         }
         ::close(out[1]);

@@ -80,6 +80,7 @@ public:
     uint64_t add_hook(const vigil_hook_request&, vigil_hook_status&) { return 1; }
     void remove_hook(uint64_t) {}
     void set_hook_mode(uint64_t, bool) {}
+    void hook_stats(uint64_t, vigil_hook_stats&) {}
 
 private:
     vigil::sdk::Host& host_;

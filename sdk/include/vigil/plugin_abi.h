@@ -193,6 +193,17 @@ typedef struct vigil_hook_status {
     char detail[128];
 } vigil_hook_status;
 
+/* Counters of one hook, summed over CPUs (see enum vsel_stat in vigil/wire/selectors.h). */
+typedef struct vigil_hook_stats {
+    uint32_t struct_size;
+    uint32_t pad0;
+    uint64_t matched;      /* a selector matched */
+    uint64_t posted;       /* events sent */
+    uint64_t rate_limited; /* Posts suppressed by rateLimit */
+    uint64_t enforced;     /* Sigkill/Signal/Override carried out */
+    uint64_t monitored;    /* Sigkill/Signal/Override counted but not done (monitor mode) */
+} vigil_hook_stats;
+
 typedef struct vigil_plugin_api {
     uint32_t struct_size;
     const vigil_descriptor *(*descriptor)(void);
@@ -213,6 +224,8 @@ typedef struct vigil_plugin_api {
     vigil_result (*remove_hook)(void *self, uint64_t hook_handle, char *err, size_t err_len);
     vigil_result (*set_hook_mode)(void *self, uint64_t hook_handle, uint32_t enforce,
                                   char *err, size_t err_len);
+    vigil_result (*hook_stats)(void *self, uint64_t hook_handle, vigil_hook_stats *stats,
+                               char *err, size_t err_len);
 } vigil_plugin_api;
 
 typedef const vigil_plugin_api *(*vigil_plugin_entry_fn)(void);

@@ -10,11 +10,14 @@
 //   uint64_t add_hook(const vigil_hook_request& req, vigil_hook_status& status);
 //   void remove_hook(uint64_t handle);
 //   void set_hook_mode(uint64_t handle, bool enforce);
+//   void hook_stats(uint64_t handle, vigil_hook_stats& stats);
 #pragma once
 
 #include <vigil/plugin_abi.h>
 
+#ifndef BOOST_DLL_USE_STD_FS
 #define BOOST_DLL_USE_STD_FS
+#endif
 #include <boost/dll/alias.hpp>
 
 #include <cerrno>
@@ -178,8 +181,9 @@ vigil_result guarded(char* err, size_t err_len, F&& f) noexcept
 }
 
 template <class T>
-concept serves_hooks = requires(T& t, const vigil_hook_request& r, vigil_hook_status& s) {
+concept serves_hooks = requires(T& t, const vigil_hook_request& r, vigil_hook_status& s, vigil_hook_stats& st) {
     { t.add_hook(r, s) };
+    { t.hook_stats(uint64_t{}, st) };
 };
 
 template <class T>
@@ -243,6 +247,12 @@ struct trampolines {
         return guarded(err, err_len, [&] { get(self).set_hook_mode(handle, enforce != 0); });
     }
 
+    static vigil_result hook_stats(void* self, uint64_t handle, vigil_hook_stats* stats, char* err,
+                                   size_t err_len) noexcept
+    {
+        return guarded(err, err_len, [&] { get(self).hook_stats(handle, *stats); });
+    }
+
     static const vigil_plugin_api* api() noexcept
     {
         static const vigil_plugin_api a = [] {
@@ -258,6 +268,7 @@ struct trampolines {
                 x.add_hook = &trampolines::add_hook;
                 x.remove_hook = &trampolines::remove_hook;
                 x.set_hook_mode = &trampolines::set_hook_mode;
+                x.hook_stats = &trampolines::hook_stats;
             }
             return x;
         }();

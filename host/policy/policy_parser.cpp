@@ -1,0 +1,1729 @@
+// TracingPolicy YAML -> Policy. One pass over the document: structure, types, enums, limits and
+// cross references are all checked here, with the YAML node at hand so every error has a
+// position. Sections are read in dependency order (lists before hooks, args before selectors).
+//
+// A field written with its default value (false, 0, "") is always accepted, even where it has
+// no meaning: tools that write policies out tend to emit every field.
+#include "policy/policy.hpp"
+
+#include "policy/values.hpp"
+#include "policy/yaml_reader.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace vigil::policy {
+
+namespace {
+
+using detail::Diagnostics;
+using detail::Field;
+using detail::MapReader;
+using detail::check_count;
+using detail::describe;
+using detail::loc_of;
+using detail::read_bool;
+using detail::read_enum;
+using detail::read_i32;
+using detail::read_list;
+using detail::read_string;
+using detail::read_string_list;
+using detail::read_string_map;
+using detail::read_u32;
+using detail::read_u32_list;
+
+constexpr std::string_view api_version_v1alpha1 = "cilium.io/v1alpha1";
+constexpr std::string_view list_prefix = "list:";
+
+constexpr std::string_view no_kubernetes =
+    "vigil has no Kubernetes integration, so it cannot scope a policy to pods or containers; "
+    "remove it to apply the policy to the whole host";
+
+// RFC 1123 subdomain, as Kubernetes requires for object names.
+bool is_dns_subdomain(std::string_view s)
+{
+    if (s.empty() || s.size() > limits::max_name_len)
+        return false;
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    size_t label_start = 0;
+    for (size_t i = 0; i <= s.size(); ++i) {
+        if (i == s.size() || s[i] == '.') {
+            if (i == label_start || !alnum(s[label_start]) || !alnum(s[i - 1]))
+                return false;
+            label_start = i + 1;
+        } else if (!alnum(s[i]) && s[i] != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
+// "a, b or c": the argument types a predicate accepts, for error messages.
+std::string types_where(bool (*pred)(ArgType))
+{
+    std::vector<std::string_view> names;
+    for (size_t i = 0; i < static_cast<size_t>(ArgType::count_); ++i)
+        if (pred(static_cast<ArgType>(i)))
+            names.push_back(name_of(static_cast<ArgType>(i)));
+    std::string out;
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (i)
+            out += i + 1 == names.size() ? " or " : ", ";
+        out += names[i];
+    }
+    return out;
+}
+
+const std::string& string_types_text()
+{
+    static const std::string text = types_where(is_string_type);
+    return text;
+}
+
+const std::string& integer_types_text()
+{
+    static const std::string text = types_where(is_integer_type);
+    return text;
+}
+
+// What the selectors of one hook may refer to.
+struct HookCtx {
+    HookKind kind = HookKind::kprobes;
+    std::string path;                 // "spec.kprobes[0]"
+    const std::vector<Arg>* args = nullptr;
+    const Arg* return_arg = nullptr;  // set when the hook reports its return value
+    bool returns = false;             // return: true
+    bool syscall = false;             // kprobes: the call is a syscall (or a syscall list)
+    std::string call;                 // kprobes: the function, for Override checks
+};
+
+// An argument a filter reads, and how to name it in messages.
+struct FilterTarget {
+    ArgType type = ArgType::auto_;
+    std::string name;                 // "args[1]" or "returnArg"
+};
+
+class Parser {
+public:
+    explicit Parser(Diagnostics& d) : d_(d) {}
+
+    void parse(const YAML::Node& root, Policy& out);
+
+private:
+    void parse_metadata(const Field& f, Policy& out);
+    void parse_spec(const Field& f, Policy& out);
+    void parse_lists(const Field& f, std::vector<ListSpec>& out);
+    void parse_options(const Field& f, Spec& spec);
+
+    void parse_kprobe(const Field& f, Kprobe& out);
+    void parse_tracepoint(const Field& f, Tracepoint& out);
+    void parse_uprobe(const Field& f, Uprobe& out);
+    void parse_lsmhook(const Field& f, LsmHook& out);
+
+    void parse_message(MapReader& r, std::string& out);
+    void parse_tags(MapReader& r, std::vector<std::string>& out);
+    void parse_args(MapReader& r, HookKind kind, bool raw, std::vector<Arg>& out);
+    std::optional<Arg> parse_arg(const Field& f, HookKind kind, bool raw, bool is_return);
+    void parse_selectors(MapReader& r, const HookCtx& ctx, std::vector<Selector>& out);
+    void parse_selector(const Field& f, const HookCtx& ctx, Selector& out);
+
+    void parse_pid_filter(const Field& f, PidFilter& out);
+    std::optional<ArgFilter> parse_arg_filter(const Field& f, const HookCtx& ctx, bool is_return);
+    void check_arg_values(const Field& filter, const Field* op_field, const Field* values_field,
+                          ArgOperator op, const std::vector<FilterTarget>& targets,
+                          const std::vector<Field>& value_fields,
+                          const std::vector<std::string>& values);
+    void check_one_value(const Field& vf, const std::string& v, ArgOperator op, ArgType type,
+                         bool numeric);
+    void parse_binary_filter(const Field& f, BinaryFilter& out);
+    void parse_namespace_filter(const Field& f, NamespaceFilter& out);
+    void parse_namespace_changes_filter(const Field& f, NamespaceChangesFilter& out);
+    void parse_capabilities_filter(const Field& f, CapabilitiesFilter& out);
+    std::optional<Action> parse_action(const Field& f, const HookCtx& ctx, bool is_return);
+
+    const ListSpec* find_list(std::string_view name) const;
+
+    // Reads a list-valued field, checking its length against a limit.
+    template <class Fn>
+    void for_each_item(MapReader& r, std::string_view key, size_t limit, std::string_view what,
+                       Fn&& fn)
+    {
+        auto f = r.take(key);
+        if (!f)
+            return;
+        auto items = read_list(d_, *f);
+        if (!items)
+            return;
+        check_count(d_, *f, items->size(), limit, what);
+        for (const auto& item : *items)
+            fn(item);
+    }
+
+    Diagnostics& d_;
+    const std::vector<ListSpec>* lists_ = nullptr;
+};
+
+void Parser::parse(const YAML::Node& root, Policy& out)
+{
+    Field top{root, "", loc_of(root)};
+    if (!root.IsMap()) {
+        d_.error(top.loc, "",
+                 fmt::format("a policy must be a mapping with apiVersion, kind, metadata and "
+                             "spec, got {}",
+                             describe(root)));
+        return;
+    }
+    MapReader r(d_, top);
+    if (auto f = r.take_required("apiVersion")) {
+        if (auto s = read_string(d_, *f)) {
+            if (*s != api_version_v1alpha1)
+                d_.error(f->loc, f->path,
+                         fmt::format("invalid value \"{}\" (allowed: {})", *s,
+                                     api_version_v1alpha1));
+            out.api_version = *s;
+        }
+    }
+    if (auto f = r.take_required("kind")) {
+        out.kind_loc = f->loc;
+        if (auto k = read_enum<PolicyKind>(d_, *f)) {
+            out.kind = *k;
+            if (*k == PolicyKind::tracing_policy_namespaced)
+                d_.unsupported(f->loc, f->path,
+                               "TracingPolicyNamespaced applies a policy to the pods of one "
+                               "Kubernetes namespace, and vigil has no Kubernetes integration; "
+                               "use kind TracingPolicy");
+        }
+    }
+    if (auto f = r.take_required("metadata"))
+        parse_metadata(*f, out);
+    if (auto f = r.take_required("spec"))
+        parse_spec(*f, out);
+    r.finish();
+}
+
+void Parser::parse_metadata(const Field& f, Policy& out)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    if (auto name = r.take_required("name")) {
+        if (auto s = read_string(d_, *name)) {
+            if (!is_dns_subdomain(*s))
+                d_.error(name->loc, name->path,
+                         fmt::format("\"{}\" is not a valid name: use lowercase letters, digits, "
+                                     "'-' and '.', start and end with a letter or digit, at most "
+                                     "{} characters",
+                                     *s, limits::max_name_len));
+            out.name = std::move(*s);
+        }
+    }
+    if (auto ns = r.take("namespace")) {
+        if (auto s = read_string(d_, *ns)) {
+            if (out.kind != PolicyKind::tracing_policy_namespaced)
+                d_.error(ns->loc, ns->path, "only valid with kind TracingPolicyNamespaced");
+            out.namespace_ = std::move(*s);
+        }
+    }
+    if (auto labels = r.take("labels"))
+        if (auto m = read_string_map(d_, *labels))
+            out.labels = std::move(*m);
+    if (auto ann = r.take("annotations"))
+        if (auto m = read_string_map(d_, *ann))
+            out.annotations = std::move(*m);
+    // Set by a Kubernetes API server; present when a policy was exported from a cluster.
+    r.ignore("creationTimestamp");
+    r.ignore("generation");
+    r.ignore("resourceVersion");
+    r.ignore("uid");
+    r.finish();
+}
+
+void Parser::parse_spec(const Field& f, Policy& out)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    Spec& spec = out.spec;
+
+    if (auto lists = r.take("lists"))
+        parse_lists(*lists, spec.lists);
+    lists_ = &spec.lists;
+    if (auto options = r.take("options"))
+        parse_options(*options, spec);
+
+    auto hooks = [&](std::string_view key, auto& vec, auto parse_one) {
+        auto field = r.take(key);
+        if (!field)
+            return;
+        auto items = read_list(d_, *field);
+        if (!items)
+            return;
+        vec.resize(items->size());
+        for (size_t i = 0; i < items->size(); ++i)
+            (this->*parse_one)((*items)[i], vec[i]);
+    };
+    hooks("kprobes", spec.kprobes, &Parser::parse_kprobe);
+    hooks("tracepoints", spec.tracepoints, &Parser::parse_tracepoint);
+    hooks("uprobes", spec.uprobes, &Parser::parse_uprobe);
+    hooks("lsmhooks", spec.lsmhooks, &Parser::parse_lsmhook);
+
+    r.reject_unsupported("podSelector", no_kubernetes);
+    r.reject_unsupported("containerSelector", no_kubernetes);
+    r.reject_unsupported("hostSelector", no_kubernetes);
+    r.reject_unsupported("nodeSelector", no_kubernetes);
+    r.reject_unsupported("usdts", "usdts hooks; use uprobes on the probe's function");
+    r.reject_unsupported("fentries", "fentries hooks; use kprobes");
+    r.reject_unsupported("enforcers",
+                         "enforcers (NotifyEnforcer programs); use Sigkill, Signal or Override "
+                         "in the hook's matchActions");
+    r.reject_unsupported("selectorsMacros", "selectorsMacros; write the filters in each selector");
+    if (auto loader = r.take("loader")) {
+        if (auto b = read_bool(d_, *loader); b && *b)
+            d_.unsupported(loader->loc, loader->path, "loader events");
+    }
+    r.finish();
+
+    // Only when no hook section was written at all: a malformed one has its own error.
+    bool any_hooks = false;
+    for (std::string_view key : {"kprobes", "tracepoints", "uprobes", "lsmhooks", "usdts",
+                                 "fentries"})
+        any_hooks = any_hooks || r.has(key);
+    if (r.valid() && !any_hooks)
+        d_.error(f.loc, f.path, "the policy has no hooks: add kprobes, tracepoints, uprobes or "
+                                "lsmhooks");
+}
+
+void Parser::parse_lists(const Field& f, std::vector<ListSpec>& out)
+{
+    auto items = read_list(d_, f);
+    if (!items)
+        return;
+    check_count(d_, f, items->size(), limits::max_lists, "lists per policy");
+    for (const auto& item : *items) {
+        MapReader r(d_, item);
+        if (!r.valid())
+            continue;
+        ListSpec list;
+        list.loc = item.loc;
+        if (auto name = r.take_required("name")) {
+            if (auto s = read_string(d_, *name)) {
+                if (s->empty())
+                    d_.error(name->loc, name->path, "must not be empty");
+                for (const auto& other : out)
+                    if (other.name == *s)
+                        d_.error(name->loc, name->path,
+                                 fmt::format("list \"{}\" is defined twice", *s));
+                list.name = std::move(*s);
+            }
+        }
+        if (auto type = r.take("type")) {
+            auto s = read_string(d_, *type);
+            if (s && !s->empty()) {
+                if (auto t = read_enum<ListType>(d_, *type))
+                    list.type = *t;
+            }
+        }
+        std::optional<Field> values_field = r.take("values");
+        if (values_field) {
+            if (auto values = read_string_list(d_, *values_field)) {
+                check_count(d_, *values_field, values->size(), limits::max_list_values,
+                            "values per list");
+                list.values = std::move(*values);
+            }
+        }
+        std::optional<Field> pattern_field = r.take("pattern");
+        if (pattern_field)
+            if (auto s = read_string(d_, *pattern_field))
+                list.pattern = std::move(*s);
+        // Bookkeeping of the format's own controller, not user input.
+        r.ignore("validated");
+        r.finish();
+
+        bool generated = list.type == ListType::generated_syscalls ||
+                         list.type == ListType::generated_ftrace;
+        if (generated && !list.values.empty())
+            d_.error(values_field->loc, values_field->path,
+                     fmt::format("a {} list is generated and must not have values",
+                                 name_of(list.type)));
+        if (!generated && list.values.empty())
+            d_.error(item.loc, item.path, "missing required field \"values\"");
+        if (list.type == ListType::generated_ftrace && list.pattern.empty())
+            d_.error(item.loc, item.path,
+                     "a generated_ftrace list needs a pattern (a regular expression over "
+                     "function names)");
+        if (list.type != ListType::generated_ftrace && !list.pattern.empty())
+            d_.error(pattern_field->loc, pattern_field->path,
+                     "only used by lists of type generated_ftrace");
+        out.push_back(std::move(list));
+    }
+}
+
+void Parser::parse_options(const Field& f, Spec& spec)
+{
+    auto items = read_list(d_, f);
+    if (!items)
+        return;
+    constexpr std::string_view known = "policy-mode, disable-kprobe-multi, disable-uprobe-multi";
+    for (const auto& item : *items) {
+        MapReader r(d_, item);
+        if (!r.valid())
+            continue;
+        OptionSpec opt;
+        opt.loc = item.loc;
+        auto name_field = r.take_required("name");
+        std::optional<Field> value_field = r.take("value");
+        r.finish();
+        if (!name_field)
+            continue;
+        auto name = read_string(d_, *name_field);
+        if (!name)
+            continue;
+        opt.name = *name;
+        if (value_field) {
+            auto v = read_string(d_, *value_field);
+            if (!v)
+                continue;
+            opt.value = std::move(*v);
+        }
+        for (const auto& other : spec.options)
+            if (other.name == opt.name)
+                d_.error(name_field->loc, name_field->path,
+                         fmt::format("option \"{}\" is given twice", opt.name));
+        const Field& where = value_field ? *value_field : item;
+        std::string where_path = value_field ? value_field->path : item.path + ".value";
+        if (opt.name == "policy-mode") {
+            if (auto m = enum_from_string<PolicyMode>(opt.value))
+                spec.mode = *m;
+            else
+                d_.error(where.loc, where_path,
+                         fmt::format("invalid value \"{}\" for option policy-mode (allowed: {})",
+                                     opt.value, allowed_names<PolicyMode>()));
+        } else if (opt.name == "disable-kprobe-multi" || opt.name == "disable-uprobe-multi") {
+            // The format takes any spelling Go's strconv.ParseBool does.
+            static constexpr std::string_view yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+            static constexpr std::string_view no[] = {"0", "f", "F", "false", "FALSE", "False"};
+            bool value = false;
+            if (std::find(std::begin(yes), std::end(yes), opt.value) != std::end(yes))
+                value = true;
+            else if (std::find(std::begin(no), std::end(no), opt.value) == std::end(no))
+                d_.error(where.loc, where_path,
+                         fmt::format("invalid value \"{}\" for option {} (allowed: true, false, "
+                                     "1, 0)",
+                                     opt.value, opt.name));
+            (opt.name == "disable-kprobe-multi" ? spec.disable_kprobe_multi
+                                                : spec.disable_uprobe_multi) = value;
+        } else {
+            d_.error(name_field->loc, name_field->path,
+                     fmt::format("unknown option \"{}\" (known: {})", opt.name, known));
+        }
+        spec.options.push_back(std::move(opt));
+    }
+}
+
+const ListSpec* Parser::find_list(std::string_view name) const
+{
+    if (!lists_)
+        return nullptr;
+    for (const auto& l : *lists_)
+        if (l.name == name)
+            return &l;
+    return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hooks
+
+void Parser::parse_message(MapReader& r, std::string& out)
+{
+    auto f = r.take("message");
+    if (!f)
+        return;
+    auto s = read_string(d_, *f);
+    if (!s)
+        return;
+    if (s->size() > limits::max_message_len)
+        d_.error(f->loc, f->path,
+                 fmt::format("is {} bytes; the limit is {} bytes", s->size(),
+                             limits::max_message_len));
+    out = std::move(*s);
+}
+
+void Parser::parse_tags(MapReader& r, std::vector<std::string>& out)
+{
+    auto f = r.take("tags");
+    if (!f)
+        return;
+    auto items = read_list(d_, *f);
+    if (!items)
+        return;
+    check_count(d_, *f, items->size(), limits::max_tags_per_hook, "tags per hook");
+    for (const auto& item : *items) {
+        auto s = read_string(d_, item);
+        if (!s)
+            continue;
+        if (s->size() < limits::min_tag_len || s->size() > limits::max_tag_len)
+            d_.error(item.loc, item.path,
+                     fmt::format("is {} bytes; tags must be {} to {} bytes", s->size(),
+                                 limits::min_tag_len, limits::max_tag_len));
+        out.push_back(std::move(*s));
+    }
+}
+
+void Parser::parse_args(MapReader& r, HookKind kind, bool raw, std::vector<Arg>& out)
+{
+    for_each_item(r, "args", limits::max_args_per_hook, "args per hook", [&](const Field& item) {
+        if (auto a = parse_arg(item, kind, raw, false))
+            out.push_back(std::move(*a));
+    });
+}
+
+std::optional<Arg> Parser::parse_arg(const Field& f, HookKind kind, bool raw, bool is_return)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return std::nullopt;
+    Arg a;
+    a.loc = f.loc;
+    bool ok = true;
+    uint32_t max_index = limits::max_func_arg_index;
+    if (kind == HookKind::tracepoints)
+        max_index = raw ? limits::max_raw_tracepoint_arg_index : limits::max_tracepoint_arg_index;
+    if (auto idx = r.take_required("index")) {
+        if (auto v = read_u32(d_, *idx, 0, is_return ? std::numeric_limits<uint32_t>::max()
+                                                     : max_index))
+            a.index = *v;
+        else
+            ok = false;
+    } else {
+        ok = false;
+    }
+    std::optional<Field> type_field = r.take("type");
+    if (type_field) {
+        if (auto t = read_enum<ArgType>(d_, *type_field))
+            a.type = *t;
+        else
+            ok = false;
+    }
+    if (auto label = r.take("label"))
+        if (auto s = read_string(d_, *label))
+            a.label = std::move(*s);
+    if (auto resolve = r.take("resolve")) {
+        if (auto s = read_string(d_, *resolve)) {
+            if (!s->empty() && kind == HookKind::uprobes)
+                d_.unsupported(resolve->loc, resolve->path,
+                               "resolve in uprobe arguments (there is no BTF for user space)");
+            a.resolve = std::move(*s);
+        }
+    }
+
+    bool is_buffer = a.type == ArgType::char_buf || a.type == ArgType::char_iovec;
+    if (auto md = r.take("maxData")) {
+        if (auto b = read_bool(d_, *md); b && *b) {
+            a.max_data = true;
+            if (is_return)
+                d_.error(md->loc, md->path, "not valid in returnArg");
+            else if (a.type != ArgType::char_buf)
+                d_.error(md->loc, md->path,
+                         fmt::format("only valid for type char_buf, not {}", name_of(a.type)));
+        }
+    }
+    if (auto rc = r.take("returnCopy")) {
+        if (auto b = read_bool(d_, *rc); b && *b) {
+            a.return_copy = true;
+            if (is_return)
+                d_.error(rc->loc, rc->path, "not valid in returnArg");
+            else if (!is_buffer)
+                d_.error(rc->loc, rc->path,
+                         fmt::format("only valid for types char_buf and char_iovec, not {}",
+                                     name_of(a.type)));
+            else if (kind != HookKind::kprobes && kind != HookKind::uprobes)
+                d_.error(rc->loc, rc->path,
+                         fmt::format("needs a hook that returns (kprobes or uprobes), not {}",
+                                     name_of(kind)));
+        }
+    }
+    if (auto sai = r.take("sizeArgIndex")) {
+        // 1-based: the number of the argument that holds the size (its index + 1).
+        uint32_t max_size_arg = (kind == HookKind::tracepoints ? max_index
+                                                               : limits::max_func_arg_index) +
+                                1;
+        if (auto v = read_u32(d_, *sai, 0, max_size_arg); v && *v) {
+            a.size_arg_index = *v;
+            if (is_return)
+                d_.error(sai->loc, sai->path, "not valid in returnArg");
+            else if (!is_buffer)
+                d_.error(sai->loc, sai->path,
+                         fmt::format("only valid for types char_buf and char_iovec, not {}",
+                                     name_of(a.type)));
+        }
+    }
+    r.reject_unsupported("source", "args read from the current task or registers (source)");
+    r.reject_unsupported("btfType", "btfType (casting an argument to another BTF type)");
+    r.reject_unsupported("btfTypeModule", "btfTypeModule (BTF of kernel modules)");
+    r.finish();
+    if (!ok)
+        return std::nullopt;
+    return a;
+}
+
+void Parser::parse_kprobe(const Field& f, Kprobe& k)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    k.loc = f.loc;
+    HookCtx ctx;
+    ctx.kind = HookKind::kprobes;
+    ctx.path = f.path;
+
+    const ListSpec* list = nullptr;
+    if (auto call = r.take_required("call")) {
+        if (auto s = read_string(d_, *call)) {
+            if (s->empty())
+                d_.error(call->loc, call->path, "must not be empty");
+            if (s->starts_with(list_prefix)) {
+                std::string_view name = std::string_view(*s).substr(list_prefix.size());
+                list = find_list(name);
+                if (!list)
+                    d_.error(call->loc, call->path,
+                             fmt::format("list \"{}\" is not defined in spec.lists", name));
+            }
+            k.call = std::move(*s);
+        }
+    }
+    if (auto sc = r.take("syscall")) {
+        if (auto b = read_bool(d_, *sc)) {
+            k.syscall = *b;
+            if (!*b && list && is_syscall_list(list->type))
+                d_.error(sc->loc, sc->path,
+                         fmt::format("syscall: false contradicts list \"{}\" of type {}",
+                                     list->name, name_of(list->type)));
+        }
+    }
+    if (list && is_syscall_list(list->type))
+        k.syscall = true;
+
+    std::optional<Field> return_field = r.take("return");
+    if (return_field)
+        if (auto b = read_bool(d_, *return_field))
+            k.return_ = *b;
+    if (auto ignore = r.take("ignore")) {
+        MapReader ir(d_, *ignore);
+        if (ir.valid()) {
+            if (auto cnf = ir.take("callNotFound"))
+                if (auto b = read_bool(d_, *cnf))
+                    k.ignore_call_not_found = *b;
+            ir.finish();
+        }
+    }
+    parse_message(r, k.message);
+    parse_tags(r, k.tags);
+    parse_args(r, HookKind::kprobes, false, k.args);
+
+    std::optional<Field> ra_field = r.take("returnArg");
+    if (ra_field) {
+        k.return_arg = parse_arg(*ra_field, HookKind::kprobes, false, true);
+        if (!k.return_)
+            d_.error(ra_field->loc, ra_field->path, "needs return: true");
+    } else if (k.return_) {
+        d_.error(return_field->loc, return_field->path,
+                 "return: true needs a returnArg that gives the type of the return value");
+    }
+    if (auto raa = r.take("returnArgAction")) {
+        if (auto s = read_string(d_, *raa)) {
+            auto a = enum_from_string<ActionKind>(*s);
+            if (a != ActionKind::track_sock && a != ActionKind::untrack_sock)
+                d_.error(raa->loc, raa->path,
+                         fmt::format("invalid value \"{}\" (allowed: TrackSock, UntrackSock)",
+                                     *s));
+            else if (!k.return_)
+                d_.error(raa->loc, raa->path, "needs return: true");
+            else if (k.return_arg && k.return_arg->type != ArgType::sock)
+                d_.error(raa->loc, raa->path,
+                         fmt::format("{} needs a returnArg of type sock, not {}", name_of(*a),
+                                     name_of(k.return_arg->type)));
+            else
+                k.return_arg_action = a;
+        }
+    }
+    r.reject_unsupported("data", "data (values read from the current task or registers)");
+
+    ctx.args = &k.args;
+    ctx.returns = k.return_;
+    ctx.return_arg = k.return_arg ? &*k.return_arg : nullptr;
+    ctx.syscall = k.syscall;
+    ctx.call = k.call;
+    parse_selectors(r, ctx, k.selectors);
+    r.finish();
+}
+
+void Parser::parse_tracepoint(const Field& f, Tracepoint& t)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    t.loc = f.loc;
+    for (auto [key, out] : {std::pair{"subsystem", &t.subsystem}, std::pair{"event", &t.event}}) {
+        if (auto fld = r.take_required(key)) {
+            if (auto s = read_string(d_, *fld)) {
+                if (s->empty() || s->find('/') != std::string::npos)
+                    d_.error(fld->loc, fld->path,
+                             fmt::format("\"{}\" is not a tracepoint {} name", *s, key));
+                *out = std::move(*s);
+            }
+        }
+    }
+    if (auto raw = r.take("raw"))
+        if (auto b = read_bool(d_, *raw))
+            t.raw = *b;
+    parse_message(r, t.message);
+    parse_tags(r, t.tags);
+    parse_args(r, HookKind::tracepoints, t.raw, t.args);
+
+    HookCtx ctx;
+    ctx.kind = HookKind::tracepoints;
+    ctx.path = f.path;
+    ctx.args = &t.args;
+    parse_selectors(r, ctx, t.selectors);
+    r.finish();
+}
+
+void Parser::parse_uprobe(const Field& f, Uprobe& u)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    u.loc = f.loc;
+    if (auto path = r.take_required("path")) {
+        if (auto s = read_string(d_, *path)) {
+            if (!s->starts_with('/'))
+                d_.error(path->loc, path->path,
+                         fmt::format("\"{}\" is not an absolute path", *s));
+            u.path = std::move(*s);
+        }
+    }
+    if (auto syms = r.take_required("symbols")) {
+        if (auto list = read_string_list(d_, *syms)) {
+            if (list->empty())
+                d_.error(syms->loc, syms->path, "must name at least one symbol");
+            check_count(d_, *syms, list->size(), limits::max_uprobe_symbols,
+                        "symbols per uprobe");
+            for (size_t i = 0; i < list->size(); ++i)
+                if ((*list)[i].empty())
+                    d_.error(syms->loc, fmt::format("{}[{}]", syms->path, i), "must not be empty");
+            u.symbols = std::move(*list);
+        }
+    }
+    std::optional<Field> return_field = r.take("return");
+    if (return_field)
+        if (auto b = read_bool(d_, *return_field))
+            u.return_ = *b;
+    parse_message(r, u.message);
+    parse_tags(r, u.tags);
+    parse_args(r, HookKind::uprobes, false, u.args);
+    std::optional<Field> ra_field = r.take("returnArg");
+    if (ra_field) {
+        u.return_arg = parse_arg(*ra_field, HookKind::uprobes, false, true);
+        if (!u.return_)
+            d_.error(ra_field->loc, ra_field->path, "needs return: true");
+    } else if (u.return_) {
+        d_.error(return_field->loc, return_field->path,
+                 "return: true needs a returnArg that gives the type of the return value");
+    }
+    r.reject_unsupported("offsets", "uprobes on offsets; name the symbols");
+    r.reject_unsupported("addrs", "uprobes on addresses; name the symbols");
+    r.reject_unsupported("refCtrOffsets", "refCtrOffsets (USDT semaphores)");
+    r.reject_unsupported("btfPath", "btfPath (BTF of user-space binaries)");
+    r.reject_unsupported("binaryDigests", "binaryDigests (checking the binary before attaching)");
+    r.reject_unsupported("ignore", "ignore (digest verification is not supported)");
+    r.reject_unsupported("data", "data (values read from the current task or registers)");
+
+    HookCtx ctx;
+    ctx.kind = HookKind::uprobes;
+    ctx.path = f.path;
+    ctx.args = &u.args;
+    ctx.returns = u.return_;
+    ctx.return_arg = u.return_arg ? &*u.return_arg : nullptr;
+    parse_selectors(r, ctx, u.selectors);
+    r.finish();
+}
+
+void Parser::parse_lsmhook(const Field& f, LsmHook& h)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    h.loc = f.loc;
+    if (auto hook = r.take_required("hook")) {
+        if (auto s = read_string(d_, *hook)) {
+            if (s->empty())
+                d_.error(hook->loc, hook->path, "must not be empty");
+            h.hook = std::move(*s);
+        }
+    }
+    parse_message(r, h.message);
+    parse_tags(r, h.tags);
+    parse_args(r, HookKind::lsmhooks, false, h.args);
+    HookCtx ctx;
+    ctx.kind = HookKind::lsmhooks;
+    ctx.path = f.path;
+    ctx.args = &h.args;
+    parse_selectors(r, ctx, h.selectors);
+    r.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selectors
+
+void Parser::parse_selectors(MapReader& r, const HookCtx& ctx, std::vector<Selector>& out)
+{
+    for_each_item(r, "selectors", limits::max_selectors_per_hook, "selectors per hook",
+                  [&](const Field& item) {
+                      Selector s;
+                      parse_selector(item, ctx, s);
+                      out.push_back(std::move(s));
+                  });
+}
+
+void Parser::parse_selector(const Field& f, const HookCtx& ctx, Selector& s)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    s.loc = f.loc;
+    if (auto label = r.take("label"))
+        if (auto v = read_string(d_, *label))
+            s.label = std::move(*v);
+
+    for_each_item(r, "matchPIDs", limits::max_match_pids_per_selector,
+                  "matchPIDs filters per selector", [&](const Field& item) {
+                      PidFilter p;
+                      parse_pid_filter(item, p);
+                      s.match_pids.push_back(std::move(p));
+                  });
+    for_each_item(r, "matchArgs", limits::max_match_args_per_selector,
+                  "matchArgs filters per selector", [&](const Field& item) {
+                      if (auto a = parse_arg_filter(item, ctx, false))
+                          s.match_args.push_back(std::move(*a));
+                  });
+    if (auto mra = r.take("matchReturnArgs")) {
+        if (!ctx.returns) {
+            d_.error(mra->loc, mra->path,
+                     ctx.kind == HookKind::kprobes || ctx.kind == HookKind::uprobes
+                         ? std::string("needs return: true and a returnArg on the hook")
+                         : fmt::format("not valid in {}: they do not return", name_of(ctx.kind)));
+        } else if (auto items = read_list(d_, *mra)) {
+            check_count(d_, *mra, items->size(), limits::max_match_args_per_selector,
+                        "matchReturnArgs filters per selector");
+            for (const auto& item : *items)
+                if (auto a = parse_arg_filter(item, ctx, true))
+                    s.match_return_args.push_back(std::move(*a));
+        }
+    }
+    for_each_item(r, "matchBinaries", limits::max_match_binaries_per_selector,
+                  "matchBinaries filter per selector", [&](const Field& item) {
+                      BinaryFilter b;
+                      parse_binary_filter(item, b);
+                      s.match_binaries.push_back(std::move(b));
+                  });
+    for_each_item(r, "matchNamespaces", limits::max_match_namespaces_per_selector,
+                  "matchNamespaces filters per selector", [&](const Field& item) {
+                      NamespaceFilter n;
+                      parse_namespace_filter(item, n);
+                      s.match_namespaces.push_back(std::move(n));
+                  });
+    for_each_item(r, "matchNamespaceChanges", limits::max_match_namespace_changes_per_selector,
+                  "matchNamespaceChanges filter per selector", [&](const Field& item) {
+                      NamespaceChangesFilter n;
+                      parse_namespace_changes_filter(item, n);
+                      s.match_namespace_changes.push_back(std::move(n));
+                  });
+    for_each_item(r, "matchCapabilities", limits::max_match_capabilities_per_selector,
+                  "matchCapabilities filters per selector", [&](const Field& item) {
+                      CapabilitiesFilter c;
+                      parse_capabilities_filter(item, c);
+                      s.match_capabilities.push_back(c);
+                  });
+    for_each_item(r, "matchCapabilityChanges", limits::max_match_capabilities_per_selector,
+                  "matchCapabilityChanges filters per selector", [&](const Field& item) {
+                      CapabilitiesFilter c;
+                      parse_capabilities_filter(item, c);
+                      s.match_capability_changes.push_back(c);
+                  });
+    for_each_item(r, "matchActions", limits::max_actions_per_selector,
+                  "matchActions per selector", [&](const Field& item) {
+                      if (auto a = parse_action(item, ctx, false))
+                          s.match_actions.push_back(std::move(*a));
+                  });
+    if (auto mra = r.take("matchReturnActions")) {
+        if (!ctx.returns) {
+            d_.error(mra->loc, mra->path,
+                     ctx.kind == HookKind::kprobes || ctx.kind == HookKind::uprobes
+                         ? std::string("needs return: true and a returnArg on the hook")
+                         : fmt::format("not valid in {}: they do not return", name_of(ctx.kind)));
+        } else if (auto items = read_list(d_, *mra)) {
+            check_count(d_, *mra, items->size(), limits::max_actions_per_selector,
+                        "matchReturnActions per selector");
+            for (const auto& item : *items)
+                if (auto a = parse_action(item, ctx, true))
+                    s.match_return_actions.push_back(std::move(*a));
+        }
+    }
+    r.reject_unsupported("matchData", "matchData (filters on data fields)");
+    r.reject_unsupported("matchParentBinaries", "matchParentBinaries");
+    r.reject_unsupported("matchWorkloads", no_kubernetes);
+    r.reject_unsupported("macros", "selector macros; write the filters in each selector");
+    r.finish();
+}
+
+void Parser::parse_pid_filter(const Field& f, PidFilter& p)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    if (auto op = r.take_required("operator"))
+        if (auto v = read_enum<SetOperator>(d_, *op))
+            p.op = *v;
+    if (auto values = r.take_required("values")) {
+        if (auto v = read_u32_list(d_, *values, std::numeric_limits<int32_t>::max())) {
+            if (v->empty())
+                d_.error(values->loc, values->path, "must have at least one value");
+            check_count(d_, *values, v->size(), limits::max_pid_values,
+                        "values per matchPIDs filter");
+            p.values = std::move(*v);
+        }
+    }
+    if (auto ff = r.take("followForks"))
+        if (auto b = read_bool(d_, *ff))
+            p.follow_forks = *b;
+    if (auto ns = r.take("isNamespacePID"))
+        if (auto b = read_bool(d_, *ns))
+            p.is_namespace_pid = *b;
+    r.finish();
+}
+
+std::optional<ArgFilter> Parser::parse_arg_filter(const Field& f, const HookCtx& ctx,
+                                                  bool is_return)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return std::nullopt;
+    ArgFilter a;
+    bool ok = true;
+    std::optional<Field> index_field = r.take("index");
+    if (index_field) {
+        if (auto v = read_u32(d_, *index_field, 0, std::numeric_limits<uint32_t>::max()))
+            a.index = *v;
+        else
+            ok = false;
+    }
+    std::optional<Field> args_field = r.take("args");
+    if (args_field) {
+        if (auto v = read_u32_list(d_, *args_field, std::numeric_limits<uint32_t>::max()))
+            a.args = std::move(*v);
+        else
+            ok = false;
+    }
+    std::optional<Field> op_field = r.take_required("operator");
+    if (op_field) {
+        if (auto v = read_enum<ArgOperator>(d_, *op_field))
+            a.op = *v;
+        else
+            ok = false;
+    } else {
+        ok = false;
+    }
+    std::vector<Field> value_fields;
+    std::optional<Field> values = r.take("values");
+    if (values) {
+        if (!values->node.IsSequence()) {
+            d_.error(values->loc, values->path,
+                     fmt::format("must be a list of strings, got {}", describe(values->node)));
+            ok = false;
+        } else {
+            auto items = read_list(d_, *values);
+            for (auto& item : *items) {
+                if (auto s = read_string(d_, item)) {
+                    a.values.push_back(std::move(*s));
+                    value_fields.push_back(std::move(item));
+                } else {
+                    ok = false;
+                }
+            }
+        }
+    }
+    r.finish();
+    if (!ok)
+        return std::nullopt;
+
+    // Which argument(s) the filter reads.
+    std::vector<FilterTarget> targets;
+    const std::vector<Arg>& args = *ctx.args;
+    auto declared = [&] {
+        std::string out;
+        for (const auto& arg : args)
+            out += fmt::format("{}{}", out.empty() ? "" : ", ", arg.index);
+        return out;
+    };
+    if (is_return) {
+        if (args_field)
+            d_.error(args_field->loc, args_field->path,
+                     "not used in matchReturnArgs: they compare returnArg");
+        if (a.index && ctx.return_arg && *a.index != ctx.return_arg->index)
+            d_.error(index_field->loc, index_field->path,
+                     fmt::format("{} does not match returnArg.index {}", *a.index,
+                                 ctx.return_arg->index));
+        if (ctx.return_arg)
+            targets.push_back({ctx.return_arg->type, "returnArg"});
+    } else if (a.op == ArgOperator::cel_expr) {
+        // The expression names arguments itself (arg0, arg1, ... = positions in args[]).
+    } else if (!a.args.empty()) {
+        if (a.index && *a.index != 0)
+            d_.error(index_field->loc, index_field->path,
+                     "give either index (an argument number) or args (positions in args[]), "
+                     "not both");
+        size_t want = a.op == ArgOperator::capabilities_gained ? 2 : 1;
+        if (a.args.size() != want)
+            d_.error(args_field->loc, args_field->path,
+                     want == 2 ? std::string("CapabilitiesGained compares two args: [new, old]")
+                               : fmt::format("operator {} reads one argument; give one position",
+                                             name_of(a.op)));
+        for (size_t i = 0; i < a.args.size(); ++i) {
+            uint32_t pos = a.args[i];
+            if (pos >= args.size()) {
+                d_.error(args_field->loc, fmt::format("{}[{}]", args_field->path, i),
+                         fmt::format("refers to args[{}], but the hook has {} args", pos,
+                                     args.size()));
+                continue;
+            }
+            a.arg_positions.push_back(pos);
+            targets.push_back({args[pos].type, fmt::format("args[{}]", pos)});
+        }
+    } else if (a.op == ArgOperator::capabilities_gained) {
+        d_.error(f.loc, f.path,
+                 "CapabilitiesGained needs args: [new, old], two positions in the hook's args[]");
+    } else {
+        uint32_t idx = a.index.value_or(0);
+        const Field& where = index_field ? *index_field : f;
+        auto it = std::find_if(args.begin(), args.end(),
+                               [&](const Arg& arg) { return arg.index == idx; });
+        // Tracepoint policies in the wild also give the position in args[] (e.g. args
+        // [{index: 4}] filtered with index: 0), and the format accepts that when no argument
+        // reads that field.
+        if (it == args.end() && ctx.kind == HookKind::tracepoints && idx < args.size())
+            it = args.begin() + idx;
+        if (args.empty()) {
+            d_.error(where.loc, index_field ? where.path : f.path,
+                     fmt::format("the hook declares no args; add the argument with index {} to "
+                                 "{}.args",
+                                 idx, ctx.path));
+        } else if (it == args.end()) {
+            d_.error(where.loc, index_field ? where.path : f.path,
+                     fmt::format("no entry of {}.args has index {} (declared: {})", ctx.path, idx,
+                                 declared()));
+        } else {
+            auto pos = static_cast<uint32_t>(it - args.begin());
+            a.arg_positions.push_back(pos);
+            targets.push_back({it->type, fmt::format("args[{}]", pos)});
+        }
+    }
+
+    size_t errors_before = d_.size();
+    check_arg_values(f, op_field ? &*op_field : nullptr, values ? &*values : nullptr, a.op, targets,
+                     value_fields, a.values);
+    if (d_.size() != errors_before)
+        return std::nullopt;
+    return a;
+}
+
+void Parser::check_arg_values(const Field& filter, const Field* op_field,
+                              const Field* values_field, ArgOperator op,
+                              const std::vector<FilterTarget>& targets,
+                              const std::vector<Field>& value_fields,
+                              const std::vector<std::string>& values)
+{
+    const Field& opf = op_field ? *op_field : filter;
+    std::string op_name(name_of(op));
+    ArgType type = targets.empty() ? ArgType::auto_ : targets.front().type;
+    bool known = type != ArgType::auto_;
+    auto type_error = [&](std::string_view needs) {
+        d_.error(opf.loc, opf.path,
+                 fmt::format("operator {} needs an argument of type {}, but {} has type {}",
+                             op_name, needs, targets.front().name, name_of(type)));
+    };
+
+    bool takes_values = true;
+    bool numeric = false;        // values are integers of the argument's type
+    size_t max_values = limits::max_string_values;
+    switch (op) {
+    case ArgOperator::equal:
+    case ArgOperator::not_equal:
+        if (known && is_integer_type(type)) {
+            numeric = true;
+            max_values = limits::max_numeric_values;
+        } else if (known && is_capability_type(type)) {
+            max_values = limits::max_numeric_values;
+        } else if (known && !is_string_type(type)) {
+            type_error("string, integer or capability set (see docs/policies.md)");
+            return;
+        }
+        break;
+    case ArgOperator::prefix:
+    case ArgOperator::not_prefix:
+    case ArgOperator::postfix:
+    case ArgOperator::not_postfix:
+    case ArgOperator::substring:
+    case ArgOperator::substring_ign_case:
+        if (known && !is_string_type(type)) {
+            type_error(string_types_text());
+            return;
+        }
+        break;
+    case ArgOperator::gt:
+    case ArgOperator::lt:
+    case ArgOperator::mask:
+    case ArgOperator::in_range:
+    case ArgOperator::not_in_range:
+        numeric = true;
+        max_values = limits::max_numeric_values;
+        if (known && !is_integer_type(type)) {
+            type_error(integer_types_text());
+            return;
+        }
+        break;
+    case ArgOperator::in_map:
+    case ArgOperator::not_in_map:
+        numeric = true;
+        max_values = limits::max_map_values;
+        if (known && !is_integer_type(type)) {
+            type_error(integer_types_text());
+            return;
+        }
+        break;
+    case ArgOperator::sport:
+    case ArgOperator::not_sport:
+    case ArgOperator::saddr:
+    case ArgOperator::not_saddr:
+    case ArgOperator::sport_priv:
+    case ArgOperator::not_sport_priv:
+        takes_values = op != ArgOperator::sport_priv && op != ArgOperator::not_sport_priv;
+        max_values = limits::max_map_values;
+        if (known && !is_socket_type(type)) {
+            type_error("sock, skb, sockaddr or socket");
+            return;
+        }
+        break;
+    case ArgOperator::dport:
+    case ArgOperator::not_dport:
+    case ArgOperator::daddr:
+    case ArgOperator::not_daddr:
+    case ArgOperator::dport_priv:
+    case ArgOperator::not_dport_priv:
+    case ArgOperator::protocol:
+    case ArgOperator::state:
+        takes_values = op != ArgOperator::dport_priv && op != ArgOperator::not_dport_priv;
+        max_values = limits::max_map_values;
+        // A sockaddr only has the local side of a connection.
+        if (known && (!is_socket_type(type) || type == ArgType::sockaddr)) {
+            type_error("sock, skb or socket");
+            return;
+        }
+        break;
+    case ArgOperator::family:
+        max_values = limits::max_map_values;
+        if (known && !is_socket_type(type) && type != ArgType::sockaddr_un) {
+            type_error("sock, skb, sockaddr, socket or sockaddr_un");
+            return;
+        }
+        break;
+    case ArgOperator::file_type:
+    case ArgOperator::not_file_type:
+        max_values = limits::max_numeric_values;
+        if (known && type != ArgType::file && type != ArgType::path) {
+            type_error("file or path");
+            return;
+        }
+        break;
+    case ArgOperator::capabilities_gained:
+        takes_values = false;
+        for (const auto& t : targets)
+            if (t.type != ArgType::auto_ && !is_capability_type(t.type))
+                d_.error(opf.loc, opf.path,
+                         fmt::format("operator CapabilitiesGained needs arguments of type "
+                                     "kernel_cap_t, cap_inheritable, cap_permitted or "
+                                     "cap_effective, but {} has type {}",
+                                     t.name, name_of(t.type)));
+        break;
+    case ArgOperator::cel_expr:
+        break;
+    case ArgOperator::count_:
+        return;
+    }
+
+    if (!takes_values) {
+        if (!values.empty())
+            d_.error(values_field->loc, values_field->path,
+                     fmt::format("operator {} takes no values", op_name));
+        return;
+    }
+    if (values.empty()) {
+        d_.error(filter.loc, filter.path,
+                 fmt::format("operator {} needs at least one value in values", op_name));
+        return;
+    }
+    if (values.size() > max_values)
+        check_count(d_, *values_field, values.size(), max_values,
+                    fmt::format("values for operator {}{}", op_name,
+                                numeric && known ? fmt::format(" on {}", name_of(type))
+                                                 : std::string()));
+    for (size_t i = 0; i < values.size(); ++i)
+        check_one_value(value_fields[i], values[i], op, type, numeric);
+}
+
+void Parser::check_one_value(const Field& vf, const std::string& v, ArgOperator op, ArgType type,
+                             bool numeric)
+{
+    bool known = type != ArgType::auto_;
+    auto too_long = [&](size_t limit, std::string_view what) {
+        if (v.size() > limit)
+            d_.error(vf.loc, vf.path,
+                     fmt::format("is {} bytes; the limit is {} bytes for {} values", v.size(),
+                                 limit, what));
+    };
+    auto check_int = [&](std::string_view text) {
+        auto n = parse_integer(text);
+        if (!n) {
+            d_.error(vf.loc, vf.path, fmt::format("\"{}\" is not an integer", text));
+            return false;
+        }
+        if (known && !integer_fits(type, *n)) {
+            d_.error(vf.loc, vf.path,
+                     fmt::format("\"{}\" is out of range for type {}", text, name_of(type)));
+            return false;
+        }
+        return true;
+    };
+    auto check_range = [&](std::string_view text) {
+        auto rng = parse_int_range(text);
+        if (!rng) {
+            d_.error(vf.loc, vf.path,
+                     fmt::format("\"{}\" is not a range \"min:max\" of integers with min <= max",
+                                 text));
+            return;
+        }
+        if (known && (!integer_fits(type, rng->min) || !integer_fits(type, rng->max)))
+            d_.error(vf.loc, vf.path,
+                     fmt::format("\"{}\" is out of range for type {}", text, name_of(type)));
+    };
+    // Protocol, Family and State take a name, a number or a numeric range.
+    auto check_named = [&](auto lookup, std::string_view what) {
+        if (v.find(':') != std::string::npos) {
+            if (!parse_int_range(v))
+                d_.error(vf.loc, vf.path,
+                         fmt::format("\"{}\" is not a range \"min:max\" of integers", v));
+        } else if (!lookup(v)) {
+            d_.error(vf.loc, vf.path, fmt::format("\"{}\" is not {}", v, what));
+        }
+    };
+
+    switch (op) {
+    case ArgOperator::equal:
+    case ArgOperator::not_equal:
+        if (numeric)
+            check_int(v);
+        else if (known && is_capability_type(type)) {
+            if (!parse_capability_mask(v))
+                d_.error(vf.loc, vf.path,
+                         fmt::format("\"{}\" is not a capability mask: give a number or "
+                                     "comma-separated CAP_* names",
+                                     v));
+        } else
+            too_long(limits::max_string_value_len, "Equal/NotEqual");
+        break;
+    case ArgOperator::prefix:
+    case ArgOperator::not_prefix:
+        too_long(limits::max_prefix_len, "Prefix/NotPrefix");
+        break;
+    case ArgOperator::postfix:
+    case ArgOperator::not_postfix:
+        too_long(limits::max_postfix_len, "Postfix/NotPostfix");
+        break;
+    case ArgOperator::substring:
+    case ArgOperator::substring_ign_case:
+        if (v.empty())
+            d_.error(vf.loc, vf.path, "must not be empty");
+        too_long(limits::max_substring_len, "SubString");
+        break;
+    case ArgOperator::gt:
+    case ArgOperator::lt:
+    case ArgOperator::mask:
+        check_int(v);
+        break;
+    case ArgOperator::in_range:
+    case ArgOperator::not_in_range:
+        check_range(v);
+        break;
+    case ArgOperator::in_map:
+    case ArgOperator::not_in_map:
+        if (v.starts_with(list_prefix)) {
+            std::string_view name = std::string_view(v).substr(list_prefix.size());
+            const ListSpec* list = find_list(name);
+            if (!list)
+                d_.error(vf.loc, vf.path,
+                         fmt::format("list \"{}\" is not defined in spec.lists", name));
+            else if (!is_syscall_list(list->type))
+                d_.error(vf.loc, vf.path,
+                         fmt::format("list \"{}\" must have type syscalls or generated_syscalls "
+                                     "to be used in {}",
+                                     name, name_of(op)));
+            else if (known && type != ArgType::syscall64)
+                d_.error(vf.loc, vf.path,
+                         fmt::format("a syscall list needs an argument of type syscall64, not {}",
+                                     name_of(type)));
+        } else if (v.find(':') != std::string::npos) {
+            check_range(v);
+        } else {
+            check_int(v);
+        }
+        break;
+    case ArgOperator::sport:
+    case ArgOperator::not_sport:
+    case ArgOperator::dport:
+    case ArgOperator::not_dport:
+        if (!parse_port_range(v))
+            d_.error(vf.loc, vf.path,
+                     fmt::format("\"{}\" is not a port (0-65535) or a port range \"min:max\"", v));
+        break;
+    case ArgOperator::saddr:
+    case ArgOperator::not_saddr:
+    case ArgOperator::daddr:
+    case ArgOperator::not_daddr:
+        if (!parse_addr(v))
+            d_.error(vf.loc, vf.path,
+                     fmt::format("\"{}\" is not an IPv4/IPv6 address or CIDR prefix", v));
+        break;
+    case ArgOperator::protocol:
+        check_named(protocol_number, "a protocol number or IPPROTO_* name");
+        break;
+    case ArgOperator::family:
+        check_named(family_number, "an address family number or AF_* name");
+        break;
+    case ArgOperator::state:
+        check_named(tcp_state_number, "a TCP state number or TCP_* name");
+        break;
+    case ArgOperator::file_type:
+    case ArgOperator::not_file_type:
+        if (!file_type_mode(v))
+            d_.error(vf.loc, vf.path,
+                     fmt::format("\"{}\" is not a file type (allowed: sock, socket, lnk, link, "
+                                 "reg, regular, blk, block, dir, chr, char, fifo, pipe)",
+                                 v));
+        break;
+    case ArgOperator::cel_expr:
+        if (v.empty())
+            d_.error(vf.loc, vf.path, "must not be empty");
+        break;
+    default:
+        break;
+    }
+}
+
+void Parser::parse_binary_filter(const Field& f, BinaryFilter& b)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    bool have_op = false;
+    if (auto op = r.take_required("operator")) {
+        if (auto v = read_enum<BinaryOperator>(d_, *op)) {
+            b.op = *v;
+            have_op = true;
+        }
+    }
+    if (auto values = r.take_required("values")) {
+        if (auto v = read_string_list(d_, *values)) {
+            if (v->empty())
+                d_.error(values->loc, values->path, "must have at least one value");
+            check_count(d_, *values, v->size(), limits::max_binary_values,
+                        "values per matchBinaries filter");
+            size_t limit = limits::max_binary_path_len;
+            std::string_view what = "binary paths";
+            if (b.op == BinaryOperator::prefix || b.op == BinaryOperator::not_prefix) {
+                limit = limits::max_prefix_len;
+                what = "Prefix/NotPrefix";
+            } else if (b.op == BinaryOperator::postfix || b.op == BinaryOperator::not_postfix) {
+                limit = limits::max_postfix_len;
+                what = "Postfix/NotPostfix";
+            }
+            for (size_t i = 0; i < v->size(); ++i) {
+                const std::string& s = (*v)[i];
+                SourceLoc loc = loc_of(values->node[i]);
+                std::string path = fmt::format("{}[{}]", values->path, i);
+                if (s.empty())
+                    d_.error(loc, path, "must not be empty");
+                else if (have_op && s.size() > limit)
+                    d_.error(loc, path,
+                             fmt::format("is {} bytes; the limit is {} bytes for {} values",
+                                         s.size(), limit, what));
+            }
+            b.values = std::move(*v);
+        }
+    }
+    if (auto fc = r.take("followChildren")) {
+        if (auto v = read_bool(d_, *fc)) {
+            b.follow_children = *v;
+            if (*v && have_op && b.op != BinaryOperator::in && b.op != BinaryOperator::not_in)
+                d_.error(fc->loc, fc->path,
+                         fmt::format("followChildren works with operators In and NotIn, not {}",
+                                     name_of(b.op)));
+        }
+    }
+    r.finish();
+}
+
+void Parser::parse_namespace_filter(const Field& f, NamespaceFilter& n)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    if (auto ns = r.take_required("namespace"))
+        if (auto v = read_enum<NamespaceType>(d_, *ns))
+            n.type = *v;
+    if (auto op = r.take_required("operator"))
+        if (auto v = read_enum<SetOperator>(d_, *op))
+            n.op = *v;
+    if (auto values = r.take_required("values")) {
+        if (auto v = read_string_list(d_, *values)) {
+            if (v->empty())
+                d_.error(values->loc, values->path, "must have at least one value");
+            check_count(d_, *values, v->size(), limits::max_namespace_values,
+                        "values per matchNamespaces filter");
+            for (size_t i = 0; i < v->size(); ++i) {
+                const std::string& s = (*v)[i];
+                if (s == "host_ns") {
+                    n.values.push_back({true, 0});
+                    continue;
+                }
+                auto num = parse_integer(s);
+                if (!num || !integer_fits(ArgType::uint32, *num)) {
+                    d_.error(loc_of(values->node[i]), fmt::format("{}[{}]", values->path, i),
+                             fmt::format("\"{}\" is not a namespace inode number or \"host_ns\"",
+                                         s));
+                    continue;
+                }
+                n.values.push_back({false, static_cast<uint32_t>(num->magnitude)});
+            }
+        }
+    }
+    r.finish();
+}
+
+void Parser::parse_namespace_changes_filter(const Field& f, NamespaceChangesFilter& n)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    if (auto op = r.take_required("operator"))
+        if (auto v = read_enum<SetOperator>(d_, *op))
+            n.op = *v;
+    if (auto values = r.take_required("values")) {
+        if (auto items = read_list(d_, *values)) {
+            if (items->empty())
+                d_.error(values->loc, values->path, "must have at least one value");
+            for (const auto& item : *items)
+                if (auto v = read_enum<NamespaceType>(d_, item))
+                    n.values.push_back(*v);
+        }
+    }
+    r.finish();
+}
+
+void Parser::parse_capabilities_filter(const Field& f, CapabilitiesFilter& c)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    if (auto type = r.take("type"))
+        if (auto v = read_enum<CapabilitySet>(d_, *type))
+            c.type = *v;
+    if (auto op = r.take_required("operator"))
+        if (auto v = read_enum<SetOperator>(d_, *op))
+            c.op = *v;
+    if (auto ns = r.take("isNamespaceCapability"))
+        if (auto v = read_bool(d_, *ns))
+            c.is_namespace_capability = *v;
+    if (auto values = r.take_required("values")) {
+        if (auto items = read_list(d_, *values)) {
+            if (items->empty())
+                d_.error(values->loc, values->path, "must have at least one value");
+            for (const auto& item : *items) {
+                auto s = read_string(d_, item);
+                if (!s)
+                    continue;
+                if (auto cap = capability_number(*s))
+                    c.mask |= uint64_t{1} << *cap;
+                else
+                    d_.error(item.loc, item.path,
+                             fmt::format("\"{}\" is not a capability (CAP_CHOWN ... "
+                                         "CAP_CHECKPOINT_RESTORE)",
+                                         *s));
+            }
+        }
+    }
+    r.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions
+
+std::optional<Action> Parser::parse_action(const Field& f, const HookCtx& ctx, bool is_return)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return std::nullopt;
+    Action a;
+    a.loc = f.loc;
+    bool have_action = false;
+    bool removed = false;
+    if (auto act = r.take_required("action")) {
+        if (auto s = read_string(d_, *act)) {
+            static constexpr std::string_view removed_actions[] = {"FollowFD", "UnfollowFD",
+                                                                   "CopyFD"};
+            for (auto name : removed_actions) {
+                if (names_equal<ActionKind>(name, *s)) {
+                    removed = true;
+                    d_.error(act->loc, act->path,
+                             fmt::format("action {} has been removed: declare the argument with "
+                                         "type \"file\" or \"path\" (or \"fd\", which vigil "
+                                         "resolves to the file's path in the kernel) and filter "
+                                         "on it with matchArgs",
+                                         name));
+                }
+            }
+            if (!removed) {
+                if (auto k = read_enum<ActionKind>(d_, *act)) {
+                    a.kind = *k;
+                    have_action = true;
+                }
+            }
+        }
+    }
+
+    // Every argument field, with whether it holds a non-default value.
+    struct ActionField {
+        std::string_view key;
+        std::optional<Field> field;
+        bool set = false;       // holds a non-default value
+        bool invalid = false;   // present but unreadable: already reported
+    };
+    auto take = [&](std::string_view key) { return ActionField{key, r.take(key), false}; };
+    ActionField arg_error = take("argError"), arg_sig = take("argSig"), arg_sock = take("argSock"),
+        arg_index = take("argIndex"), arg_value = take("argValue"), arg_url = take("argUrl"),
+        arg_fqdn = take("argFqdn"), rate_limit = take("rateLimit"),
+        rate_limit_scope = take("rateLimitScope"), kernel_stack = take("kernelStackTrace"),
+        user_stack = take("userStackTrace"), ima_hash = take("imaHash");
+
+    // Stores a read value; `set` when it differs from the default.
+    auto store = [](ActionField& field, auto v, auto& out) {
+        if (!v) {
+            field.invalid = true;
+            return;
+        }
+        out = std::move(*v);
+        field.set = out != std::remove_reference_t<decltype(out)>{};
+    };
+    if (arg_error.field)
+        store(arg_error, read_i32(d_, *arg_error.field), a.arg_error);
+    if (arg_sig.field)
+        store(arg_sig, read_u32(d_, *arg_sig.field, 0, limits::max_signal), a.arg_sig);
+    if (arg_sock.field)
+        store(arg_sock, read_u32(d_, *arg_sock.field, 0, limits::max_args_per_hook - 1),
+              a.arg_sock);
+    constexpr uint32_t u32_max = std::numeric_limits<uint32_t>::max();
+    if (arg_index.field)
+        store(arg_index, read_u32(d_, *arg_index.field, 0, u32_max), a.arg_index);
+    if (arg_value.field)
+        store(arg_value, read_u32(d_, *arg_value.field, 0, u32_max), a.arg_value);
+    if (arg_url.field)
+        store(arg_url, read_string(d_, *arg_url.field), a.arg_url);
+    if (arg_fqdn.field)
+        store(arg_fqdn, read_string(d_, *arg_fqdn.field), a.arg_fqdn);
+    std::string rate_limit_text;
+    if (rate_limit.field)
+        store(rate_limit, read_string(d_, *rate_limit.field), rate_limit_text);
+    if (rate_limit_scope.field) {
+        std::string scope;
+        store(rate_limit_scope, read_string(d_, *rate_limit_scope.field), scope);
+        if (rate_limit_scope.set) {
+            if (auto s = read_enum<RateLimitScope>(d_, *rate_limit_scope.field))
+                a.rate_limit_scope = *s;
+            else
+                rate_limit_scope.invalid = true;
+        }
+    }
+    if (kernel_stack.field)
+        store(kernel_stack, read_bool(d_, *kernel_stack.field), a.kernel_stack_trace);
+    if (user_stack.field)
+        store(user_stack, read_bool(d_, *user_stack.field), a.user_stack_trace);
+    if (ima_hash.field)
+        store(ima_hash, read_bool(d_, *ima_hash.field), a.ima_hash);
+    // Arguments of the removed actions: redundant to report when the action itself is.
+    for (std::string_view key : {"argFd", "argName"}) {
+        if (auto old = r.take(key); old && !removed)
+            d_.error(old->loc, old->path,
+                     "belonged to the removed FollowFD, UnfollowFD and CopyFD actions");
+    }
+    for (std::string_view key : {"argRegs", "argNewSymbol", "argNewAddr", "argNewOffset"})
+        r.reject_unsupported(key, "Override of registers or of the call target in uprobes");
+    r.finish();
+    if (!have_action)
+        return std::nullopt;
+
+    std::string act_name(name_of(a.kind));
+    // Fields each action uses; any other field set to a non-default value is an error.
+    std::vector<const ActionField*> used;
+    switch (a.kind) {
+    case ActionKind::post:
+        used = {&rate_limit, &rate_limit_scope, &kernel_stack, &user_stack, &ima_hash};
+        break;
+    case ActionKind::signal: used = {&arg_sig}; break;
+    case ActionKind::override_: used = {&arg_error}; break;
+    case ActionKind::get_url: used = {&arg_url}; break;
+    case ActionKind::dns_lookup: used = {&arg_fqdn}; break;
+    case ActionKind::track_sock:
+    case ActionKind::untrack_sock: used = {&arg_sock}; break;
+    case ActionKind::notify_enforcer: used = {&arg_error, &arg_sig}; break;
+    case ActionKind::set: used = {&arg_index, &arg_value}; break;
+    default: used = {}; break;
+    }
+    size_t errors_before = d_.size();
+    for (const ActionField* arg : {&arg_error, &arg_sig, &arg_sock, &arg_index, &arg_value, &arg_url,
+                           &arg_fqdn, &rate_limit, &rate_limit_scope, &kernel_stack, &user_stack,
+                           &ima_hash}) {
+        if (!arg->set || std::find(used.begin(), used.end(), arg) != used.end())
+            continue;
+        std::string_view hint;
+        if (arg == &rate_limit || arg == &kernel_stack || arg == &user_stack || arg == &ima_hash)
+            hint = "; it is only valid with action Post";
+        d_.error(arg->field->loc, arg->field->path,
+                 fmt::format("not used by action {}{}", act_name, hint));
+    }
+
+    if (a.kind == ActionKind::post && rate_limit.set) {
+        if (auto ms = parse_rate_limit_ms(rate_limit_text))
+            a.rate_limit_ms = *ms;
+        else
+            d_.error(rate_limit.field->loc, rate_limit.field->path,
+                     fmt::format("\"{}\" is not a rate limit: give a positive number of seconds, "
+                                 "optionally with an s, m or h suffix, below 49 days",
+                                 rate_limit_text));
+    }
+    if (a.kind == ActionKind::post && rate_limit_scope.set && !rate_limit.set)
+        d_.error(rate_limit_scope.field->loc, rate_limit_scope.field->path,
+                 "needs rateLimit");
+    if (a.kind == ActionKind::signal && !arg_sig.set && !arg_sig.invalid)
+        d_.error(f.loc, f.path, fmt::format("action Signal needs argSig, a signal number from 1 "
+                                            "to {}",
+                                            limits::max_signal));
+    if (a.kind == ActionKind::get_url && !arg_url.set && !arg_url.invalid)
+        d_.error(f.loc, f.path, "action GetUrl needs argUrl");
+    if (a.kind == ActionKind::dns_lookup && !arg_fqdn.set && !arg_fqdn.invalid)
+        d_.error(f.loc, f.path, "action DnsLookup needs argFqdn");
+
+    const Field& where = f;
+    if (a.kind == ActionKind::override_) {
+        if (is_return)
+            d_.error(where.loc, where.path,
+                     "Override cannot run when the call has already returned; put it in "
+                     "matchActions");
+        else if (ctx.kind == HookKind::tracepoints)
+            d_.error(where.loc, where.path,
+                     "Override is not possible on tracepoints; use kprobes, lsmhooks or uprobes");
+        else if (ctx.kind == HookKind::kprobes && !ctx.syscall &&
+                 !ctx.call.starts_with("security_"))
+            d_.error(where.loc, where.path,
+                     fmt::format("Override on kprobes needs a syscall (syscall: true) or a "
+                                 "security_* function, and \"{}\" is neither",
+                                 ctx.call));
+    }
+    if (a.kind == ActionKind::notify_enforcer || a.kind == ActionKind::cleanup_enforcer_notification)
+        d_.unsupported(where.loc, where.path,
+                       fmt::format("action {} (it needs spec.enforcers); use Sigkill, Signal or "
+                                   "Override",
+                                   act_name));
+    if (a.kind == ActionKind::set)
+        d_.unsupported(where.loc, where.path, "action Set (it writes usdts probe arguments)");
+    if (d_.size() != errors_before)
+        return std::nullopt;
+    return a;
+}
+
+// Reads and parses; the one place yaml-cpp may throw.
+Result<Policy> parse_text(std::string_view text, std::string_view source)
+{
+    Diagnostics d(source);
+    std::vector<YAML::Node> docs;
+    try {
+        docs = YAML::LoadAll(std::string(text));
+    } catch (const YAML::ParserException& e) {
+        d.error(loc_of(e.mark), "", fmt::format("invalid YAML: {}", e.msg));
+        return std::unexpected(d.to_error());
+    } catch (const YAML::Exception& e) {
+        d.error(loc_of(e.mark), "", fmt::format("invalid YAML: {}", e.msg));
+        return std::unexpected(d.to_error());
+    }
+    std::vector<const YAML::Node*> policies;
+    for (const auto& doc : docs)
+        if (!doc.IsNull())
+            policies.push_back(&doc);
+    if (policies.empty()) {
+        d.error({}, "", "no policy in the document: expected a TracingPolicy "
+                        "(apiVersion: cilium.io/v1alpha1)");
+        return std::unexpected(d.to_error());
+    }
+    if (policies.size() > 1) {
+        d.error(loc_of(*policies[1]), "",
+                fmt::format("{} YAML documents hold a policy, but a policy file must hold exactly "
+                            "one; put each policy in its own file",
+                            policies.size()));
+        return std::unexpected(d.to_error());
+    }
+
+    Policy policy;
+    policy.source = std::string(source);
+    try {
+        Parser parser(d);
+        parser.parse(*policies.front(), policy);
+    } catch (const YAML::Exception& e) {
+        // Accessors do not throw on the checked paths; a throw here is a bug, still reported.
+        d.error(loc_of(e.mark), "", fmt::format("internal error reading the policy: {}", e.msg));
+    } catch (const std::exception& e) {
+        d.error({}, "", fmt::format("internal error reading the policy: {}", e.what()));
+    }
+    if (!d.empty())
+        return std::unexpected(d.to_error());
+    return policy;
+}
+
+} // namespace
+
+Result<Policy> parse_policy(std::string_view yaml_text, std::string_view source_name)
+{
+    return parse_text(yaml_text, source_name);
+}
+
+Result<Policy> load_policy_file(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return fail_errno(Errc::io, errno, "{}: cannot open", path.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        return fail_errno(Errc::io, errno, "{}: read failed", path.string());
+    return parse_text(text.str(), path.string());
+}
+
+} // namespace vigil::policy

@@ -1,0 +1,377 @@
+#include "tracepoint_hooks.hpp"
+
+#include "generic_tp.skel.h"
+
+#include <vigil/sdk/selectors.hpp>
+
+#include <bpf/bpf.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+
+namespace vigil::tracepoint {
+
+namespace {
+
+using sdk::Error;
+
+enum class TypeClass { int_signed, int_unsigned, string, unsupported };
+
+TypeClass classify(const std::string& type)
+{
+    if (type == "int" || type == "int8" || type == "int16" || type == "int32" || type == "int64" ||
+        type == "syscall64")
+        return TypeClass::int_signed;
+    if (type == "uint8" || type == "uint16" || type == "uint32" || type == "uint64" || type == "size_t")
+        return TypeClass::int_unsigned;
+    if (type == "string" || type == "filename" || type == "data_loc")
+        return TypeClass::string;
+    return TypeClass::unsupported;
+}
+
+// The key of an argument in the event's "args", by the policy's type.
+const char* json_key(const std::string& type, uint8_t enc)
+{
+    if (enc == VHOOK_ENC_STRING)
+        return "string_arg";
+    if (type == "int" || type == "int8" || type == "int16" || type == "int32")
+        return "int_arg";
+    if (type == "uint8" || type == "uint16" || type == "uint32")
+        return "uint_arg";
+    if (type == "size_t")
+        return "size_arg";
+    if (type == "uint64" || enc == VHOOK_ENC_U64)
+        return "ulong_arg";
+    return "long_arg";
+}
+
+const char* action_name(const vhook_record& r)
+{
+    if (r.signal == 9)
+        return "KPROBE_ACTION_SIGKILL";
+    if (r.signal)
+        return "KPROBE_ACTION_SIGNAL";
+    if (r.override)
+        return "KPROBE_ACTION_OVERRIDE";
+    return "KPROBE_ACTION_POST";
+}
+
+} // namespace
+
+std::expected<FetchPlan, std::string> plan_fetch(const FormatField& field, const std::string& type, bool user_pointers)
+{
+    FetchPlan p;
+    p.arg.offset = static_cast<uint16_t>(field.offset);
+    p.arg.size = static_cast<uint16_t>(field.size);
+    p.arg.is_signed = field.is_signed;
+    bool stringy = field.is_data_loc() || field.is_char_array();
+    TypeClass cls = type == "auto" ? (stringy ? TypeClass::string
+                                      : field.is_signed ? TypeClass::int_signed
+                                                        : TypeClass::int_unsigned)
+                                   : classify(type);
+    switch (cls) {
+    case TypeClass::string:
+        p.arg.enc = VHOOK_ENC_STRING;
+        if (field.is_data_loc())
+            p.arg.fetch = GTP_FETCH_DATA_LOC;
+        else if (field.is_char_array())
+            p.arg.fetch = GTP_FETCH_CHAR_ARRAY;
+        else if (field.is_pointer())
+            p.arg.fetch = user_pointers ? GTP_FETCH_USER_STR : GTP_FETCH_KERNEL_STR;
+        else
+            return std::unexpected(fmt::format("field {} ({}) is not a string, cannot read it as {}", field.name,
+                                               field.type, type));
+        return p;
+    case TypeClass::int_signed:
+    case TypeClass::int_unsigned:
+        if (stringy)
+            return std::unexpected(fmt::format("field {} ({}) is a string, cannot read it as {}", field.name,
+                                               field.type, type));
+        if (field.size != 1 && field.size != 2 && field.size != 4 && field.size != 8)
+            return std::unexpected(fmt::format("field {} ({}) has size {}, not an integer", field.name, field.type,
+                                               field.size));
+        p.arg.fetch = GTP_FETCH_INT;
+        p.arg.enc = cls == TypeClass::int_signed ? VHOOK_ENC_S64 : VHOOK_ENC_U64;
+        return p;
+    case TypeClass::unsupported:
+        break;
+    }
+    return std::unexpected(fmt::format("argument type {} is not supported on tracepoints (use an integer type, "
+                                       "string, filename or data_loc)",
+                                       type));
+}
+
+std::expected<FetchPlan, std::string> plan_raw_fetch(uint32_t index, const std::string& type)
+{
+    FetchPlan p;
+    p.arg.offset = static_cast<uint16_t>(index * 8);
+    p.arg.size = 8;
+    switch (type == "auto" ? TypeClass::int_unsigned : classify(type)) {
+    case TypeClass::string:
+        p.arg.fetch = GTP_FETCH_KERNEL_STR;
+        p.arg.enc = VHOOK_ENC_STRING;
+        return p;
+    case TypeClass::int_signed:
+        p.arg.fetch = GTP_FETCH_INT;
+        p.arg.enc = VHOOK_ENC_S64;
+        p.arg.is_signed = 1;
+        return p;
+    case TypeClass::int_unsigned:
+        p.arg.fetch = GTP_FETCH_INT;
+        p.arg.enc = VHOOK_ENC_U64;
+        return p;
+    case TypeClass::unsupported:
+        break;
+    }
+    return std::unexpected(fmt::format("argument type {} is not supported on raw tracepoints", type));
+}
+
+TracepointHooks::~TracepointHooks()
+{
+    remove_all();
+    if (ring_fd_ >= 0)
+        ::close(ring_fd_);
+}
+
+int TracepointHooks::ring_fd()
+{
+    if (ring_fd_ >= 0)
+        return ring_fd_;
+    int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tp_hook_events", 0, 0, 1u << 22, nullptr);
+    if (fd < 0)
+        throw Error(VIGIL_ERR_KERNEL, fmt::format("creating the hook ring buffer: {}", std::strerror(errno)));
+    try {
+        host_.add_ring(fd, ring_id);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    ring_fd_ = fd;
+    return fd;
+}
+
+uint64_t TracepointHooks::add(const vigil_hook_request& req, vigil_hook_status& status)
+{
+    nlohmann::json spec;
+    try {
+        spec = nlohmann::json::parse(std::string_view(req.spec_json, req.spec_json_len));
+    } catch (const std::exception& e) {
+        throw Error(VIGIL_ERR_INVALID, fmt::format("hook spec is not JSON: {}", e.what()));
+    }
+    auto compiled = sdk::CompiledSelectors::parse(req.compiled, req.compiled_len);
+    if (!compiled)
+        throw Error(VIGIL_ERR_INVALID, compiled.error());
+
+    auto hook = std::make_unique<Hook>();
+    hook->policy = req.policy_name ? req.policy_name : "";
+    hook->subsystem = spec.value("subsystem", "");
+    hook->event = spec.value("event", "");
+    hook->message = spec.value("message", "");
+    for (const auto& t : spec.value("tags", nlohmann::json::array()))
+        hook->tags.push_back(t.get<std::string>());
+    bool raw = spec.value("raw", false);
+    std::string where = fmt::format("tracepoint {}/{}", hook->subsystem, hook->event);
+
+    gtp_spec cfg{};
+    const auto& args = spec.value("args", nlohmann::json::array());
+    if (args.size() > VSEL_MAX_ARGS)
+        throw Error(VIGIL_ERR_INVALID, fmt::format("{}: {} args, the limit is {}", where, args.size(), VSEL_MAX_ARGS));
+    std::expected<Format, std::string> format;
+    if (!raw) {
+        format = read_format(hook->subsystem, hook->event);
+        if (!format)
+            throw Error(VIGIL_ERR_NOT_FOUND, format.error());
+    }
+    // Pointers in syscall tracepoint records point into the calling process.
+    bool user_pointers = hook->subsystem == "syscalls";
+    for (size_t i = 0; i < args.size(); ++i) {
+        uint32_t index = args[i].value("index", 0u);
+        std::string type = args[i].value("type", "auto");
+        std::expected<FetchPlan, std::string> plan;
+        if (raw) {
+            plan = plan_raw_fetch(index, type);
+        } else if (index >= format->fields.size()) {
+            throw Error(VIGIL_ERR_INVALID, fmt::format("{}: args[{}].index {} is past its {} fields", where, i, index,
+                                                       format->fields.size()));
+        } else {
+            plan = plan_fetch(format->fields[index], type, user_pointers);
+        }
+        if (!plan)
+            throw Error(VIGIL_ERR_INVALID, fmt::format("{}: args[{}]: {}", where, i, plan.error()));
+        cfg.args[i] = plan->arg;
+        hook->args.push_back({type, args[i].value("label", ""), plan->arg.enc});
+    }
+    cfg.nargs = static_cast<uint32_t>(args.size());
+
+    hook->handle = next_handle_++;
+    compiled->hook.hook_id = static_cast<uint32_t>(hook->handle);
+    compiled->hook.enforce = req.enforce ? 1 : 0;
+
+    hook->skel = generic_tp__open();
+    if (!hook->skel)
+        throw Error(VIGIL_ERR_KERNEL, fmt::format("{}: opening the hook object: {}", where, std::strerror(errno)));
+    try {
+        std::memcpy(const_cast<gtp_spec*>(&hook->skel->rodata->gtp_spec), &cfg, sizeof cfg);
+        bpf_program__set_autoload(raw ? hook->skel->progs.gtp_tracepoint : hook->skel->progs.gtp_raw, false);
+        sdk::reuse_shared_maps(hook->skel->obj, host_);
+        if (int err = bpf_map__reuse_fd(hook->skel->maps.hook_events, ring_fd()))
+            throw Error(VIGIL_ERR_KERNEL, fmt::format("{}: sharing the hook ring: {}", where, std::strerror(-err)));
+        if (int err = generic_tp__load(hook->skel))
+            throw Error(VIGIL_ERR_KERNEL, fmt::format("{}: loading the hook program: {}", where, std::strerror(-err)));
+        std::string what;
+        if (int err = compiled->install(hook->skel->obj, what))
+            throw Error(VIGIL_ERR_KERNEL, fmt::format("{}: writing selectors into {}: {}", where, what,
+                                                      std::strerror(-err)));
+        bpf_link* l = raw ? bpf_program__attach_raw_tracepoint(hook->skel->progs.gtp_raw, hook->event.c_str())
+                          : bpf_program__attach_tracepoint(hook->skel->progs.gtp_tracepoint,
+                                                           hook->subsystem.c_str(), hook->event.c_str());
+        if (!l)
+            throw Error(VIGIL_ERR_KERNEL, fmt::format("{}: attaching: {}", where, std::strerror(errno)));
+        hook->link = sdk::Link(l);
+        host_.register_link(bpf_link__fd(l), hook->policy.c_str());
+    } catch (...) {
+        destroy(*hook);
+        throw;
+    }
+    std::snprintf(status.strategy, sizeof status.strategy, "%s", raw ? "raw_tp" : "tracepoint");
+    std::snprintf(status.detail, sizeof status.detail, "%s/%s", hook->subsystem.c_str(), hook->event.c_str());
+    uint64_t handle = hook->handle;
+    hooks_.emplace(handle, std::move(hook));
+    return handle;
+}
+
+void TracepointHooks::destroy(Hook& h)
+{
+    h.link.reset();
+    if (h.skel)
+        generic_tp__destroy(h.skel);
+    h.skel = nullptr;
+}
+
+void TracepointHooks::remove(uint64_t handle)
+{
+    auto it = hooks_.find(handle);
+    if (it == hooks_.end())
+        throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no tracepoint hook {}", handle));
+    destroy(*it->second);
+    hooks_.erase(it);
+}
+
+void TracepointHooks::remove_all()
+{
+    for (auto& [_, h] : hooks_)
+        destroy(*h);
+    hooks_.clear();
+}
+
+void TracepointHooks::set_mode(uint64_t handle, bool enforce)
+{
+    auto it = hooks_.find(handle);
+    if (it == hooks_.end())
+        throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no tracepoint hook {}", handle));
+    if (int err = sdk::CompiledSelectors::set_enforce(it->second->skel->obj, enforce))
+        throw Error(VIGIL_ERR_KERNEL, fmt::format("setting the mode: {}", std::strerror(-err)));
+}
+
+void TracepointHooks::stats(uint64_t handle, vigil_hook_stats& out) const
+{
+    auto it = hooks_.find(handle);
+    if (it == hooks_.end())
+        throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no tracepoint hook {}", handle));
+    int fd = bpf_map__fd(it->second->skel->maps.vsel_stats);
+    int ncpu = libbpf_num_possible_cpus();
+    std::vector<uint64_t> v(ncpu > 0 ? ncpu : 1);
+    auto sum = [&](uint32_t slot) {
+        uint64_t s = 0;
+        if (bpf_map_lookup_elem(fd, &slot, v.data()) == 0)
+            for (uint64_t x : v)
+                s += x;
+        return s;
+    };
+    out.matched = sum(VSEL_STAT_MATCHED);
+    out.posted = sum(VSEL_STAT_POSTED);
+    out.rate_limited = sum(VSEL_STAT_RATE_LIMITED);
+    out.enforced = sum(VSEL_STAT_ENFORCED);
+    out.monitored = sum(VSEL_STAT_MONITORED);
+}
+
+void TracepointHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
+{
+    vhook_record r;
+    if (rec.size() < sizeof r)
+        throw Error(VIGIL_ERR_INVALID, fmt::format("hook record of {} bytes is too short", rec.size()));
+    std::memcpy(&r, rec.data(), sizeof r);
+    if (r.kind != VHOOK_RECORD_KIND || r.size > rec.size() || r.nargs > VSEL_MAX_ARGS)
+        throw Error(VIGIL_ERR_INVALID, "malformed hook record header");
+    auto it = hooks_.find(r.hook_id);
+    if (it == hooks_.end())
+        return; // the hook was removed while its records were in flight
+    const Hook& h = *it->second;
+
+    body_.clear();
+    body_.member("subsys", h.subsystem).member("event", h.event);
+    body_.key("args").begin_array();
+    size_t off = sizeof r;
+    for (uint32_t i = 0; i < r.nargs; ++i) {
+        vhook_arg a;
+        if (off + sizeof a > r.size)
+            throw Error(VIGIL_ERR_INVALID, fmt::format("hook record cut in argument {}", i));
+        std::memcpy(&a, rec.data() + off, sizeof a);
+        off += sizeof a;
+        size_t padded = (a.len + 7) & ~size_t(7);
+        if (a.len > VHOOK_ARG_MAX || off + padded > r.size)
+            throw Error(VIGIL_ERR_INVALID, fmt::format("hook record argument {} overruns the record", i));
+        const ArgOut* spec = i < h.args.size() ? &h.args[i] : nullptr;
+        body_.begin_object();
+        if (a.flags & VHOOK_ARG_ERROR) {
+            body_.member("error_arg", "could not be read");
+        } else if (a.enc == VHOOK_ENC_S64 || a.enc == VHOOK_ENC_U64) {
+            int64_t v;
+            std::memcpy(&v, rec.data() + off, 8);
+            const char* key = json_key(spec ? spec->type : "", a.enc);
+            if (a.enc == VHOOK_ENC_U64)
+                body_.member(key, static_cast<uint64_t>(v));
+            else
+                body_.member(key, v);
+        } else {
+            body_.member("string_arg",
+                         std::string_view(reinterpret_cast<const char*>(rec.data() + off), a.len));
+            if (a.flags & VHOOK_ARG_TRUNCATED)
+                body_.member("truncated", true);
+        }
+        if (spec && !spec->label.empty())
+            body_.member("label", spec->label);
+        body_.end_object();
+        off += padded;
+    }
+    body_.end_array();
+    body_.member("policy_name", h.policy).member("action", action_name(r));
+    if (r.flags & (VHOOK_F_ENFORCED | VHOOK_F_MONITORED))
+        body_.member("enforced", (r.flags & VHOOK_F_ENFORCED) != 0);
+    if (!h.message.empty())
+        body_.member("message", h.message);
+    if (!h.tags.empty()) {
+        body_.key("tags").begin_array();
+        for (const auto& t : h.tags)
+            body_.value(t);
+        body_.end_array();
+    }
+    summary_ = fmt::format("{}/{} {}{}", h.subsystem, h.event, h.policy,
+                           r.signal ? ((r.flags & VHOOK_F_ENFORCED) ? " killed" : " (monitor: would signal)") : "");
+
+    vigil_event ev{};
+    ev.struct_size = sizeof ev;
+    ev.pid = r.pid;
+    ev.tid = r.tid;
+    ev.ktime = r.ktime;
+    ev.kind = "process_tracepoint";
+    ev.body_json = body_.str().data();
+    ev.body_json_len = body_.str().size();
+    ev.summary = summary_.data();
+    ev.summary_len = summary_.size();
+    ev.policy_name = h.policy.c_str();
+    out.emit(ev);
+}
+
+} // namespace vigil::tracepoint

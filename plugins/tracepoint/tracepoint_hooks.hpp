@@ -1,0 +1,79 @@
+// The `tracepoints:` hook kind: one generic_tp BPF object per policy hook, configured from the
+// tracepoint's tracefs format and the policy's args, with the host-compiled selectors installed
+// in its maps. Every hook object writes into one ring the plugin owns.
+#pragma once
+
+#include "generic_tp.h"
+#include "tracefs_format.hpp"
+
+#include <vigil/plugin_abi.h>
+#include <vigil/sdk/bpf.hpp>
+#include <vigil/sdk/json.hpp>
+#include <vigil/sdk/plugin.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+struct generic_tp;
+
+namespace vigil::tracepoint {
+
+// What the event of one hook says about each argument.
+struct ArgOut {
+    std::string type;  // the policy's type name ("int", "string", ...)
+    std::string label;
+    uint8_t enc = 0;   // vhook_arg_enc
+};
+
+class TracepointHooks {
+public:
+    static constexpr uint32_t ring_id = 1;
+
+    explicit TracepointHooks(sdk::Host& host) : host_(host) {}
+    ~TracepointHooks();
+
+    uint64_t add(const vigil_hook_request& req, vigil_hook_status& status);
+    void remove(uint64_t handle);
+    void set_mode(uint64_t handle, bool enforce);
+    void stats(uint64_t handle, vigil_hook_stats& out) const;
+    void remove_all();
+    size_t size() const { return hooks_.size(); }
+
+    // Turns one hook record into a process_tracepoint event.
+    void decode(std::span<const std::byte> rec, sdk::Emitter& out);
+
+private:
+    struct Hook {
+        uint64_t handle = 0;
+        std::string policy;
+        std::string subsystem, event, message;
+        std::vector<std::string> tags;
+        std::vector<ArgOut> args;
+        generic_tp* skel = nullptr;
+        sdk::Link link;
+    };
+    int ring_fd();
+    void destroy(Hook& h);
+
+    sdk::Host& host_;
+    int ring_fd_ = -1;
+    uint64_t next_handle_ = 1;
+    std::map<uint64_t, std::unique_ptr<Hook>> hooks_;
+    sdk::JsonWriter body_;
+    std::string summary_;
+};
+
+// How a policy arg of `type` on a field of the format is fetched and encoded; the error names
+// the field and why it cannot be read as that type.
+struct FetchPlan {
+    gtp_arg arg{};
+};
+std::expected<FetchPlan, std::string> plan_fetch(const FormatField& field, const std::string& type,
+                                                 bool user_pointers);
+std::expected<FetchPlan, std::string> plan_raw_fetch(uint32_t index, const std::string& type);
+
+} // namespace vigil::tracepoint

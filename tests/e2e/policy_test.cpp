@@ -1,0 +1,269 @@
+// TracingPolicy on tracepoints end to end: vigild loads policies from a directory, selectors are
+// evaluated in the kernel (events only for what matches), Sigkill is enforced in enforce mode
+// and only counted in monitor mode, matchPIDs behaves as docs/policies.md says inside a PID
+// namespace.
+#include "support/vigild.hpp"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace vigil::e2e;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A policy on syscalls/sys_enter_openat recording the filename (format field 6) and flags (7).
+std::string openat_policy(const std::string& name, const std::string& selectors, const std::string& options = "")
+{
+    return fmt::format(R"(apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: {}
+spec:
+{}  tracepoints:
+  - subsystem: syscalls
+    event: sys_enter_openat
+    args:
+    - index: 6
+      type: string
+    - index: 7
+      type: int32
+    selectors:
+{}
+)",
+                       name, options, selectors);
+}
+
+std::unique_ptr<Vigild> start_with_policies(const TempDir& dir, const std::vector<std::pair<std::string, std::string>>& files)
+{
+    for (const auto& [file, text] : files)
+        std::ofstream(dir.path() / file) << text;
+    VigildOptions o;
+    o.extra_toml = fmt::format("[agent]\npolicy_dir = \"{}\"\n", dir.path().string());
+    return Vigild::start(o);
+}
+
+// Events of a policy whose first argument is `path`.
+std::function<bool(const json&)> tp_event(const std::string& policy, const std::string& path)
+{
+    return [=](const json& ev) {
+        auto it = ev.find("process_tracepoint");
+        if (it == ev.end() || it->value("policy_name", "") != policy)
+            return false;
+        const auto& args = (*it)["args"];
+        return !args.empty() && args[0].value("string_arg", "") == path;
+    };
+}
+
+void touch(const std::string& path) { std::ofstream(path) << "x"; }
+
+// Runs `cat path` in a child and returns its wait status.
+int cat(const std::string& path)
+{
+    auto r = run({"/usr/bin/cat", path});
+    return r.status;
+}
+
+} // namespace
+
+TEST_CASE("tracepoint policy: every string operator filters in the kernel", "[e2e][policy]")
+{
+    TempDir pol;
+    const std::string base = (pol.path() / "f-").string();
+    struct Case {
+        const char* name;
+        const char* op;
+        std::string value;
+        std::string match, nomatch;
+    };
+    std::vector<Case> cases = {
+        {"op-equal", "Equal", base + "eq", base + "eq", base + "eq2"},
+        {"op-notequal", "NotEqual", base + "ne", base + "ne-other", base + "ne"},
+        {"op-prefix", "Prefix", base + "pre-", base + "pre-1", base + "xpre-1"},
+        {"op-postfix", "Postfix", ".vigilpost", base + "a.vigilpost", base + "a.vigilpost.bak"},
+    };
+    std::vector<std::pair<std::string, std::string>> files;
+    for (const auto& c : cases) {
+        // Each policy only looks at files under the test's directory, so other processes do not count.
+        std::string sel = fmt::format(R"(    - matchArgs:
+      - index: 0
+        operator: {}
+        values: ["{}"]
+      - index: 0
+        operator: Prefix
+        values: ["{}"])",
+                                      c.op, c.value, base);
+        files.emplace_back(std::string(c.name) + ".yaml", openat_policy(c.name, sel));
+    }
+    auto v = start_with_policies(pol, files);
+    for (const auto& c : cases) {
+        touch(c.match);
+        touch(c.nomatch);
+        CHECK(cat(c.match) == 0);
+        CHECK(cat(c.nomatch) == 0);
+    }
+    for (const auto& c : cases) {
+        INFO(c.name);
+        CHECK(v->wait_event(tp_event(c.name, c.match)));
+    }
+    v->stop();
+    for (const auto& c : cases) {
+        INFO(c.name);
+        CHECK(v->select(tp_event(c.name, c.nomatch)).empty());
+    }
+}
+
+TEST_CASE("tracepoint policy: integer operators and matchBinaries", "[e2e][policy]")
+{
+    TempDir pol;
+    const std::string base = (pol.path() / "i-").string();
+    // O_RDONLY from cat; the shell's redirection opens with O_WRONLY|O_CREAT|O_TRUNC (0x241).
+    std::string sel = fmt::format(R"(    - matchArgs:
+      - index: 1
+        operator: Mask
+        values: ["0x40"]
+      - index: 0
+        operator: Prefix
+        values: ["{}"])",
+                                  base);
+    std::string bin = fmt::format(R"(    - matchBinaries:
+      - operator: In
+        values: ["/usr/bin/cat"]
+      matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["{}"])",
+                                  base);
+    auto v = start_with_policies(pol, {{"mask.yaml", openat_policy("op-mask", sel)},
+                                       {"bin.yaml", openat_policy("op-binary", bin)}});
+    std::string file = base + "data";
+    auto r = run({"/bin/sh", "-c", fmt::format("echo x > {}", file)});
+    REQUIRE(r.status == 0);
+    CHECK(cat(file) == 0);
+    auto created = v->wait_event(tp_event("op-mask", file));
+    REQUIRE(created);
+    CHECK(created->at("process_tracepoint").at("process").value("binary", "") != "/usr/bin/cat");
+    auto by_cat = v->wait_event(tp_event("op-binary", file));
+    REQUIRE(by_cat);
+    CHECK(by_cat->at("process_tracepoint").at("process").value("binary", "") == "/usr/bin/cat");
+    v->stop();
+    // cat opens read-only: no O_CREAT event; the shell is not /usr/bin/cat.
+    for (const auto& ev : v->select(tp_event("op-mask", file)))
+        CHECK(ev.at("process_tracepoint").at("process").value("binary", "") != "/usr/bin/cat");
+    for (const auto& ev : v->select(tp_event("op-binary", file)))
+        CHECK(ev.at("process_tracepoint").at("process").value("binary", "") == "/usr/bin/cat");
+}
+
+TEST_CASE("Sigkill kills in enforce mode, is only counted in monitor mode", "[e2e][policy]")
+{
+    TempDir pol;
+    const std::string target = (pol.path() / "forbidden").string();
+    touch(target);
+    std::string sel = fmt::format(R"(    - matchArgs:
+      - index: 0
+        operator: Equal
+        values: ["{}"]
+      matchBinaries:
+      - operator: In
+        values: ["/usr/bin/cat"]
+      matchActions:
+      - action: Sigkill)",
+                                  target);
+    SECTION("enforce")
+    {
+        auto v = start_with_policies(pol, {{"kill.yaml", openat_policy("kill-enforce", sel)}});
+        int status = cat(target);
+        CHECK(WIFSIGNALED(status));
+        CHECK(WTERMSIG(status) == SIGKILL);
+        auto ev = v->wait_event(tp_event("kill-enforce", target));
+        REQUIRE(ev);
+        CHECK(ev->at("process_tracepoint").value("action", "") == "KPROBE_ACTION_SIGKILL");
+        CHECK(ev->at("process_tracepoint").value("enforced", false) == true);
+        v->stop();
+        CHECK(v->log().find("policy kill-enforce: matched=1 posted=1 rate_limited=0 enforced=1 monitored=0") !=
+              std::string::npos);
+    }
+    SECTION("monitor")
+    {
+        auto v = start_with_policies(
+            pol, {{"kill.yaml", openat_policy("kill-monitor", sel, "  options:\n  - name: policy-mode\n    value: monitor\n")}});
+        int status = cat(target);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+        auto ev = v->wait_event(tp_event("kill-monitor", target));
+        REQUIRE(ev);
+        CHECK(ev->at("process_tracepoint").value("enforced", true) == false);
+        v->stop();
+        CHECK(v->log().find("policy kill-monitor: matched=1 posted=1 rate_limited=0 enforced=0 monitored=1") !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("matchPIDs NotIn [0, 1] with isNamespacePID, with and without followForks", "[e2e][policy]")
+{
+    // nginx-style: PID 1 of a new PID namespace opens a file itself, then forks a worker that opens
+    // another. Without followForks only PID 1 is exempt; with it the worker is exempt too.
+    TempDir pol;
+    const std::string master = (pol.path() / "ns-master").string();
+    const std::string worker = (pol.path() / "ns-worker").string();
+    touch(master);
+    touch(worker);
+    auto policy = [&](const char* name, bool follow) {
+        return openat_policy(name, fmt::format(R"(    - matchPIDs:
+      - operator: NotIn
+        isNamespacePID: true
+        followForks: {}
+        values: [0, 1]
+      matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["{}"])",
+                                               follow ? "true" : "false", (pol.path() / "ns-").string()));
+    };
+    auto v = start_with_policies(pol, {{"a.yaml", policy("pids-nofollow", false)}, {"b.yaml", policy("pids-follow", true)}});
+    auto r = run({"/usr/bin/unshare", "--pid", "--fork", "/bin/sh", "-c",
+                  fmt::format("read x < {}; /usr/bin/cat {} > /dev/null", master, worker)});
+    REQUIRE(WIFEXITED(r.status));
+    REQUIRE(WEXITSTATUS(r.status) == 0);
+
+    CHECK(v->wait_event(tp_event("pids-nofollow", worker)));
+    v->stop();
+    CHECK(v->select(tp_event("pids-nofollow", master)).empty());
+    CHECK(v->select(tp_event("pids-follow", master)).empty());
+    CHECK(v->select(tp_event("pids-follow", worker)).empty());
+}
+
+TEST_CASE("a policy nobody can serve is refused with the reason, and vigild keeps running", "[e2e][policy]")
+{
+    TempDir pol;
+    std::ofstream(pol.path() / "lsm.yaml") << R"(apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: lsm-open
+spec:
+  lsmhooks:
+  - hook: file_open
+)";
+    std::ofstream(pol.path() / "bad-tp.yaml") << R"(apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: no-such-tp
+spec:
+  tracepoints:
+  - subsystem: nosuch
+    event: nothing
+)";
+    auto v = start_with_policies(pol, {});
+    CHECK(v->log().find("policy lsm-open: spec.lsmhooks[0]: no loaded plugin serves the hook kind \"lsmhooks\"") !=
+          std::string::npos);
+    CHECK(v->log().find("policy no-such-tp: spec.tracepoints[0]: plugin tracepoint: tracepoint nosuch/nothing does "
+                        "not exist on this kernel") != std::string::npos);
+    CHECK(v->stop() == 0);
+}
