@@ -1,6 +1,4 @@
-// ProcessService over today's ProcessCache, which can look a pid up but not enumerate its
-// entries: list() walks /proc and reports the pids the cache knows. Replace with the richer
-// cache's own enumeration once it lands.
+// ProcessService over the host's ProcessCache.
 #pragma once
 
 #include "api/services.hpp"
@@ -17,7 +15,7 @@ public:
 
     std::vector<ProcessInfo> list() const override;
     std::optional<ProcessInfo> get(uint32_t pid) const override;
-    ProcessCacheStats stats() const override;
+    ProcessCacheCounts counts() const override;
 
 private:
     const ProcessCache& cache_;

@@ -43,7 +43,7 @@ std::string lower(std::string_view s)
     return out;
 }
 
-Result<std::set<std::string>> string_set(const JsonValue& params, std::string_view key)
+Result<std::set<std::string>> string_set(const JsonValue& params, std::string_view key, bool empty_ok = false)
 {
     std::set<std::string> out;
     JsonValue v = params.get(key);
@@ -53,8 +53,8 @@ Result<std::set<std::string>> string_set(const JsonValue& params, std::string_vi
         return fail(Errc::invalid_input, "params.{} must be an array of strings, not {}", key, v.kind_name());
     for (size_t i = 0; i < v.size(); ++i) {
         auto s = v.at(i).string();
-        if (!s || s->empty())
-            return fail(Errc::invalid_input, "params.{}[{}] must be a non-empty string", key, i);
+        if (!s || (s->empty() && !empty_ok))
+            return fail(Errc::invalid_input, "params.{}[{}] must be a{} string", key, i, empty_ok ? "" : " non-empty");
         out.emplace(*s);
     }
     return out;
@@ -107,7 +107,7 @@ Result<EventFilter> EventFilter::make(const JsonValue& params, const std::set<st
         }
     }
 
-    auto ns = string_set(params, "namespaces");
+    auto ns = string_set(params, "namespaces", true);
     if (!ns)
         return std::unexpected(ns.error());
     f.namespaces_ = std::move(*ns);
@@ -156,8 +156,10 @@ bool EventFilter::matches(EventView& ev)
                 return false;
         }
         if (!namespaces_.empty()) {
-            auto ns = process.get("pod").get("namespace").string();
-            if (!ns || !namespaces_.contains(std::string(*ns)))
+            // No pod information: the "" namespace, as Tetragon reports host processes (and as
+            // [export] namespaces filters treat them).
+            auto ns = process.get("pod").get("namespace").string().value_or("");
+            if (!namespaces_.contains(std::string(ns)))
                 return false;
         }
         if (!policy_names_.empty()) {

@@ -221,11 +221,14 @@ MethodResult Methods::status(const JsonValue& params)
     w.end_array();
 
     w.key("counters").begin_object();
-    w.member("events_total", s_.pipeline.events_total());
+    const PipelineStats& ps = s_.pipeline.stats();
+    w.member("events_total", ps.received);
     w.key("events_by_kind").begin_object();
-    for (const auto& [kind, n] : s_.pipeline.events_by_kind())
+    for (const auto& [kind, n] : ps.by_kind)
         w.member(kind, n);
     w.end_object();
+    w.member("events_exported", ps.exported);
+    w.member("events_filtered", ps.filtered);
     w.member("events_lost", bpf_events_lost(s_.maps));
     w.key("bpf_errors").begin_object();
     for (const auto& e : bpf_error_counts(s_.maps))
@@ -236,12 +239,12 @@ MethodResult Methods::status(const JsonValue& params)
     w.end_object();
 
     if (s_.processes) {
-        ProcessCacheStats st = s_.processes->stats();
+        ProcessCacheCounts st = s_.processes->counts();
         w.key("process_cache").begin_object().member("size", st.size).member("capacity", st.capacity);
         if (st.evictions)
             w.member("evictions", *st.evictions);
-        if (st.misses)
-            w.member("misses", *st.misses);
+        if (st.exit_misses)
+            w.member("exit_misses", *st.exit_misses);
         w.end_object();
     }
     w.member("policy_engine", s_.policies != nullptr);
@@ -348,11 +351,16 @@ MethodResult Methods::process_tree(const JsonValue& params)
     if (!s_.processes)
         return error(ErrorCode::unavailable, "process cache not available in this build");
     auto all = s_.processes->list();
+    // The tree holds the newest incarnation of each pid (list() is sorted by pid, then start).
     std::unordered_map<uint32_t, size_t> index;
     for (size_t i = 0; i < all.size(); ++i)
-        index.emplace(all[i].pid, i);
-    std::map<uint32_t, std::vector<size_t>> children; // by parent pid; list() is sorted by pid
-    for (size_t i = 0; i < all.size(); ++i)
+        index[all[i].pid] = i;
+    std::vector<size_t> nodes;
+    for (const auto& [p, i] : index)
+        nodes.push_back(i);
+    std::sort(nodes.begin(), nodes.end());
+    std::map<uint32_t, std::vector<size_t>> children; // by parent pid
+    for (size_t i : nodes)
         if (all[i].ppid != all[i].pid)
             children[all[i].ppid].push_back(i);
     std::vector<size_t> roots;
@@ -362,7 +370,7 @@ MethodResult Methods::process_tree(const JsonValue& params)
             return error(ErrorCode::not_found, fmt::format("process {} is not in the process cache", *root));
         roots.push_back(it->second);
     } else {
-        for (size_t i = 0; i < all.size(); ++i)
+        for (size_t i : nodes)
             if (!index.contains(all[i].ppid) || all[i].ppid == all[i].pid)
                 roots.push_back(i);
     }

@@ -35,21 +35,23 @@ struct ProcessInfo {
     bool exited = false; // exit seen, entry kept until its events are written
 };
 
-struct ProcessCacheStats {
+struct ProcessCacheCounts {
     uint64_t size = 0;
     uint64_t capacity = 0;
     // What a cache does not count is absent (and not exported as a metric).
-    std::optional<uint64_t> evictions;
-    std::optional<uint64_t> misses;
+    std::optional<uint64_t> evictions;   // entries forced out because the cache was full
+    std::optional<uint64_t> exit_misses; // exits of processes the cache did not know
 };
 
 class ProcessService {
 public:
     virtual ~ProcessService() = default;
-    // The processes the cache holds, by pid.
+    // The processes the cache holds (exited ones until they are collected), sorted by pid and
+    // then by start, so the newest incarnation of a pid comes last.
     virtual std::vector<ProcessInfo> list() const = 0;
+    // The newest process with thread-group id `pid`.
     virtual std::optional<ProcessInfo> get(uint32_t pid) const = 0;
-    virtual ProcessCacheStats stats() const = 0;
+    virtual ProcessCacheCounts counts() const = 0;
 };
 
 enum class PolicyMode { enforce, monitor };

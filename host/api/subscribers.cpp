@@ -11,6 +11,7 @@ public:
     explicit HubSink(SubscriberHub& hub) : hub_(hub) {}
     void write(std::string_view line) override { hub_.publish(line); }
     void flush() override {}
+    bool active() const override { return hub_.size() > 0; }
 
 private:
     SubscriberHub& hub_;

@@ -72,8 +72,12 @@ std::string render_metrics(api::AgentServices& s, const ProgStatsCollector& prog
     t.sample("vigil_build_info", {{"version", VIGIL_VERSION}, {"abi", abi}}, uint64_t{1});
 
     t.family("vigil_events_total", "counter", "Events through the pipeline, by type.");
-    for (const auto& [kind, n] : s.pipeline.events_by_kind())
+    for (const auto& [kind, n] : s.pipeline.stats().by_kind)
         t.sample("vigil_events_total", {{"type", kind}}, n);
+
+    t.family("vigil_events_filtered_total", "counter",
+             "Events [export.allow] / [export.deny] held back from the exporters.");
+    t.sample("vigil_events_filtered_total", s.pipeline.stats().filtered);
 
     t.family("vigil_events_lost_total", "counter", "Events lost in the kernel: ring buffer reservations that failed.");
     t.sample("vigil_events_lost_total", bpf_events_lost(s.maps));
@@ -91,7 +95,7 @@ std::string render_metrics(api::AgentServices& s, const ProgStatsCollector& prog
         t.sample("vigil_subscriber_dropped_total", {{"subscriber", std::to_string(sub.id)}}, sub.dropped);
 
     if (s.processes) {
-        api::ProcessCacheStats st = s.processes->stats();
+        api::ProcessCacheCounts st = s.processes->counts();
         t.family("vigil_process_cache_size", "gauge", "Processes in the process cache.");
         t.sample("vigil_process_cache_size", st.size);
         t.family("vigil_process_cache_capacity", "gauge", "Most processes the process cache holds.");
@@ -100,9 +104,10 @@ std::string render_metrics(api::AgentServices& s, const ProgStatsCollector& prog
             t.family("vigil_process_cache_evictions_total", "counter", "Entries evicted from the process cache.");
             t.sample("vigil_process_cache_evictions_total", *st.evictions);
         }
-        if (st.misses) {
-            t.family("vigil_process_cache_misses_total", "counter", "Lookups that found no process cache entry.");
-            t.sample("vigil_process_cache_misses_total", *st.misses);
+        if (st.exit_misses) {
+            t.family("vigil_process_cache_exit_misses_total", "counter",
+                     "Exits of processes the process cache did not know.");
+            t.sample("vigil_process_cache_exit_misses_total", *st.exit_misses);
         }
     }
 

@@ -46,7 +46,7 @@ std::unique_ptr<Vigild> start_with_policies(const TempDir& dir, const std::vecto
     for (const auto& [file, text] : files)
         std::ofstream(dir.path() / file) << text;
     VigildOptions o;
-    o.extra_toml = fmt::format("[agent]\npolicy_dir = \"{}\"\n", dir.path().string());
+    o.policy_dir = dir.path();
     return Vigild::start(o);
 }
 

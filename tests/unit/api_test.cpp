@@ -134,7 +134,9 @@ TEST_CASE("event filters: each criterion, AND across, OR within", "[unit][api]")
     CHECK(passes(R"({"pids":[1,42]})", exec_event));
     CHECK(!passes(R"({"pids":[43]})", exec_event));
     CHECK(passes(R"({"namespaces":["web"]})", exec_event));
-    CHECK(!passes(R"({"namespaces":["web"]})", kprobe_event)); // no pod: no namespace
+    CHECK(!passes(R"({"namespaces":["web"]})", kprobe_event)); // no pod: the "" namespace
+    CHECK(passes(R"({"namespaces":[""]})", kprobe_event));
+    CHECK(!passes(R"({"namespaces":[""]})", exec_event));
     CHECK(passes(R"({"policy_names":["files"]})", kprobe_event));
     CHECK(!passes(R"({"policy_names":["files"]})", exec_event));
     CHECK(!passes(R"({"process":"curl","pids":[7]})", exec_event));
@@ -167,7 +169,7 @@ TEST_CASE("event filter parameters are checked", "[unit][api]")
     CHECK(filter_error(R"({"process":"("})").find("not a valid regular expression") != std::string::npos);
     CHECK(filter_error(R"({"pids":["1"]})").find("params.pids[0] must be a process id") != std::string::npos);
     CHECK(filter_error(R"({"binary":"x"})").find("unknown parameter \"binary\"") != std::string::npos);
-    CHECK(filter_error(R"({"namespaces":[""]})").find("non-empty") != std::string::npos);
+    CHECK(filter_error(R"({"policy_names":[""]})").find("non-empty") != std::string::npos);
 }
 
 TEST_CASE("[api] socket and [metrics] port/address config keys", "[unit][api][config]")
