@@ -2,7 +2,11 @@
 // jq, and the [api] / [metrics] config keys.
 #include "api/event_filter.hpp"
 #include "api/protocol.hpp"
+#include "api/subscribers.hpp"
 #include "core/config.hpp"
+#include "export/pipeline.hpp"
+#include "process/cache.hpp"
+#include "process_fixtures.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -199,4 +203,61 @@ TEST_CASE("[api] socket and [metrics] port/address config keys", "[unit][api][co
     CHECK(err("[api]\nsocket = \"rel.sock\"\n") ==
           "t.toml:2:10: api.socket must be an absolute path of at most 107 bytes, not \"rel.sock\"");
     CHECK(err("[api]\nsockets = \"/x\"\n") == "t.toml:2:1: unknown key api.sockets");
+}
+
+namespace {
+
+struct CountingSink : Sink {
+    size_t* n;
+    explicit CountingSink(size_t* count) : n(count) {}
+    void write(std::string_view) override { ++*n; }
+    void flush() override {}
+};
+
+struct Recorder : EventSubscriber {
+    EventFilter f;
+    std::vector<std::string> got;
+    EventFilter& filter() override { return f; }
+    void deliver(const std::shared_ptr<const std::string>& event) override { got.push_back(*event); }
+    SubscriberStats stats() const override { return {}; }
+};
+
+} // namespace
+
+TEST_CASE("API subscribers get events the export filters hold back, and cost nothing when absent", "[unit][api]")
+{
+    ProcessCache cache{"n", 128};
+    PipelineOptions opts;
+    opts.deny.event_types = {"process_exec"}; // nothing goes to the exporters
+    auto pipeline = EventPipeline::make("n", cache, std::move(opts));
+    REQUIRE(pipeline);
+    size_t exported = 0;
+    SubscriberHub hub;
+    (*pipeline)->add_sink(std::make_unique<CountingSink>(&exported), Format::json);
+    (*pipeline)->add_sink(hub.make_sink(), Format::json, SinkScope::unfiltered);
+
+    auto exec = [&](uint32_t pid) {
+        vigil_process_update u = test::exec_update(pid, 1000 + pid, 1, 0, "/bin/true");
+        vigil_event ev{};
+        ev.struct_size = sizeof ev;
+        ev.pid = pid;
+        ev.tid = pid;
+        ev.ktime = u.ktime;
+        ev.proc_ktime = u.ktime;
+        ev.kind = "process_exec";
+        ev.process = &u;
+        (*pipeline)->on_event("tracepoint", ev);
+    };
+    exec(10); // no subscriber: the hub's sink is inactive
+    Recorder r;
+    hub.add(&r);
+    exec(11);
+    hub.remove(&r);
+    exec(12);
+    CHECK(exported == 0);
+    REQUIRE(r.got.size() == 1);
+    auto ev = JsonValue::parse(r.got[0]);
+    REQUIRE(ev);
+    CHECK(ev->get("process_exec").get("process").get("pid").integer(0, 100) == 11);
+    CHECK((*pipeline)->stats().filtered == 3);
 }
