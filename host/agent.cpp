@@ -3,6 +3,9 @@
 #include "core/log.hpp"
 #include "core/mounts.hpp"
 
+#include <vigil/wire/errors.h>
+
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +22,12 @@ std::string host_name()
     if (::gethostname(buf, sizeof buf - 1) != 0)
         return "localhost";
     return buf;
+}
+
+uint32_t own_pidns()
+{
+    struct stat st {};
+    return ::stat("/proc/self/ns/pid", &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
 }
 
 } // namespace
@@ -38,6 +47,7 @@ Result<std::unique_ptr<Agent>> Agent::make(AgentOptions opts)
 Agent::Agent(AgentOptions opts, Config cfg)
     : opts_(std::move(opts)), cfg_(std::move(cfg)), signals_(io_, SIGINT, SIGTERM, SIGHUP), flush_timer_(io_)
 {
+    signals_.add(SIGUSR1); // log the stats
 }
 
 Agent::~Agent()
@@ -75,7 +85,27 @@ Result<void> Agent::start()
 
     std::string node = cfg_.node_name.empty() ? host_name() : cfg_.node_name;
     cache_ = std::make_unique<ProcessCache>(node, cfg_.process_cache_size);
-    pipeline_ = std::make_unique<EventPipeline>(node, *cache_);
+    PipelineOptions popts;
+    popts.ancestors = cfg_.process_ancestors;
+    popts.process.namespaces = cfg_.process_namespaces;
+    popts.process.capabilities = cfg_.process_capabilities;
+    // "is_host" compares with init's namespaces; where /proc/1 is not readable, with vigild's.
+    popts.process.host_ns = procfs::read_namespaces("/proc", "1");
+    auto own_ns = procfs::read_namespaces("/proc", "self");
+    for (size_t i = 0; i < ns_slot_count; ++i)
+        if (!popts.process.host_ns[i])
+            popts.process.host_ns[i] = own_ns[i];
+    popts.allow = cfg_.export_allow;
+    popts.deny = cfg_.export_deny;
+    auto pipeline = EventPipeline::make(node, *cache_, std::move(popts));
+    if (!pipeline)
+        return std::unexpected(pipeline.error());
+    pipeline_ = std::move(*pipeline);
+
+    // Processes already running: into the map before any sensor attaches, so the first
+    // events find their parents.
+    bootstrap_ = std::make_unique<ProcBootstrap>(*cache_, maps_->procs_fd(), procfs::ReadOptions{}, own_pidns());
+    bootstrap_processes("before the sensors attached");
 
     StdoutFormat out = opts_.stdout_format.value_or(cfg_.stdout_format);
     if (out != StdoutFormat::none)
@@ -109,6 +139,8 @@ Result<void> Agent::start()
     size_t running = 0;
     for (const auto& p : registry_->plugins())
         running += p->state() == PluginState::running;
+    // What was forked or exited between the first scan and the sensors attaching.
+    bootstrap_processes("after the sensors attached");
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     logger->info("vigild ready: {} plugin(s) running, started in {} ms", running, ms);
     return {};
@@ -132,6 +164,20 @@ void Agent::load_policy_dir(const std::filesystem::path& dir)
             log::get("policy")->error("{}", r.error().message());
 }
 
+void Agent::bootstrap_processes(const char* when)
+{
+    auto logger = log::get("process");
+    auto t0 = std::chrono::steady_clock::now();
+    size_t pruned = bootstrap_->prune();
+    BootstrapStats st = bootstrap_->scan();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    logger->info("/proc scan {}: {} process(es) added, {} already known, {} exited while read, {} gone since "
+                 "the last scan, {} kernel threads skipped, {} ms",
+                 when, st.inserted, st.known, st.vanished, pruned, st.kernel_threads, ms);
+    if (st.errors)
+        logger->warn("/proc scan: {} process(es) could not be read, first: {}", st.errors, st.first_error);
+}
+
 void Agent::arm_flush()
 {
     flush_timer_.expires_after(std::chrono::milliseconds(100));
@@ -139,8 +185,34 @@ void Agent::arm_flush()
         if (ec || stopping_)
             return;
         pipeline_->flush();
+        cache_->collect();
         arm_flush();
     });
+}
+
+AgentStats Agent::stats() const
+{
+    AgentStats s;
+    s.pipeline = pipeline_->stats();
+    s.cache = cache_->stats();
+    for (const auto& p : registry_->plugins()) {
+        s.decode_errors += p->decode_errors();
+    }
+    s.ring_lost = maps_->error_count(VIGIL_ERR_RINGBUF_RESERVE);
+    s.map_update_errors = maps_->error_count(VIGIL_ERR_MAP_UPDATE);
+    return s;
+}
+
+void Agent::log_stats() const
+{
+    AgentStats s = stats();
+    log::get("host")->info("stats: received={} exported={} filtered={} internal={} lost={} "
+                           "decode_errors={} map_update_errors={} cache_size={} cache_capacity={} "
+                           "cache_collected={} cache_evicted={} exit_misses={}",
+                           s.pipeline.received, s.pipeline.exported, s.pipeline.filtered, s.pipeline.internal, s.ring_lost, s.decode_errors, s.map_update_errors, s.cache.size,
+                           s.cache.capacity, s.cache.collected, s.cache.evicted, s.cache.exit_misses);
+    if (s.ring_lost)
+        log::get("host")->warn("{} event(s) lost: a plugin ring buffer was full", s.ring_lost);
 }
 
 void Agent::wait_signals()
@@ -148,6 +220,11 @@ void Agent::wait_signals()
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
         if (ec)
             return;
+        if (sig == SIGUSR1) {
+            log_stats();
+            wait_signals();
+            return;
+        }
         if (sig == SIGHUP) {
             if (auto r = reload(); !r)
                 log::get("host")->error("reload failed, keeping the running configuration: {}", r.error().message());
@@ -167,6 +244,8 @@ Result<void> Agent::reload()
     log::get("host")->info("reloading {}", cfg->source);
     auto r = registry_->reload(*cfg);
     cfg_.plugins = cfg->plugins;
+    // a sensor stopped and started again missed what happened meanwhile
+    bootstrap_processes("after the reload");
     return r;
 }
 
@@ -189,6 +268,7 @@ void Agent::stop()
     io_.stop();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     log::get("host")->info("stopped in {} ms ({} events)", ms, pipeline_->events_total());
+    log_stats();
 }
 
 int Agent::run()

@@ -8,6 +8,7 @@
 #include "export/pipeline.hpp"
 #include "plugins/registry.hpp"
 #include "policy/manager.hpp"
+#include "process/bootstrap.hpp"
 #include "process/cache.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -21,6 +22,16 @@
 #include <vector>
 
 namespace vigil {
+
+// Counters of a running agent: what the plugins handed over, what went out, what was lost on
+// the way (kernel ring buffers full, records that did not decode), and the process cache.
+struct AgentStats {
+    PipelineStats pipeline;
+    uint64_t ring_lost = 0;     // records the kernel could not reserve (VIGIL_ERR_RINGBUF_RESERVE)
+    uint64_t decode_errors = 0; // records a plugin refused
+    uint64_t map_update_errors = 0; // vigil_procs updates that failed in the kernel (map full)
+    ProcessCacheStats cache;
+};
 
 struct AgentOptions {
     std::optional<std::filesystem::path> config_path; // none: the embedded default
@@ -40,6 +51,10 @@ public:
     void stop();
     [[nodiscard]] Result<void> reload();
 
+    AgentStats stats() const;
+    // Writes the stats as one log line ("stats: received=... lost=... cache_size=...").
+    void log_stats() const;
+
     boost::asio::io_context& io() { return io_; }
     PluginRegistry& plugins() { return *registry_; }
     Features& features() { return features_; }
@@ -52,6 +67,7 @@ private:
     void arm_flush();
     void load_policy_dir(const std::filesystem::path& dir);
     void wait_signals();
+    void bootstrap_processes(const char* when);
 
     AgentOptions opts_;
     Config cfg_;
@@ -59,6 +75,7 @@ private:
     Features features_;
     std::optional<SharedMaps> maps_;
     std::unique_ptr<ProcessCache> cache_;
+    std::unique_ptr<ProcBootstrap> bootstrap_;
     std::unique_ptr<EventPipeline> pipeline_;
     std::unique_ptr<PluginRegistry> registry_;
     std::unique_ptr<PolicyManager> policies_;

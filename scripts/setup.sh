@@ -8,7 +8,7 @@ packages=(
   clang llvm libclang-rt-14-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libboost-dev libboost-system-dev
-  libtomlplusplus-dev libspdlog-dev libfmt-dev libyaml-cpp-dev catch2
+  libtomlplusplus-dev libspdlog-dev libfmt-dev libyaml-cpp-dev catch2 nlohmann-json3-dev
   libjq-dev libonig-dev
   iproute2 procps util-linux
   qemu-system-x86 busybox-static cpio python3

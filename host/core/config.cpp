@@ -18,6 +18,8 @@ log_level = "info"
 
 [process]
 ancestors = false
+namespaces = false
+capabilities = false
 cache_size = 65536
 
 [output]
@@ -347,6 +349,8 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
     if (const toml::table* t = top.sub_table("process")) {
         TableReader r(source_name, *t, "process");
         r.read_bool("ancestors", cfg.process_ancestors);
+        r.read_bool("namespaces", cfg.process_namespaces);
+        r.read_bool("capabilities", cfg.process_capabilities);
         r.read_uint("cache_size", cfg.process_cache_size, 64, 4'000'000);
         if (auto e = r.finish())
             return std::unexpected(*e);

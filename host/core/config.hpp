@@ -60,7 +60,9 @@ struct Config {
     std::string log_level = "info";
     std::string plugin_dir;          // empty: the directory compiled into vigild
     std::string policy_dir;          // empty: none; *.yaml / *.yml loaded at start
-    bool process_ancestors = false;
+    bool process_ancestors = false;     // events carry "ancestors"
+    bool process_namespaces = false;    // process objects carry "ns"
+    bool process_capabilities = false;  // process objects carry "cap"
     uint32_t process_cache_size = 65536;
     StdoutFormat stdout_format = StdoutFormat::compact;
     ExportFileConfig export_file;

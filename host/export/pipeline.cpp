@@ -4,24 +4,35 @@
 
 #include <fmt/format.h>
 
-#include <ctime>
+#include <cstring>
 
 namespace vigil {
 
 namespace {
 
-int64_t now_ns(clockid_t clock)
+// Events that only feed the cache. Tetragon does not export process_clone by default either.
+bool cache_only(std::string_view kind) { return kind == "process_clone"; }
+
+std::string signal_name(int sig)
 {
-    timespec ts{};
-    clock_gettime(clock, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    const char* abbrev = sig > 0 ? sigabbrev_np(sig) : nullptr;
+    return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("SIG{}", sig);
 }
 
 } // namespace
 
-EventPipeline::EventPipeline(std::string node_name, ProcessCache& cache)
-    : node_name_(std::move(node_name)), cache_(cache),
-      boot_to_wall_ns_(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME))
+Result<std::unique_ptr<EventPipeline>> EventPipeline::make(std::string node_name, ProcessCache& cache,
+                                                           PipelineOptions opts)
+{
+    auto filters = ExportFilters::make(opts.allow, opts.deny);
+    if (!filters)
+        return std::unexpected(filters.error());
+    return std::unique_ptr<EventPipeline>(
+        new EventPipeline(std::move(node_name), cache, std::move(opts), std::move(*filters)));
+}
+
+EventPipeline::EventPipeline(std::string node_name, ProcessCache& cache, PipelineOptions opts, ExportFilters filters)
+    : node_name_(std::move(node_name)), cache_(cache), opts_(std::move(opts)), filters_(std::move(filters))
 {
 }
 
@@ -31,43 +42,73 @@ void EventPipeline::add_sink(std::unique_ptr<Sink> sink, Format format)
     sinks_.push_back({std::move(sink), format});
 }
 
-std::string EventPipeline::format_time(uint64_t ktime) const
-{
-    int64_t wall = boot_to_wall_ns_ + static_cast<int64_t>(ktime);
-    time_t secs = static_cast<time_t>(wall / 1'000'000'000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec, wall % 1'000'000'000);
-}
-
 void EventPipeline::on_event(const std::string& plugin_id, const vigil_event& ev)
 {
     (void)plugin_id;
     if (!ev.kind)
         return;
-    events_total_++;
-    by_kind_[ev.kind]++;
-    if (ev.process)
-        cache_.apply(*ev.process);
+    stats_.received++;
+    stats_.by_kind[ev.kind]++;
+    // Lifecycle facts change the cache first: an exec event shows the new process, an exit
+    // event the process that ended (its entry stays until collected).
+    const ProcessEntry* process = nullptr;
+    if (ev.process && ev.process->struct_size >= offsetof(vigil_process_update, pad1))
+        process = cache_.apply(*ev.process);
+    if (cache_only(ev.kind)) {
+        stats_.internal++;
+        return;
+    }
+    // Other events name their process by key or pid. A lifecycle event the cache could not
+    // place (an exit it never saw start) must not borrow another incarnation of the pid.
+    if (!process && !ev.process)
+        process = cache_.lookup(ev.pid, ev.proc_ktime);
+    if (!filters_.pass(ev.kind, ev.pid, process)) {
+        stats_.filtered++;
+        return;
+    }
     if (want_json_)
-        write_json(ev);
+        write_json(ev, process);
     if (want_compact_)
-        write_compact(ev);
+        write_compact(ev, process);
     for (auto& s : sinks_)
         s.sink->write(s.format == Format::json ? std::string_view(json_.str()) : std::string_view(compact_));
-    if (ev.process && ev.process->op == VIGIL_PROC_EXIT)
-        cache_.release(ev.process->pid, ev.process->ktime);
+    stats_.exported++;
 }
 
-void EventPipeline::write_json(const vigil_event& ev)
+void EventPipeline::write_json(const vigil_event& ev, const ProcessEntry* process)
 {
     json_.clear();
     json_.begin_object().key(ev.kind).begin_object();
     json_.key("process");
-    cache_.write_process(json_, ev.pid, ev.tid, ev.proc_ktime);
-    json_.key("parent");
-    cache_.write_parent(json_, ev.pid, ev.proc_ktime);
+    if (process)
+        write_process_json(json_, *process, ev.tid, clock_, opts_.process);
+    else {
+        json_.begin_object().member("pid", ev.pid).member("tid", ev.tid ? ev.tid : ev.pid);
+        if (ev.proc_ktime)
+            json_.member("exec_id", cache_.exec_id(ev.pid, ev.proc_ktime))
+                .member("start_time", format_time(ev.proc_ktime));
+        json_.end_object();
+    }
+    if (const ProcessEntry* parent = process ? cache_.parent_of(*process) : nullptr) {
+        json_.key("parent");
+        write_process_json(json_, *parent, 0, clock_, opts_.process);
+    }
+    if (opts_.ancestors && process) {
+        auto ancestors = cache_.ancestors(*process);
+        if (!ancestors.empty()) {
+            json_.key("ancestors").begin_array();
+            for (const ProcessEntry* a : ancestors)
+                write_process_json(json_, *a, 0, clock_, opts_.process);
+            json_.end_array();
+        }
+    }
+    if (ev.process && ev.process->op == VIGIL_PROC_EXIT) {
+        uint32_t code = ev.process->exit_code;
+        if (int sig = static_cast<int>(code & 0x7f))
+            json_.member("signal", signal_name(sig));
+        json_.member("status", (code >> 8) & 0xff);
+        json_.member("time", format_time(ev.ktime));
+    }
     json_.raw_members(std::string_view(ev.body_json ? ev.body_json : "", ev.body_json ? ev.body_json_len : 0));
     json_.end_object();
     json_.member("node_name", node_name_);
@@ -75,11 +116,24 @@ void EventPipeline::write_json(const vigil_event& ev)
     json_.end_object();
 }
 
-void EventPipeline::write_compact(const vigil_event& ev)
+void EventPipeline::write_compact(const vigil_event& ev, const ProcessEntry* process)
 {
     std::string_view summary(ev.summary ? ev.summary : "", ev.summary ? ev.summary_len : 0);
-    compact_ = fmt::format("{} {:<16} {:>7} {:<24} {}", format_time(ev.ktime).substr(11, 12), ev.kind, ev.pid,
-                           cache_.binary_of(ev.pid, ev.proc_ktime), summary);
+    std::string_view binary = process ? std::string_view(process->binary) : std::string_view("?");
+    // lifecycle events: arguments from the cache, and how the process ended
+    std::string args, ending;
+    if (ev.process && process && !process->args.empty())
+        args = join_arguments(process->args);
+    if (ev.process && ev.process->op == VIGIL_PROC_EXIT) {
+        uint32_t code = ev.process->exit_code;
+        ending = (code & 0x7f) ? signal_name(static_cast<int>(code & 0x7f)) : fmt::format("{}", (code >> 8) & 0xff);
+    }
+    compact_ = fmt::format("{} {:<16} {:>7} {}", format_time(ev.ktime).substr(11, 12), ev.kind, ev.pid, binary);
+    for (std::string_view part : {std::string_view(args), std::string_view(ending), summary})
+        if (!part.empty()) {
+            compact_ += ' ';
+            compact_ += part;
+        }
 }
 
 void EventPipeline::flush()

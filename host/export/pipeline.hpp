@@ -1,7 +1,12 @@
-// The path every event takes after a plugin decoded it: process-cache update and enrichment,
-// export filters, formatting (JSON or compact), sinks. Runs on the io_context thread.
+// The path every event takes after a plugin decoded it: process-cache update and enrichment
+// (process, parent, ancestors), export filters, formatting (Tetragon JSON or compact), sinks.
+// Runs on the io_context thread.
 #pragma once
 
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "export/filter.hpp"
+#include "export/process_json.hpp"
 #include "export/sink.hpp"
 
 #include <vigil/plugin_abi.h>
@@ -16,12 +21,29 @@
 namespace vigil {
 
 class ProcessCache;
+struct ProcessEntry;
 
 enum class Format { json, compact };
 
+struct PipelineOptions {
+    bool ancestors = false;       // [process] ancestors
+    ProcessJsonOptions process;   // [process] namespaces / capabilities
+    ExportFilterConfig allow;     // [export.allow]
+    ExportFilterConfig deny;      // [export.deny]
+};
+
+struct PipelineStats {
+    uint64_t received = 0; // events handed over by plugins
+    uint64_t exported = 0; // written to the sinks
+    uint64_t filtered = 0; // dropped by [export.allow] / [export.deny]
+    uint64_t internal = 0; // cache-only events (process_clone), never exported
+    std::map<std::string, uint64_t> by_kind; // received, per kind
+};
+
 class EventPipeline {
 public:
-    EventPipeline(std::string node_name, ProcessCache& cache);
+    [[nodiscard]] static Result<std::unique_ptr<EventPipeline>> make(std::string node_name, ProcessCache& cache,
+                                                                     PipelineOptions opts);
 
     void add_sink(std::unique_ptr<Sink> sink, Format format);
     // One event from a plugin; `plugin_id` names the source in counters.
@@ -29,17 +51,21 @@ public:
     void flush();
 
     // Boot-time ns -> RFC 3339 UTC with nanoseconds, as events carry it.
-    std::string format_time(uint64_t ktime_boot_ns) const;
+    std::string format_time(uint64_t ktime_boot_ns) const { return clock_.rfc3339(ktime_boot_ns); }
 
-    uint64_t events_total() const { return events_total_; }
-    const std::map<std::string, uint64_t>& events_by_kind() const { return by_kind_; }
+    const PipelineStats& stats() const { return stats_; }
+    uint64_t events_total() const { return stats_.received; }
 
 private:
-    void write_json(const vigil_event& ev);
-    void write_compact(const vigil_event& ev);
+    EventPipeline(std::string node_name, ProcessCache& cache, PipelineOptions opts, ExportFilters filters);
+    void write_json(const vigil_event& ev, const ProcessEntry* process);
+    void write_compact(const vigil_event& ev, const ProcessEntry* process);
 
     std::string node_name_;
     ProcessCache& cache_;
+    PipelineOptions opts_;
+    ExportFilters filters_;
+    WallClock clock_;
     struct SinkEntry {
         std::unique_ptr<Sink> sink;
         Format format;
@@ -49,9 +75,7 @@ private:
     bool want_compact_ = false;
     sdk::JsonWriter json_;
     std::string compact_;
-    int64_t boot_to_wall_ns_ = 0;
-    uint64_t events_total_ = 0;
-    std::map<std::string, uint64_t> by_kind_;
+    PipelineStats stats_;
 };
 
 } // namespace vigil

@@ -1,111 +1,312 @@
 #include "process/cache.hpp"
 
-#include <fmt/format.h>
+#include "process/exec_id.hpp"
+
+#include <vigil/wire/process.h>
+
+#include <algorithm>
+#include <cstring>
 
 namespace vigil {
 
 namespace {
 
-std::string base64(std::string_view in)
-{
-    static constexpr char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-        out += tbl[v >> 18];
-        out += tbl[(v >> 12) & 63];
-        out += tbl[(v >> 6) & 63];
-        out += tbl[v & 63];
-    }
-    if (i < in.size()) {
-        uint32_t v = uint8_t(in[i]) << 16;
-        if (i + 1 < in.size())
-            v |= uint8_t(in[i + 1]) << 8;
-        out += tbl[v >> 18];
-        out += tbl[(v >> 12) & 63];
-        out += i + 1 < in.size() ? tbl[(v >> 6) & 63] : '=';
-        out += '=';
-    }
-    return out;
-}
+std::string str(const char* p, size_t len) { return p ? std::string(p, len) : std::string(); }
 
 } // namespace
 
-void ProcessCache::apply(const vigil_process_update& u)
+ProcessCache::ProcessCache(std::string node_name, size_t capacity, std::chrono::milliseconds grace, Clock clock)
+    : node_name_(std::move(node_name)), capacity_(std::max<size_t>(capacity, 1)), grace_(grace),
+      clock_(std::move(clock))
 {
-    if (u.op == VIGIL_PROC_EXIT) {
-        if (auto it = by_pid_.find(u.pid); it != by_pid_.end())
-            it->second.exited = true;
-        return;
-    }
-    ProcessEntry& e = by_pid_[u.pid];
-    e.pid = u.pid;
-    e.ppid = u.ppid;
-    e.ktime = u.ktime;
-    e.parent_ktime = u.parent_ktime;
-    e.uid = u.uid;
-    e.flags = u.flags;
-    e.binary.assign(u.binary ? u.binary : "", u.binary ? u.binary_len : 0);
-    e.args.assign(u.args ? u.args : "", u.args ? u.args_len : 0);
-    e.cwd.assign(u.cwd ? u.cwd : "", u.cwd ? u.cwd_len : 0);
-    e.exited = false;
+    entries_.reserve(std::min<size_t>(capacity_, 1 << 16));
 }
 
-void ProcessCache::release(uint32_t pid, uint64_t ktime)
+std::chrono::steady_clock::time_point ProcessCache::now() const
 {
-    auto it = by_pid_.find(pid);
-    if (it != by_pid_.end() && it->second.exited && (ktime == 0 || it->second.ktime == ktime))
-        by_pid_.erase(it);
-}
-
-const ProcessEntry* ProcessCache::find(uint32_t pid) const
-{
-    auto it = by_pid_.find(pid);
-    return it == by_pid_.end() ? nullptr : &it->second;
+    return clock_ ? clock_() : std::chrono::steady_clock::now();
 }
 
 std::string ProcessCache::exec_id(uint32_t pid, uint64_t ktime) const
 {
-    return base64(fmt::format("{}:{}:{}", node_name_, ktime, pid));
+    return make_exec_id(node_name_, ktime, pid);
 }
 
-void ProcessCache::write_entry(sdk::JsonWriter& w, const ProcessEntry& e, uint32_t tid) const
+ProcessCacheStats ProcessCache::stats() const
 {
-    w.begin_object();
-    w.member("exec_id", exec_id(e.pid, e.ktime));
-    w.member("pid", e.pid);
-    w.member("tid", tid ? tid : e.pid);
-    w.member("uid", e.uid);
-    w.member("binary", e.binary);
-    w.member("parent_exec_id", exec_id(e.ppid, e.parent_ktime));
-    w.end_object();
+    ProcessCacheStats s = stats_;
+    s.size = entries_.size();
+    s.capacity = capacity_;
+    return s;
 }
 
-void ProcessCache::write_process(sdk::JsonWriter& w, uint32_t pid, uint32_t tid, uint64_t) const
+ProcessEntry* ProcessCache::find_mut(const ProcessKey& key)
 {
-    if (const ProcessEntry* e = find(pid)) {
-        write_entry(w, *e, tid);
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : &it->second.entry;
+}
+
+const ProcessEntry* ProcessCache::find(const ProcessKey& key) const
+{
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : &it->second.entry;
+}
+
+ProcessEntry* ProcessCache::find_pid_mut(uint32_t pid)
+{
+    auto it = newest_.find(pid);
+    return it == newest_.end() ? nullptr : find_mut({pid, it->second});
+}
+
+const ProcessEntry* ProcessCache::find_pid(uint32_t pid) const
+{
+    auto it = newest_.find(pid);
+    return it == newest_.end() ? nullptr : find({pid, it->second});
+}
+
+const ProcessEntry* ProcessCache::lookup(uint32_t pid, uint64_t ktime) const
+{
+    if (ktime)
+        if (const ProcessEntry* e = find({pid, ktime}))
+            return e;
+    return find_pid(pid);
+}
+
+const ProcessEntry* ProcessCache::parent_of(const ProcessEntry& e) const
+{
+    return e.parent.ktime ? find(e.parent) : nullptr;
+}
+
+std::vector<const ProcessEntry*> ProcessCache::ancestors(const ProcessEntry& e, size_t max) const
+{
+    std::vector<const ProcessEntry*> out;
+    const ProcessEntry* p = parent_of(e);
+    for (p = p ? parent_of(*p) : nullptr; p && out.size() < max; p = parent_of(*p))
+        out.push_back(p);
+    return out;
+}
+
+void ProcessCache::acquire(const ProcessKey& key)
+{
+    if (ProcessEntry* e = find_mut(key))
+        e->refcnt++;
+}
+
+void ProcessCache::release(const ProcessKey& key)
+{
+    if (ProcessEntry* e = find_mut(key))
+        unref(*e);
+}
+
+void ProcessCache::unref(ProcessEntry& e)
+{
+    if (e.refcnt == 0)
         return;
+    if (--e.refcnt == 0 && !e.gc_queued) {
+        e.gc_queued = true;
+        zero_.emplace_back(e.key, now());
     }
-    w.begin_object().member("pid", pid).member("tid", tid ? tid : pid).end_object();
 }
 
-void ProcessCache::write_parent(sdk::JsonWriter& w, uint32_t pid, uint64_t) const
+void ProcessCache::retire(ProcessEntry& e)
 {
-    const ProcessEntry* e = find(pid);
-    const ProcessEntry* p = e ? find(e->ppid) : nullptr;
-    if (p)
-        write_entry(w, *p, 0);
-    else
-        w.begin_object().end_object();
+    if (e.exited)
+        return;
+    e.exited = true;
+    unref(e);
 }
 
-std::string_view ProcessCache::binary_of(uint32_t pid, uint64_t) const
+void ProcessCache::erase(const ProcessKey& key)
 {
-    const ProcessEntry* e = find(pid);
-    return e ? std::string_view(e->binary) : std::string_view("?");
+    auto it = entries_.find(key);
+    if (it == entries_.end())
+        return;
+    ProcessEntry& e = it->second.entry;
+    ProcessKey parent = e.parent;
+    bool held = e.holds_parent;
+    if (auto n = newest_.find(key.pid); n != newest_.end() && n->second == key.ktime)
+        newest_.erase(n);
+    order_.erase(it->second.order);
+    entries_.erase(it);
+    if (held)
+        if (ProcessEntry* p = find_mut(parent))
+            unref(*p);
+}
+
+void ProcessCache::remove(const ProcessKey& key)
+{
+    erase(key);
+}
+
+size_t ProcessCache::collect()
+{
+    auto limit = now() - grace_;
+    size_t freed = 0;
+    while (!zero_.empty() && zero_.front().second <= limit) {
+        ProcessKey key = zero_.front().first;
+        zero_.pop_front();
+        ProcessEntry* e = find_mut(key);
+        if (!e)
+            continue;
+        e->gc_queued = false;
+        if (e->refcnt != 0)
+            continue; // picked up again by a holder
+        erase(key);
+        freed++;
+    }
+    stats_.collected += freed;
+    return freed;
+}
+
+void ProcessCache::make_room()
+{
+    while (entries_.size() >= capacity_) {
+        // entries nobody references go first, whatever their grace period
+        if (!zero_.empty()) {
+            ProcessKey key = zero_.front().first;
+            zero_.pop_front();
+            ProcessEntry* e = find_mut(key);
+            if (!e)
+                continue;
+            e->gc_queued = false;
+            if (e->refcnt != 0)
+                continue;
+            erase(key);
+            stats_.evicted++;
+            continue;
+        }
+        erase(order_.front());
+        stats_.evicted++;
+    }
+}
+
+ProcessEntry* ProcessCache::link(ProcessEntry&& e)
+{
+    make_room();
+    ProcessKey key = e.key;
+    e.exec_id = exec_id(key.pid, key.ktime);
+    e.refcnt = 1; // the process itself
+    e.exited = false;
+    e.gc_queued = false;
+    e.holds_parent = false;
+    if (e.parent.ktime) {
+        e.parent_exec_id = exec_id(e.parent.pid, e.parent.ktime);
+        if (ProcessEntry* p = find_mut(e.parent)) {
+            p->refcnt++;
+            e.holds_parent = true;
+        }
+    } else {
+        e.parent_exec_id.clear();
+    }
+    order_.push_back(key);
+    auto [it, fresh] = entries_.emplace(key, Node{std::move(e), std::prev(order_.end())});
+    (void)fresh;
+    auto n = newest_.find(key.pid);
+    if (n == newest_.end() || n->second <= key.ktime)
+        newest_[key.pid] = key.ktime;
+    stats_.inserted++;
+    return &it->second.entry;
+}
+
+const ProcessEntry* ProcessCache::insert(ProcessEntry e)
+{
+    if (const ProcessEntry* existing = find(e.key))
+        return existing;
+    return link(std::move(e));
+}
+
+const ProcessEntry* ProcessCache::apply(const vigil_process_update& u)
+{
+    switch (u.op) {
+    case VIGIL_PROC_EXEC: return on_exec(u);
+    case VIGIL_PROC_CLONE: return on_clone(u);
+    case VIGIL_PROC_EXIT: return on_exit(u);
+    default: return nullptr;
+    }
+}
+
+void ProcessCache::replace_older(const ProcessKey& key)
+{
+    // The incarnation a new one replaces: the fork child or previous program of an exec, or a
+    // reused pid's process whose exit was lost.
+    if (ProcessEntry* prev = find_pid_mut(key.pid); prev && prev->key.ktime < key.ktime)
+        retire(*prev);
+}
+
+const ProcessEntry* ProcessCache::live_parent(uint32_t ppid, uint64_t parent_ktime) const
+{
+    if (parent_ktime)
+        if (const ProcessEntry* p = find({ppid, parent_ktime}))
+            return p;
+    // the kernel-side lookup missed; the cache may still know the parent
+    const ProcessEntry* p = find_pid(ppid);
+    return p && !p->exited ? p : nullptr;
+}
+
+const ProcessEntry* ProcessCache::on_exec(const vigil_process_update& u)
+{
+    ProcessKey key{u.pid, u.ktime};
+    if (const ProcessEntry* existing = find(key))
+        return existing;
+    replace_older(key);
+
+    ProcessEntry e;
+    e.key = key;
+    const ProcessEntry* parent = live_parent(u.ppid, u.parent_ktime);
+    e.parent = parent ? parent->key : ProcessKey{u.ppid, u.parent_ktime};
+    e.tid = u.tid;
+    e.uid = u.uid;
+    e.euid = u.euid;
+    e.gid = u.gid;
+    e.egid = u.egid;
+    e.auid = u.auid;
+    e.flags = u.flags;
+    e.binary = str(u.binary, u.binary_len);
+    e.args = str(u.args, u.args_len);
+    e.cwd = str(u.cwd, u.cwd_len);
+    e.cgroup_name = str(u.cgroup_name, u.cgroup_name_len);
+    e.cgroup_id = u.cgroup_id;
+    e.cap_permitted = u.cap_permitted;
+    e.cap_effective = u.cap_effective;
+    e.cap_inheritable = u.cap_inheritable;
+    std::copy(std::begin(u.ns), std::end(u.ns), e.ns.begin());
+    return link(std::move(e));
+}
+
+const ProcessEntry* ProcessCache::on_clone(const vigil_process_update& u)
+{
+    ProcessKey key{u.pid, u.ktime};
+    if (const ProcessEntry* existing = find(key))
+        return existing;
+    replace_older(key);
+
+    ProcessEntry e;
+    if (const ProcessEntry* parent = live_parent(u.ppid, u.parent_ktime)) {
+        // the child runs its parent's program until it execs; link() resets the bookkeeping
+        e = *parent;
+        e.parent = parent->key;
+        e.flags = (parent->flags & ~(VIGIL_PROC_F_IN_INIT_TREE | VIGIL_PROC_F_MISS)) | VIGIL_PROC_F_CLONE |
+                  (u.flags & VIGIL_PROC_F_IN_INIT_TREE);
+    } else {
+        e.parent = {u.ppid, 0};
+        e.flags = u.flags | VIGIL_PROC_F_CLONE | VIGIL_PROC_F_MISS;
+    }
+    e.key = key;
+    e.tid = u.pid;
+    return link(std::move(e));
+}
+
+const ProcessEntry* ProcessCache::on_exit(const vigil_process_update& u)
+{
+    ProcessEntry* e = u.ktime ? find_mut({u.pid, u.ktime}) : nullptr;
+    if (!e && !u.ktime)
+        e = find_pid_mut(u.pid);
+    if (!e) {
+        stats_.exit_misses++;
+        return nullptr;
+    }
+    retire(*e);
+    return e;
 }
 
 } // namespace vigil

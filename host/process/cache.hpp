@@ -1,56 +1,116 @@
 // The host's view of running processes, fed by lifecycle events (and the /proc bootstrap), used
-// to put process and parent into every event.
+// to put process, parent and ancestors into every event.
+//
+// Entries are keyed by (pid, ktime) and reference-counted: a running process holds one
+// reference on itself, each child entry one on its parent, and each holder that acquire()d it
+// one more. An entry whose count drops to zero (the process and all its children gone) stays
+// for a grace period, so events still in other plugins' rings find it, then collect() frees
+// it. The cache never holds more than `capacity` entries: past that, entries waiting for
+// collection go first, then the oldest entries, and each forced removal is counted.
 #pragma once
 
-#include <vigil/plugin_abi.h>
-#include <vigil/sdk/json.hpp>
+#include "process/entry.hpp"
 
+#include <vigil/plugin_abi.h>
+
+#include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace vigil {
 
-struct ProcessEntry {
-    uint32_t pid = 0;
-    uint32_t ppid = 0;
-    uint64_t ktime = 0;
-    uint64_t parent_ktime = 0;
-    uint32_t uid = 0;
-    uint32_t flags = 0;
-    std::string binary;
-    std::string args;
-    std::string cwd;
-    bool exited = false;
+struct ProcessCacheStats {
+    size_t size = 0;
+    size_t capacity = 0;
+    uint64_t inserted = 0;
+    uint64_t collected = 0;   // freed after their grace period
+    uint64_t evicted = 0;     // forced out because the cache was full
+    uint64_t exit_misses = 0; // exits of processes the cache did not know
 };
 
 class ProcessCache {
 public:
-    explicit ProcessCache(std::string node_name, size_t capacity)
-        : node_name_(std::move(node_name)), capacity_(capacity)
+    using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+    ProcessCache(std::string node_name, size_t capacity,
+                 std::chrono::milliseconds grace = std::chrono::milliseconds(2000), Clock clock = {});
+
+    // A lifecycle fact from the process sensor. Returns the entry the event is about (the new
+    // process for exec and clone, the exiting one for exit), or nullptr for an exit of an
+    // unknown process.
+    const ProcessEntry* apply(const vigil_process_update& u);
+    // Adds a fully described entry (the /proc bootstrap). Its parent, when cached, is linked.
+    // An entry with the same key is left as it is and returned.
+    const ProcessEntry* insert(ProcessEntry e);
+    // Drops an entry that turned out never to have been alive (bootstrap races), unlinking it.
+    void remove(const ProcessKey& key);
+
+    const ProcessEntry* find(const ProcessKey& key) const;
+    // The newest entry of a thread-group id.
+    const ProcessEntry* find_pid(uint32_t pid) const;
+    // By key when ktime is known, else by pid: what events that carry only a pid use.
+    const ProcessEntry* lookup(uint32_t pid, uint64_t ktime) const;
+    const ProcessEntry* parent_of(const ProcessEntry& e) const;
+    // The parent's ancestors, nearest first (Tetragon's "ancestors": the parent itself is not
+    // included), up to the first unknown one or `max` entries.
+    std::vector<const ProcessEntry*> ancestors(const ProcessEntry& e, size_t max = 128) const;
+
+    // A holder (an event on its way out) keeps the entry from being collected.
+    void acquire(const ProcessKey& key);
+    void release(const ProcessKey& key);
+
+    // Frees entries whose grace period is over; returns how many.
+    size_t collect();
+
+    template <class F>
+    void for_each(F&& f) const
     {
+        for (const auto& [k, n] : entries_)
+            f(n.entry);
     }
 
-    void apply(const vigil_process_update& u);
-    // The exit event has been written: the entry may go.
-    void release(uint32_t pid, uint64_t ktime);
-
-    const ProcessEntry* find(uint32_t pid) const;
-    void write_process(sdk::JsonWriter& w, uint32_t pid, uint32_t tid, uint64_t ktime) const;
-    void write_parent(sdk::JsonWriter& w, uint32_t pid, uint64_t ktime) const;
-    std::string_view binary_of(uint32_t pid, uint64_t ktime) const;
     std::string exec_id(uint32_t pid, uint64_t ktime) const;
-
-    size_t size() const { return by_pid_.size(); }
+    const std::string& node_name() const { return node_name_; }
+    size_t size() const { return entries_.size(); }
     size_t capacity() const { return capacity_; }
+    ProcessCacheStats stats() const;
 
 private:
-    void write_entry(sdk::JsonWriter& w, const ProcessEntry& e, uint32_t tid) const;
+    struct Node {
+        ProcessEntry entry;
+        std::list<ProcessKey>::iterator order;
+    };
+
+    ProcessEntry* find_mut(const ProcessKey& key);
+    ProcessEntry* find_pid_mut(uint32_t pid);
+    const ProcessEntry* on_exec(const vigil_process_update& u);
+    const ProcessEntry* on_clone(const vigil_process_update& u);
+    const ProcessEntry* on_exit(const vigil_process_update& u);
+    void replace_older(const ProcessKey& key);
+    const ProcessEntry* live_parent(uint32_t ppid, uint64_t parent_ktime) const;
+    // The process ended or exec'd: it no longer holds itself.
+    void retire(ProcessEntry& e);
+    void unref(ProcessEntry& e);
+    void erase(const ProcessKey& key);
+    void make_room();
+    ProcessEntry* link(ProcessEntry&& e);
+    std::chrono::steady_clock::time_point now() const;
 
     std::string node_name_;
     size_t capacity_;
-    std::unordered_map<uint32_t, ProcessEntry> by_pid_;
+    std::chrono::milliseconds grace_;
+    Clock clock_;
+    std::unordered_map<ProcessKey, Node, ProcessKeyHash> entries_;
+    std::list<ProcessKey> order_; // insertion order, oldest first: eviction order
+    std::unordered_map<uint32_t, uint64_t> newest_; // pid -> ktime of its newest entry
+    std::deque<std::pair<ProcessKey, std::chrono::steady_clock::time_point>> zero_; // refcnt hit 0
+    ProcessCacheStats stats_;
 };
 
 } // namespace vigil

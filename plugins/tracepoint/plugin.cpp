@@ -1,24 +1,34 @@
-// The tracepoint plugin: the process lifecycle sensor (exec/fork/exit from sched tracepoints).
-#include "records.h"
+// The tracepoint plugin: the process lifecycle sensor (fork/exec/exit from the sched
+// tracepoints). Its BPF side keeps the host's vigil_procs map in step; its decoder hands every
+// lifecycle change to the host as a vigil_process_update so the process cache follows.
+#include "decode.hpp"
 #include "process.skel.h"
 
 #include <vigil/sdk/bpf.hpp>
 #include <vigil/sdk/plugin.hpp>
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <cstddef>
 #include <vector>
 
-static_assert(sizeof(tp_exec_record) == 8 + 8 + 8 + 6 * 4 + VIGIL_BINARY_MAX);
-static_assert(offsetof(tp_exec_record, filename) == 48);
-
 namespace {
 
-const char* const event_kinds[] = {"process_exec"};
+using vigil::sdk::Error;
+namespace tp = vigil::tracepoint;
+
+const char* const event_kinds[] = {"process_exec", "process_exit", "process_clone"};
 const vigil_map_use shared[] = {
     {sizeof(vigil_map_use), VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
     {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
+};
+const vigil_config_field config_fields[] = {
+    {sizeof(vigil_config_field), "ring_buffer_mb", VIGIL_CONFIG_INT,
+     "size of the process event ring buffer in MiB (a power of two)", "16"},
+    {sizeof(vigil_config_field), "attach", VIGIL_CONFIG_STRING,
+     "program type for the sched tracepoints: auto (tp_btf where the kernel has it), tp_btf or raw_tp",
+     "\"auto\""},
 };
 
 class TracepointPlugin {
@@ -32,31 +42,69 @@ public:
             x.min_host_minor = 0;
             x.id = "tracepoint";
             x.name = "Tracepoint sensors";
-            x.version = "0.1.0";
-            x.description = "Process lifecycle sensor on the sched tracepoints";
+            x.version = "0.2.0";
+            x.description = "Process lifecycle sensor (fork, exec, exit) on the sched tracepoints";
             x.license = "GPL-2.0-only";
             x.event_kinds = event_kinds;
-            x.event_kind_count = 1;
+            x.event_kind_count = std::size(event_kinds);
             x.shared_maps = shared;
-            x.shared_map_count = 2;
+            x.shared_map_count = std::size(shared);
+            x.config_fields = config_fields;
+            x.config_field_count = std::size(config_fields);
             return x;
         }();
         return d;
     }
 
-    TracepointPlugin(vigil::sdk::Host& host, const vigil::sdk::Config&) : host_(host) {}
+    TracepointPlugin(vigil::sdk::Host& host, const vigil::sdk::Config& cfg) : host_(host)
+    {
+        int64_t mb = cfg.get_int("ring_buffer_mb", 16);
+        if (mb < 1 || mb > 1024 || (mb & (mb - 1)) != 0)
+            throw Error(VIGIL_ERR_INVALID,
+                        fmt::format("ring_buffer_mb must be a power of two between 1 and 1024, not {}", mb));
+        ring_bytes_ = static_cast<uint32_t>(mb) << 20;
+        attach_ = cfg.get_string("attach", "auto");
+        if (attach_ != "auto" && attach_ != "tp_btf" && attach_ != "raw_tp")
+            throw Error(VIGIL_ERR_INVALID,
+                        fmt::format("attach must be \"auto\", \"tp_btf\" or \"raw_tp\", not \"{}\"", attach_));
+    }
     ~TracepointPlugin() { stop(); }
 
     void start()
     {
+        // tp_btf where the kernel has it, raw tracepoints otherwise: same program bodies.
+        bool btf = attach_ == "tp_btf" || (attach_ == "auto" && host_.has_feature("tp_btf"));
+        const char* kind = btf ? "tp_btf" : "raw_tp";
+        if (!host_.has_feature(kind))
+            throw Error(VIGIL_ERR_UNSUPPORTED,
+                        attach_ == "auto"
+                            ? std::string("the process sensor needs tp_btf or raw_tp programs; this kernel has neither")
+                            : fmt::format("attach = \"{}\": this kernel does not support {} programs", attach_, kind));
+        struct stat st {};
+        if (::stat("/proc/self/ns/pid", &st) != 0)
+            throw Error(VIGIL_ERR_KERNEL, fmt::format("stat /proc/self/ns/pid: {}", std::strerror(errno)));
+
         skel_ = process__open();
         if (!skel_)
-            throw vigil::sdk::Error(VIGIL_ERR_KERNEL, fmt::format("opening process sensor: {}", std::strerror(errno)));
+            throw Error(VIGIL_ERR_KERNEL, fmt::format("opening process sensor: {}", std::strerror(errno)));
+        skel_->rodata->host_pidns = static_cast<uint32_t>(st.st_ino);
+        bpf_program* used[] = {btf ? skel_->progs.tp_btf_exec : skel_->progs.raw_tp_exec,
+                               btf ? skel_->progs.tp_btf_fork : skel_->progs.raw_tp_fork,
+                               btf ? skel_->progs.tp_btf_exit : skel_->progs.raw_tp_exit};
+        bpf_program* unused[] = {btf ? skel_->progs.raw_tp_exec : skel_->progs.tp_btf_exec,
+                                 btf ? skel_->progs.raw_tp_fork : skel_->progs.tp_btf_fork,
+                                 btf ? skel_->progs.raw_tp_exit : skel_->progs.tp_btf_exit};
+        for (bpf_program* p : unused)
+            bpf_program__set_autoload(p, false);
+        if (int err = bpf_map__set_max_entries(skel_->maps.process_events, ring_bytes_))
+            throw Error(VIGIL_ERR_INVALID, fmt::format("ring buffer size: {}", std::strerror(-err)));
         vigil::sdk::reuse_shared_maps(skel_->obj, host_);
         if (int err = process__load(skel_))
-            throw vigil::sdk::Error(VIGIL_ERR_KERNEL, fmt::format("loading process sensor: {}", std::strerror(-err)));
+            throw Error(VIGIL_ERR_KERNEL, fmt::format("loading process sensor: {}", std::strerror(-err)));
         host_.add_ring(bpf_map__fd(skel_->maps.process_events), TP_RING_PROCESS);
-        links_.push_back(vigil::sdk::attach(skel_->progs.tp_exec, host_));
+        for (bpf_program* p : used)
+            links_.push_back(vigil::sdk::attach(p, host_));
+        host_.info(fmt::format("process sensor attached with {} (ring {} MiB)", kind, ring_bytes_ >> 20));
     }
 
     void stop()
@@ -71,58 +119,94 @@ public:
     void decode(uint32_t ring_id, std::span<const std::byte> rec, vigil::sdk::Emitter& out)
     {
         if (ring_id != TP_RING_PROCESS)
-            throw vigil::sdk::Error(VIGIL_ERR_INVALID, fmt::format("unknown ring {}", ring_id));
-        if (rec.size() < sizeof(tp_record_header))
-            throw vigil::sdk::Error(VIGIL_ERR_INVALID, fmt::format("record of {} bytes is too short", rec.size()));
-        tp_record_header hdr;
-        std::memcpy(&hdr, rec.data(), sizeof hdr);
-        switch (hdr.kind) {
-        case TP_REC_EXEC:
-            return decode_exec(rec, out);
-        default:
-            throw vigil::sdk::Error(VIGIL_ERR_INVALID, fmt::format("unknown record kind {}", hdr.kind));
-        }
+            throw Error(VIGIL_ERR_INVALID, fmt::format("unknown ring {}", ring_id));
+        auto r = tp::decode_record(rec);
+        if (!r)
+            throw Error(VIGIL_ERR_INVALID, r.error());
+        std::visit([&](const auto& v) { emit(v, out); }, *r);
     }
 
 private:
-    void decode_exec(std::span<const std::byte> rec, vigil::sdk::Emitter& out)
+    static vigil_process_update update_for(uint32_t op, uint32_t pid, uint32_t tid, uint64_t ktime)
     {
-        if (rec.size() < sizeof(tp_exec_record))
-            throw vigil::sdk::Error(VIGIL_ERR_INVALID,
-                                    fmt::format("exec record of {} bytes, expected {}", rec.size(),
-                                                sizeof(tp_exec_record)));
-        tp_exec_record r;
-        std::memcpy(&r, rec.data(), sizeof r);
-        size_t len = std::min<size_t>(r.filename_len, sizeof r.filename - 1);
-
         vigil_process_update u{};
         u.struct_size = sizeof u;
-        u.op = VIGIL_PROC_EXEC;
-        u.pid = r.pid;
-        u.tid = r.tid;
-        u.ktime = r.ktime;
+        u.op = op;
+        u.pid = pid;
+        u.tid = tid;
+        u.ktime = ktime;
+        return u;
+    }
+    static vigil_event event_for(const char* kind, uint32_t pid, uint32_t tid, uint64_t ktime, uint64_t proc_ktime,
+                                 const std::string& summary, const vigil_process_update& u)
+    {
+        vigil_event ev{};
+        ev.struct_size = sizeof ev;
+        ev.pid = pid;
+        ev.tid = tid;
+        ev.ktime = ktime;
+        ev.proc_ktime = proc_ktime;
+        ev.kind = kind;
+        ev.summary = summary.data();
+        ev.summary_len = summary.size();
+        ev.process = &u;
+        return ev;
+    }
+
+    void emit(const tp::ExecView& v, vigil::sdk::Emitter& out)
+    {
+        const tp_exec_record& r = v.rec;
+        vigil_process_update u = update_for(VIGIL_PROC_EXEC, r.pid, r.tid, r.ktime);
         u.ppid = r.ppid;
         u.parent_ktime = r.parent_ktime;
         u.uid = r.uid;
+        u.euid = r.euid;
+        u.gid = r.gid;
+        u.egid = r.egid;
+        u.auid = r.auid;
         u.flags = r.flags;
-        u.binary = r.filename;
-        u.binary_len = len;
+        u.binary = v.binary.data();
+        u.binary_len = v.binary.size();
+        u.args = v.args.data();
+        u.args_len = v.args.size();
+        u.cwd = v.cwd.data();
+        u.cwd_len = v.cwd.size();
+        u.cap_permitted = r.cap_permitted;
+        u.cap_effective = r.cap_effective;
+        u.cap_inheritable = r.cap_inheritable;
+        static_assert(sizeof u.ns == sizeof r.ns);
+        std::memcpy(u.ns, r.ns, sizeof u.ns);
+        u.cgroup_id = r.cgroup_id;
+        u.cgroup_name = v.cgroup_name.data();
+        u.cgroup_name_len = v.cgroup_name.size();
+        summary_.clear(); // the host shows binary and arguments from its cache
+        out.emit(event_for("process_exec", r.pid, r.tid, r.ktime, r.ktime, summary_, u));
+    }
 
-        summary_ = std::string_view(r.filename, len);
-        vigil_event ev{};
-        ev.struct_size = sizeof ev;
-        ev.pid = r.pid;
-        ev.tid = r.tid;
-        ev.ktime = r.ktime;
-        ev.proc_ktime = r.ktime;
-        ev.kind = "process_exec";
-        ev.summary = summary_.data();
-        ev.summary_len = summary_.size();
-        ev.process = &u;
-        out.emit(ev);
+    void emit(const tp::CloneView& v, vigil::sdk::Emitter& out)
+    {
+        const tp_clone_record& r = v.rec;
+        vigil_process_update u = update_for(VIGIL_PROC_CLONE, r.pid, r.tid, r.ktime);
+        u.ppid = r.ppid;
+        u.parent_ktime = r.parent_ktime;
+        u.flags = r.flags;
+        summary_ = fmt::format("forked by {}", r.ppid);
+        out.emit(event_for("process_clone", r.pid, r.pid, r.ktime, r.ktime, summary_, u));
+    }
+
+    void emit(const tp::ExitView& v, vigil::sdk::Emitter& out)
+    {
+        const tp_exit_record& r = v.rec;
+        vigil_process_update u = update_for(VIGIL_PROC_EXIT, r.pid, r.tid, r.proc_ktime);
+        u.flags = r.flags;
+        u.exit_code = r.exit_code;
+        summary_.clear(); // the host shows status or signal from exit_code
+        out.emit(event_for("process_exit", r.pid, r.tid, r.ktime, r.proc_ktime, summary_, u));
     }
 
     vigil::sdk::Host& host_;
+    uint32_t ring_bytes_;
+    std::string attach_;
     process* skel_ = nullptr;
     std::vector<vigil::sdk::Link> links_;
     std::string summary_;

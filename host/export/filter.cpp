@@ -1,0 +1,74 @@
+#include "export/filter.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace vigil {
+
+namespace {
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+} // namespace
+
+Result<ExportFilter> ExportFilter::make(const ExportFilterConfig& cfg, std::string_view where)
+{
+    ExportFilter f;
+    for (const auto& t : cfg.event_types)
+        f.event_types_.push_back(lower(t));
+    if (!cfg.binary_regex.empty()) {
+        try {
+            f.binary_.emplace(cfg.binary_regex, std::regex::ECMAScript | std::regex::optimize);
+        } catch (const std::regex_error& e) {
+            return fail(Errc::invalid_input, "{}.binary_regex: {}", where, e.what());
+        }
+    }
+    f.pids_ = cfg.pids;
+    f.namespaces_ = cfg.namespaces;
+    f.empty_ = f.event_types_.empty() && !f.binary_ && f.pids_.empty() && f.namespaces_.empty();
+    return f;
+}
+
+bool ExportFilter::matches(std::string_view kind, uint32_t pid, const ProcessEntry* process) const
+{
+    if (!event_types_.empty() &&
+        std::find(event_types_.begin(), event_types_.end(), lower(kind)) == event_types_.end())
+        return false;
+    if (binary_ && !(process && std::regex_search(process->binary, *binary_)))
+        return false;
+    if (!pids_.empty() && std::find(pids_.begin(), pids_.end(), pid) == pids_.end())
+        return false;
+    // Kubernetes pod namespaces: vigil has no pod information yet, so every process is in
+    // the "" namespace, which is what Tetragon reports for host processes.
+    if (!namespaces_.empty() && std::find(namespaces_.begin(), namespaces_.end(), "") == namespaces_.end())
+        return false;
+    return true;
+}
+
+Result<ExportFilters> ExportFilters::make(const ExportFilterConfig& allow, const ExportFilterConfig& deny)
+{
+    auto a = ExportFilter::make(allow, "export.allow");
+    if (!a)
+        return std::unexpected(a.error());
+    auto d = ExportFilter::make(deny, "export.deny");
+    if (!d)
+        return std::unexpected(d.error());
+    ExportFilters f;
+    f.allow_ = std::move(*a);
+    f.deny_ = std::move(*d);
+    return f;
+}
+
+bool ExportFilters::pass(std::string_view kind, uint32_t pid, const ProcessEntry* process) const
+{
+    if (!deny_.empty() && deny_.matches(kind, pid, process))
+        return false;
+    return allow_.empty() || allow_.matches(kind, pid, process);
+}
+
+} // namespace vigil

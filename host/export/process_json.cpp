@@ -1,0 +1,179 @@
+#include "export/process_json.hpp"
+
+#include <vigil/wire/process.h>
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+namespace vigil {
+
+namespace {
+
+int64_t clock_ns(clockid_t clock)
+{
+    timespec ts{};
+    clock_gettime(clock, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+struct FlagName {
+    uint32_t bit;
+    const char* name;
+};
+// Tetragon's order (pkg/reader/exec flagsOrdered) first, then vigil's own flags.
+constexpr FlagName flag_names[] = {
+    {VIGIL_PROC_F_EXECVE, "execve"},
+    {VIGIL_PROC_F_PROCFS, "procFS"},
+    {VIGIL_PROC_F_TRUNC_FILENAME, "truncFilename"},
+    {VIGIL_PROC_F_TRUNC_ARGS, "truncArgs"},
+    {VIGIL_PROC_F_MISS, "miss"},
+    {VIGIL_PROC_F_ERROR_FILENAME, "errorFilename"},
+    {VIGIL_PROC_F_ERROR_ARGS, "errorArgs"},
+    {VIGIL_PROC_F_ROOTCWD, "rootcwd"},
+    {VIGIL_PROC_F_ERROR_CWD, "errorCWD"},
+    {VIGIL_PROC_F_CLONE, "clone"},
+    {VIGIL_PROC_F_IN_INIT_TREE, "inInitTree"},
+    {VIGIL_PROC_F_TRUNC_CWD, "truncCwd"},
+};
+
+// Capability names by bit number, as in linux/capability.h.
+constexpr const char* cap_names[] = {
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+    "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+};
+
+} // namespace
+
+WallClock::WallClock() : boot_to_wall_ns_(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) {}
+
+std::string WallClock::rfc3339(uint64_t ktime) const
+{
+    int64_t wall = boot_to_wall_ns_ + static_cast<int64_t>(ktime);
+    time_t secs = static_cast<time_t>(wall / 1'000'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec, wall % 1'000'000'000);
+}
+
+std::string process_flags_string(uint32_t flags)
+{
+    std::string out;
+    for (const auto& f : flag_names) {
+        if (!(flags & f.bit))
+            continue;
+        if (!out.empty())
+            out += ' ';
+        out += f.name;
+    }
+    return out;
+}
+
+std::string join_arguments(std::string_view args)
+{
+    std::string out;
+    if (args.empty())
+        return out;
+    size_t i = 0;
+    for (;;) {
+        size_t j = args.find('\0', i);
+        std::string_view a = args.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
+        if (!out.empty())
+            out += ' ';
+        if (a.find(' ') != std::string_view::npos) {
+            out += '"';
+            out += a;
+            out += '"';
+        } else {
+            out += a;
+        }
+        if (j == std::string_view::npos)
+            break;
+        i = j + 1;
+    }
+    return out;
+}
+
+std::string container_id(std::string_view name)
+{
+    // Tetragon: the part after the last ':' and the last '-', cut to 31 characters; shorter
+    // than that is no container id.
+    constexpr size_t id_len = 31;
+    if (auto c = name.rfind(':'); c != std::string_view::npos)
+        name.remove_prefix(c + 1);
+    if (auto d = name.rfind('-'); d != std::string_view::npos)
+        name.remove_prefix(d + 1);
+    if (name.size() < id_len)
+        return {};
+    return std::string(name.substr(0, id_len));
+}
+
+void write_capability_list(sdk::JsonWriter& w, uint64_t caps)
+{
+    w.begin_array();
+    for (unsigned bit = 0; bit < 64; ++bit) {
+        if (!(caps & (uint64_t(1) << bit)))
+            continue;
+        if (bit < std::size(cap_names))
+            w.value(cap_names[bit]);
+        else
+            w.value(fmt::format("CAP_{}", bit));
+    }
+    w.end_array();
+}
+
+void write_process_json(sdk::JsonWriter& w, const ProcessEntry& e, uint32_t tid, const WallClock& clock,
+                        const ProcessJsonOptions& opts)
+{
+    w.begin_object();
+    w.member("exec_id", e.exec_id);
+    w.member("pid", e.key.pid);
+    // Tetragon's "uid" is the effective uid, as ps shows it.
+    w.member("uid", e.euid);
+    w.member("cwd", e.cwd);
+    w.member("binary", e.binary);
+    if (!e.args.empty())
+        w.member("arguments", join_arguments(e.args));
+    w.member("flags", process_flags_string(e.flags));
+    w.member("start_time", clock.rfc3339(e.key.ktime));
+    w.member("auid", e.auid);
+    if (std::string docker = container_id(e.cgroup_name); !docker.empty())
+        w.member("docker", docker);
+    if (!e.parent_exec_id.empty())
+        w.member("parent_exec_id", e.parent_exec_id);
+    w.member("refcnt", e.refcnt);
+    w.member("tid", tid ? tid : (e.tid ? e.tid : e.key.pid));
+    w.member("in_init_tree", (e.flags & VIGIL_PROC_F_IN_INIT_TREE) != 0);
+    if (opts.capabilities) {
+        w.key("cap").begin_object();
+        w.key("permitted");
+        write_capability_list(w, e.cap_permitted);
+        w.key("effective");
+        write_capability_list(w, e.cap_effective);
+        w.key("inheritable");
+        write_capability_list(w, e.cap_inheritable);
+        w.end_object();
+    }
+    if (opts.namespaces) {
+        w.key("ns").begin_object();
+        for (size_t i = 0; i < ns_slot_count; ++i) {
+            if (!e.ns[i])
+                continue;
+            w.key(ns_names[i]).begin_object();
+            w.member("inum", e.ns[i]);
+            w.member("is_host", e.ns[i] == opts.host_ns[i]);
+            w.end_object();
+        }
+        w.end_object();
+    }
+    w.end_object();
+}
+
+} // namespace vigil

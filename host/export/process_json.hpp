@@ -1,0 +1,51 @@
+// Tetragon's JSON for a process (the "process", "parent" and "ancestors" members of every event):
+// field names, nesting and value formats as Tetragon exports them, so existing consumers work.
+#pragma once
+
+#include "process/entry.hpp"
+
+#include <vigil/sdk/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace vigil {
+
+// Boot-time ns -> RFC 3339 UTC with nanoseconds ("2023-10-06T22:03:57.700327580Z").
+class WallClock {
+public:
+    WallClock(); // reads the boot-to-wall offset now
+    explicit WallClock(int64_t boot_to_wall_ns) : boot_to_wall_ns_(boot_to_wall_ns) {}
+    std::string rfc3339(uint64_t ktime_boot_ns) const;
+
+private:
+    int64_t boot_to_wall_ns_;
+};
+
+struct ProcessJsonOptions {
+    bool namespaces = false;   // "ns": {"uts": {"inum": N, "is_host": bool}, ...}
+    bool capabilities = false; // "cap": {"permitted": ["CAP_..."], ...}
+    std::array<uint32_t, ns_slot_count> host_ns{}; // what "is_host" compares with
+};
+
+// "execve rootcwd clone": the flag names Tetragon uses, in its order; vigil's own flags
+// (truncCwd) come after them.
+std::string process_flags_string(uint32_t flags);
+
+// Arguments as Tetragon prints them: space-separated, an argument holding a space in quotes.
+std::string join_arguments(std::string_view nul_separated);
+
+// The container id in a cgroup name ("docker-<64 hex>.scope" -> its first 31 characters), as
+// Tetragon's "docker" field; empty when the name holds none.
+std::string container_id(std::string_view cgroup_name);
+
+// CAP_CHOWN ... for each bit set.
+void write_capability_list(sdk::JsonWriter& w, uint64_t caps);
+
+// Writes one process object. tid 0: the entry's own.
+void write_process_json(sdk::JsonWriter& w, const ProcessEntry& e, uint32_t tid, const WallClock& clock,
+                        const ProcessJsonOptions& opts);
+
+} // namespace vigil

@@ -1,0 +1,245 @@
+// Tetragon-compatible JSON (and compact lines) for process_exec / process_exit built from
+// synthetic lifecycle updates, and the export filters.
+#include "export/pipeline.hpp"
+#include "export/process_json.hpp"
+#include "process/cache.hpp"
+#include "process_fixtures.hpp"
+
+#include <vigil/wire/process.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <string>
+#include <vector>
+
+using namespace vigil;
+using nlohmann::json;
+
+namespace {
+
+struct CaptureSink : Sink {
+    std::vector<std::string>* lines;
+    explicit CaptureSink(std::vector<std::string>* l) : lines(l) {}
+    void write(std::string_view line) override { lines->emplace_back(line); }
+    void flush() override {}
+};
+
+struct Fixture {
+    ProcessCache cache{"node1", 128};
+    std::vector<std::string> json_lines, compact_lines;
+    std::unique_ptr<EventPipeline> pipeline;
+
+    explicit Fixture(PipelineOptions opts = {})
+    {
+        auto p = EventPipeline::make("node1", cache, std::move(opts));
+        REQUIRE(p);
+        pipeline = std::move(*p);
+        pipeline->add_sink(std::make_unique<CaptureSink>(&json_lines), Format::json);
+        pipeline->add_sink(std::make_unique<CaptureSink>(&compact_lines), Format::compact);
+    }
+
+    void emit(const char* kind, const vigil_process_update& u, uint64_t ktime)
+    {
+        vigil_event ev{};
+        ev.struct_size = sizeof ev;
+        ev.pid = u.pid;
+        ev.tid = u.tid;
+        ev.ktime = ktime;
+        ev.proc_ktime = u.ktime;
+        ev.kind = kind;
+        ev.process = &u;
+        pipeline->on_event("tracepoint", ev);
+    }
+    void exec(uint32_t pid, uint64_t ktime, uint32_t ppid, uint64_t pktime, const std::string& binary,
+              const std::string& args, const std::string& cwd, uint32_t flags = VIGIL_PROC_F_EXECVE)
+    {
+        vigil_process_update u = test::exec_update(pid, ktime, ppid, pktime, binary);
+        u.uid = 1000;
+        u.euid = 0;
+        u.auid = 1000;
+        u.flags = flags;
+        u.args = args.data();
+        u.args_len = args.size();
+        u.cwd = cwd.data();
+        u.cwd_len = cwd.size();
+        std::string cg = "docker-551e161c47d8ff0eb665438a7bcd5b4e3ef5a297282b40a92b7c77d6bd168eb3.scope";
+        u.cgroup_name = cg.data();
+        u.cgroup_name_len = cg.size();
+        u.cap_effective = (1ull << 0) | (1ull << 21); // CAP_CHOWN, CAP_SYS_ADMIN
+        for (int i = 0; i < 10; ++i)
+            u.ns[i] = 4026531830 + i;
+        emit("process_exec", u, ktime);
+    }
+    void exit(uint32_t pid, uint64_t ktime, uint32_t code, uint64_t when)
+    {
+        vigil_process_update u = test::process_update(VIGIL_PROC_EXIT, pid, ktime);
+        u.exit_code = code;
+        emit("process_exit", u, when);
+    }
+    json last() const { return json::parse(json_lines.back()); }
+};
+
+} // namespace
+
+TEST_CASE("process_exec JSON has Tetragon's fields", "[unit][json]")
+{
+    PipelineOptions opts;
+    opts.ancestors = true;
+    Fixture f(opts);
+    f.exec(1, 1000, 0, 0, "/sbin/init", "", "/", VIGIL_PROC_F_PROCFS | VIGIL_PROC_F_ROOTCWD);
+    f.exec(100, 2000, 1, 1000, "/bin/bash", std::string("-c\0ls -la", 9), "/root");
+    f.exec(200, 3000, 100, 2000, "/bin/ls", std::string("-la\0/tmp/a b", 12), "/tmp");
+    REQUIRE(f.json_lines.size() == 3);
+    json j = f.last();
+    REQUIRE(j.contains("process_exec"));
+    CHECK(j["node_name"] == "node1");
+    CHECK(j["time"].get<std::string>().ends_with("Z"));
+    const json& p = j["process_exec"]["process"];
+    CHECK(p["exec_id"] == f.cache.exec_id(200, 3000));
+    CHECK(p["pid"] == 200);
+    CHECK(p["tid"] == 200);
+    CHECK(p["uid"] == 0); // the effective uid, as Tetragon reports it
+    CHECK(p["auid"] == 1000);
+    CHECK(p["cwd"] == "/tmp");
+    CHECK(p["binary"] == "/bin/ls");
+    CHECK(p["arguments"] == "-la \"/tmp/a b\"");
+    CHECK(p["flags"] == "execve");
+    CHECK(p["start_time"].get<std::string>().size() == 30);
+    CHECK(p["docker"] == "551e161c47d8ff0eb665438a7bcd5b4");
+    CHECK(p["parent_exec_id"] == f.cache.exec_id(100, 2000));
+    CHECK(p["refcnt"] == 1);
+    CHECK(p["in_init_tree"] == false);
+    CHECK(!p.contains("ns"));
+    CHECK(!p.contains("cap"));
+    const json& parent = j["process_exec"]["parent"];
+    CHECK(parent["pid"] == 100);
+    CHECK(parent["binary"] == "/bin/bash");
+    CHECK(parent["arguments"] == "-c \"ls -la\"");
+    CHECK(parent["refcnt"] == 2);
+    const json& anc = j["process_exec"]["ancestors"];
+    REQUIRE(anc.size() == 1);
+    CHECK(anc[0]["pid"] == 1);
+    CHECK(anc[0]["flags"] == "procFS rootcwd");
+
+    CHECK(f.compact_lines.back().find("process_exec") != std::string::npos);
+    CHECK(f.compact_lines.back().find("/bin/ls -la \"/tmp/a b\"") != std::string::npos);
+}
+
+TEST_CASE("process_exit JSON carries status, signal and time", "[unit][json]")
+{
+    Fixture f;
+    f.exec(100, 2000, 1, 0, "/bin/sh", "", "/");
+    f.exec(200, 3000, 100, 2000, "/bin/sleep", "100", "/");
+    f.exit(200, 3000, SIGKILL, 5000);
+    json j = f.last();
+    REQUIRE(j.contains("process_exit"));
+    const json& e = j["process_exit"];
+    CHECK(e["signal"] == "SIGKILL");
+    CHECK(e["status"] == 0);
+    CHECK(e["time"] == j["time"]);
+    CHECK(e["process"]["binary"] == "/bin/sleep");
+    CHECK(e["process"]["refcnt"] == 0);
+    CHECK(e["parent"]["pid"] == 100);
+    CHECK(f.compact_lines.back().find("SIGKILL") != std::string::npos);
+
+    f.exit(100, 2000, 3 << 8, 6000);
+    j = f.last();
+    CHECK(j["process_exit"]["status"] == 3);
+    CHECK(!j["process_exit"].contains("signal"));
+    CHECK(!j["process_exit"].contains("parent")); // unknown parent: no member
+}
+
+TEST_CASE("clone events feed the cache but are not exported", "[unit][json]")
+{
+    Fixture f;
+    f.exec(100, 2000, 1, 0, "/bin/sh", "", "/");
+    f.emit("process_clone", test::process_update(VIGIL_PROC_CLONE, 101, 2500, 100, 2000), 2500);
+    CHECK(f.json_lines.size() == 1);
+    CHECK(f.pipeline->stats().internal == 1);
+    f.exit(101, 2500, 7 << 8, 2600);
+    json e = f.last()["process_exit"];
+    CHECK(e["process"]["binary"] == "/bin/sh");
+    CHECK(e["process"]["flags"] == "execve clone");
+    CHECK(e["status"] == 7);
+}
+
+TEST_CASE("namespaces and capabilities when enabled", "[unit][json]")
+{
+    PipelineOptions opts;
+    opts.process.namespaces = true;
+    opts.process.capabilities = true;
+    for (size_t i = 0; i < ns_slot_count; ++i)
+        opts.process.host_ns[i] = 4026531830 + i;
+    opts.process.host_ns[ns_pid_slot] = 1;
+    Fixture f(opts);
+    f.exec(100, 2000, 1, 0, "/bin/sh", "", "/");
+    json p = f.last()["process_exec"]["process"];
+    CHECK(p["cap"]["effective"] == json::array({"CAP_CHOWN", "CAP_SYS_ADMIN"}));
+    CHECK(p["cap"]["permitted"].empty());
+    CHECK(p["ns"]["uts"]["inum"] == 4026531830u);
+    CHECK(p["ns"]["uts"]["is_host"] == true);
+    CHECK(p["ns"]["pid"]["is_host"] == false);
+    CHECK(p["ns"].size() == ns_slot_count);
+}
+
+TEST_CASE("flags, container ids, arguments", "[unit][json]")
+{
+    CHECK(process_flags_string(VIGIL_PROC_F_CLONE | VIGIL_PROC_F_EXECVE | VIGIL_PROC_F_ROOTCWD) ==
+          "execve rootcwd clone");
+    CHECK(process_flags_string(VIGIL_PROC_F_TRUNC_ARGS | VIGIL_PROC_F_TRUNC_FILENAME | VIGIL_PROC_F_TRUNC_CWD) ==
+          "truncFilename truncArgs truncCwd");
+    CHECK(process_flags_string(0).empty());
+    CHECK(container_id("docker-551e161c47d8ff0eb665438a7bcd5b4e3ef5a297282b40a92b7c77d6bd168eb3.scope") ==
+          "551e161c47d8ff0eb665438a7bcd5b4");
+    CHECK(container_id("cri-containerd:551e161c47d8ff0eb665438a7bcd5b4e3ef5a2") == "551e161c47d8ff0eb665438a7bcd5b4");
+    CHECK(container_id("session-3.scope").empty());
+    CHECK(container_id("").empty());
+    CHECK(join_arguments("") == "");
+    CHECK(join_arguments(std::string("a\0b c\0\0d", 8)) == "a \"b c\"  d");
+}
+
+TEST_CASE("export filters: allow, deny, event types, binary, pids", "[unit][json]")
+{
+    SECTION("allow by event type (Tetragon spelling too)")
+    {
+        PipelineOptions opts;
+        opts.allow.event_types = {"PROCESS_EXIT"};
+        Fixture f(opts);
+        f.exec(100, 2000, 1, 0, "/bin/sh", "", "/");
+        f.exit(100, 2000, 0, 3000);
+        REQUIRE(f.json_lines.size() == 1);
+        CHECK(f.last().contains("process_exit"));
+        CHECK(f.pipeline->stats().filtered == 1);
+    }
+    SECTION("deny by binary wins over allow")
+    {
+        PipelineOptions opts;
+        opts.allow.pids = {100, 101};
+        opts.deny.binary_regex = "^/usr/bin/";
+        Fixture f(opts);
+        f.exec(100, 2000, 1, 0, "/bin/sh", "", "/");
+        f.exec(101, 2100, 1, 0, "/usr/bin/ls", "", "/");
+        f.exec(102, 2200, 1, 0, "/bin/cat", "", "/");
+        REQUIRE(f.json_lines.size() == 1);
+        CHECK(f.last()["process_exec"]["process"]["pid"] == 100);
+    }
+    SECTION("namespaces: host processes are in the \"\" namespace")
+    {
+        PipelineOptions opts;
+        opts.allow.namespaces = {"kube-system"};
+        Fixture f(opts);
+        f.exec(100, 2000, 1, 0, "/bin/sh", "", "/");
+        CHECK(f.json_lines.empty());
+    }
+    SECTION("an invalid regex is an error")
+    {
+        PipelineOptions opts;
+        opts.deny.binary_regex = "([";
+        ProcessCache cache("n", 8);
+        auto p = EventPipeline::make("n", cache, opts);
+        REQUIRE(!p);
+        CHECK(p.error().message().find("export.deny.binary_regex") != std::string::npos);
+    }
+}
