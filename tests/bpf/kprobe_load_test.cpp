@@ -74,9 +74,16 @@ LoadResult load_only(const char* program, const kp_spec& spec, const char* targe
     libbpf_set_print([](libbpf_print_level level, const char* fmt, va_list ap) {
         if (level == LIBBPF_DEBUG)
             return 0;
-        char buf[4096];
-        int n = vsnprintf(buf, sizeof buf, fmt, ap);
-        log.append(buf, n > 0 ? std::min<size_t>(n, sizeof buf - 1) : 0);
+        va_list copy;
+        va_copy(copy, ap);
+        int n = vsnprintf(nullptr, 0, fmt, copy);
+        va_end(copy);
+        if (n > 0) {
+            std::string msg(static_cast<size_t>(n) + 1, '\0');
+            vsnprintf(msg.data(), msg.size(), fmt, ap);
+            msg.resize(static_cast<size_t>(n));
+            log += msg;
+        }
         return 0;
     });
     kprobe_hook* skel = kprobe_hook__open();
@@ -157,7 +164,8 @@ TEST_CASE("kprobe hook: the Override program loads exactly where bpf_override_re
     if (r.err == 0)
         SUCCEED("bpf_override_return available");
     else
-        CHECK(r.log.find("override_return") != std::string::npos);
+        CHECK(r.log.find("bpf_override_return") != std::string::npos);
+    UNSCOPED_INFO(r.log);
 }
 
 TEST_CASE("kprobe hook: fentry and fexit programs load on fd_install", "[bpf][kprobe][fentry]")

@@ -66,8 +66,8 @@ std::unique_ptr<Vigild> Vigild::start(VigildOptions opts)
     fs::path config = v->dir() / "vigild.toml";
     {
         std::ofstream out(config);
-        out << fmt::format("[agent]\nplugin_dir = \"{}\"\nlog_level = \"info\"\n\n[output]\nstdout = \"none\"\n\n",
-                           plugin_dir().string());
+        out << fmt::format("[agent]\nplugin_dir = \"{}\"\nlog_level = \"info\"\n{}\n[output]\nstdout = \"none\"\n\n",
+                           plugin_dir().string(), opts.agent_toml);
         for (const auto& id : opts.plugins)
             out << fmt::format("[plugins.{}]\nlibrary = \"libvigil_{}.so\"\n\n", id, id);
         out << opts.extra_toml << '\n';

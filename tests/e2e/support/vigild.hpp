@@ -24,6 +24,15 @@
 #include <string_view>
 #include <vector>
 
+// First line of a test that starts vigild: without root it cannot load BPF programs.
+#define VIGIL_E2E_NEEDS_ROOT()                                                                                 \
+    do {                                                                                                       \
+        if (!::vigil::e2e::is_root()) {                                                                        \
+            WARN("skipped: e2e tests load BPF programs and need root");                                        \
+            return;                                                                                            \
+        }                                                                                                      \
+    } while (0)
+
 namespace vigil::e2e {
 
 using json = nlohmann::json;
@@ -57,6 +66,8 @@ struct VigildOptions {
     std::vector<std::string> plugins = {"tracepoint"};
     // TOML appended to the generated config, e.g. "[process]\nancestors = true\n".
     std::string extra_toml;
+    // Keys added to the generated [agent] table (TOML cannot reopen it), e.g. "policy_dir = \"/x\"\n".
+    std::string agent_toml;
     std::chrono::milliseconds ready_timeout = 15s;
 };
 
