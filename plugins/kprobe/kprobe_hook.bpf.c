@@ -92,10 +92,12 @@ static __always_inline int kp__raw_args(void *ctx, struct kp_scratch *s)
     }
     case KP_SRC_TRAMPOLINE:
         /* past the function's own arguments bpf_get_func_arg fails and the slot stays 0 */
+#pragma clang loop unroll(full)
         for (__u32 i = 0; i < KP_MAX_RAW_ARGS; i++)
             bpf_get_func_arg(ctx, i, &s->raw[i]);
         return 0;
     case KP_SRC_SYSCALL_TP:
+#pragma clang loop unroll(full)
         for (__u32 i = 0; i < KP_MAX_RAW_ARGS; i++) {
             __u16 off = kp_spec.tp_offsets[i];
             if (off)
@@ -164,6 +166,7 @@ static __always_inline struct vsel_input *kp__read_args(void *ctx, struct kp_scr
 
 static __always_inline void kp__encodings(__u8 *enc)
 {
+#pragma clang loop unroll(full)
     for (__u32 i = 0; i < VSEL_MAX_ARGS; i++)
         enc[i] = kp_spec.args[i].enc;
 }
@@ -173,9 +176,11 @@ static __always_inline void kp__encodings(__u8 *enc)
 static __always_inline void kp__stash(struct vsel_input *in, struct kp_scratch *s, const struct vsel_decision *d)
 {
     struct kp_stash *st = &s->stash;
-    __builtin_memcpy(st->args, in->args, sizeof(st->args));
+    /* bulk copies through the helper: clang copies these unaligned char arrays byte by byte */
+    bpf_probe_read_kernel(st->args, sizeof(st->args), in->args);
+#pragma clang loop unroll(full)
     for (__u32 i = 0; i < VSEL_MAX_ARGS; i++)
-        __builtin_memcpy(st->str[i], in->str[i].data, VSEL_STR_MAX);
+        bpf_probe_read_kernel(st->str[i], VSEL_STR_MAX, in->str[i].data);
     st->ktime = bpf_ktime_get_boot_ns();
     st->selector = d->selector;
     st->flags = (d->signal & 0xff) << KP_F_ENTRY_SIGNAL_SHIFT;
@@ -230,9 +235,10 @@ static __always_inline void kp__return(__s64 ret)
         bpf_map_delete_elem(&kp_stash, &tid);
         return;
     }
-    __builtin_memcpy(in->args, st->args, sizeof(in->args));
+    bpf_probe_read_kernel(in->args, sizeof(in->args), st->args);
+#pragma clang loop unroll(full)
     for (__u32 i = 0; i < VSEL_MAX_ARGS; i++)
-        __builtin_memcpy(in->str[i].data, st->str[i], VSEL_STR_MAX);
+        bpf_probe_read_kernel(in->str[i].data, VSEL_STR_MAX, st->str[i]);
     __u32 flags = VHOOK_F_RETURN | st->flags;
     bpf_map_delete_elem(&kp_stash, &tid);
 

@@ -131,8 +131,9 @@ TEST_CASE("kprobe policy: sys_openat string argument with a Prefix filter", "[e2
         values: ["/etc/"]
 )")}});
     std::string why;
-    REQUIRE(loaded(*v, "kp-openat", &why));
+    bool ok = loaded(*v, "kp-openat", &why);
     INFO(why);
+    REQUIRE(ok);
 
     // Paths live in this process's written memory: a hook that cannot fault pages in cannot read
     // a string from a page the child has not touched yet (see docs/policies.md).
@@ -175,8 +176,9 @@ TEST_CASE("kprobe policy: Sigkill on sys_symlinkat and sys_linkat of /etc/passwd
     {
         auto v = start_with(pol, {{"links.yaml", policy("kp-links", hooks)}});
         std::string why;
-        REQUIRE(loaded(*v, "kp-links", &why));
+        bool ok = loaded(*v, "kp-links", &why);
         INFO(why);
+        REQUIRE(ok);
         for (const auto& call : {std::function<int()>(symlink_it), std::function<int()>(link_it)}) {
             auto r = in_child(call);
             CHECK(WIFSIGNALED(r.status));
@@ -193,8 +195,9 @@ TEST_CASE("kprobe policy: Sigkill on sys_symlinkat and sys_linkat of /etc/passwd
     {
         auto v = start_with(pol, {{"links.yaml", policy("kp-links-mon", hooks, monitor_mode)}});
         std::string why;
-        REQUIRE(loaded(*v, "kp-links-mon", &why));
+        bool ok = loaded(*v, "kp-links-mon", &why);
         INFO(why);
+        REQUIRE(ok);
         auto r = in_child(symlink_it);
         CHECK(WIFEXITED(r.status));
         CHECK(WEXITSTATUS(r.status) == 0);
@@ -240,8 +243,9 @@ TEST_CASE("kprobe policy: sys_write char_buf sized by its count argument, with m
 )",
                                                                                           getpid()))}});
     std::string why;
-    REQUIRE(loaded(*v, "kp-write", &why));
+    bool ok = loaded(*v, "kp-write", &why);
     INFO(why);
+    REQUIRE(ok);
 
     const std::string small = "hello kprobe";
     const std::string big(1000, 'z');
@@ -291,8 +295,9 @@ TEST_CASE("kprobe policy: sys_setuid int argument", "[e2e][kprobe]")
         values: ["4242"]
 )")}});
     std::string why;
-    REQUIRE(loaded(*v, "kp-setuid", &why));
+    bool ok = loaded(*v, "kp-setuid", &why);
     INFO(why);
+    REQUIRE(ok);
     auto r = in_child([] { return ::syscall(SYS_setuid, 4242) == 0 ? 0 : 1; });
     REQUIRE(WIFEXITED(r.status));
     CHECK(WEXITSTATUS(r.status) == 0);
@@ -331,8 +336,9 @@ TEST_CASE("kprobe policy: return probe with matchReturnArgs on a failing openat"
 )",
                                                                                            work.path().string()))}});
     std::string why;
-    REQUIRE(loaded(*v, "kp-openat-ret", &why));
+    bool ok = loaded(*v, "kp-openat-ret", &why);
     INFO(why);
+    REQUIRE(ok);
     auto r = in_child([&] {
         bool ok = ::open(present.c_str(), O_RDONLY) >= 0 && ::open(missing.c_str(), O_RDONLY) < 0 && errno == ENOENT;
         return ok ? 0 : 1;
@@ -396,8 +402,9 @@ TEST_CASE("kprobe policy: kernel functions fd_install and commit_creds", "[e2e][
         VIGIL_SKIP_MISSING_FEATURE("kprobe");
     }
     std::string why;
-    REQUIRE(loaded(*v, "kp-kfunc", &why));
+    bool ok = loaded(*v, "kp-kfunc", &why);
     INFO(why);
+    REQUIRE(ok);
     auto r = in_child([&] {
         int fd = ::open(file.c_str(), O_RDONLY);
         return fd >= 0 && ::syscall(SYS_setuid, 4242) == 0 ? 0 : 1;

@@ -38,7 +38,8 @@ static __always_inline long args__read_buf(struct vsel_input *in, __u32 i, const
     if (i >= VSEL_MAX_ARGS)
         return -1;
     __builtin_memset(in->str[i].data, 0, VSEL_STR_MAX);
-    __u32 n = len > VSEL_STR_MAX ? VSEL_STR_MAX : (__u32)len;
+    /* 64-bit and bounded right before the call: 6.1 loses bounds of 32-bit copies */
+    __u64 n = len > VSEL_STR_MAX ? VSEL_STR_MAX : len;
     asm volatile("" : "+r"(n));
     if (n > VSEL_STR_MAX)
         n = VSEL_STR_MAX;
