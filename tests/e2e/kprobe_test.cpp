@@ -74,6 +74,9 @@ std::unique_ptr<Vigild> start_with(const TempDir& dir, const std::vector<std::pa
         std::ofstream(dir.path() / file) << text;
     VigildOptions o;
     o.plugins = {"tracepoint", "kprobe"};
+    // Hook objects load before vigild is ready; under the kernel matrix's emulation each load
+    // verifies for seconds.
+    o.ready_timeout = 60s;
     o.agent_toml = fmt::format("policy_dir = \"{}\"\n", dir.path().string());
     return Vigild::start(o);
 }
