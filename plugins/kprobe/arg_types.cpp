@@ -19,13 +19,33 @@ struct IntType {
     std::string_view key; // Tetragon's KprobeArgument member
 };
 
-// fd stays an integer until the fd table walk reads the file behind it.
 constexpr IntType int_types[] = {
     {"int", 4, true, "int_arg"},     {"int8", 1, true, "int_arg"},      {"int16", 2, true, "int_arg"},
     {"int32", 4, true, "int_arg"},   {"uint8", 1, false, "uint_arg"},   {"uint16", 2, false, "uint_arg"},
     {"uint32", 4, false, "uint_arg"}, {"int64", 8, true, "long_arg"},   {"uint64", 8, false, "size_arg"},
-    {"size_t", 8, false, "size_arg"}, {"syscall64", 8, false, "syscall_id"}, {"fd", 4, true, "int_arg"},
+    {"size_t", 8, false, "size_arg"}, {"syscall64", 8, false, "syscall_id"},
 };
+
+// Types read by a path walk, and the key their path goes under.
+struct PathType {
+    std::string_view name;
+    uint8_t read;
+    std::string_view key;
+};
+constexpr PathType path_types[] = {
+    {"fd", KP_READ_FD, "file_arg"},
+    {"file", KP_READ_FILE, "file_arg"},
+    {"path", KP_READ_PATH, "path_arg"},
+    {"dentry", KP_READ_DENTRY, "path_arg"},
+};
+
+const PathType* path_type(std::string_view name)
+{
+    for (const auto& t : path_types)
+        if (t.name == name)
+            return &t;
+    return nullptr;
+}
 
 const IntType* int_type(std::string_view name)
 {
@@ -152,8 +172,16 @@ std::expected<kp_arg, std::string> plan_arg(const ArgSpec& a, ArgContext ctx)
     }
     if (a.type == "cred")
         return kernel_only(KP_READ_CRED, VHOOK_ENC_BYTES);
+    if (const PathType* t = path_type(a.type)) {
+        if (t->read == KP_READ_FD) { // an fd is an integer in syscalls and kernel functions alike
+            k.read = t->read;
+            k.enc = VHOOK_ENC_STRING;
+            return k;
+        }
+        return kernel_only(t->read, VHOOK_ENC_STRING);
+    }
     return std::unexpected(fmt::format("argument type {} is not supported by the kprobe plugin (supported: integer "
-                                       "types, fd, string, filename, char_buf, cred)",
+                                       "types, string, filename, char_buf, fd, file, path, dentry, cred)",
                                        a.type));
 }
 
@@ -205,6 +233,11 @@ void write_arg(sdk::JsonWriter& out, const std::string& type, const std::string&
         }
     } else if (type == "cred" && v.value.size() >= sizeof(vigil_cred_arg)) {
         write_cred(out, v);
+    } else if (const PathType* t = path_type(type)) {
+        out.key(t->key).begin_object().member("path", v.text());
+        if (v.truncated())
+            out.member("truncated", true);
+        out.end_object();
     } else {
         out.member("string_arg", v.text());
         if (v.truncated())

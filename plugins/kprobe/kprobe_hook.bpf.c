@@ -45,6 +45,7 @@ struct kp_scratch {
     __u64 raw[8];          /* the call's raw arguments */
     struct pt_regs regs;   /* a syscall wrapper's user registers */
     struct kp_stash stash; /* built here: too big for the stack */
+    char path[VIGIL_PATH_BUF]; /* path walks of file, path, dentry and fd arguments */
 };
 
 struct {
@@ -148,6 +149,23 @@ static long kp__fetch_one(__u32 idx, void *data)
     }
     case KP_READ_CRED:
         args__read_cred(in, i, (const struct cred *)v);
+        break;
+    case KP_READ_FD:
+        args__read_fd(in, i, args__int(v, 4, 1), c->s->path);
+        break;
+    case KP_READ_FILE:
+        args__read_file(in, i, (struct file *)v, c->s->path);
+        break;
+    case KP_READ_PATH: {
+        struct path p = {};
+        if (bpf_core_read(&p, sizeof(p), (struct path *)v))
+            sel__clear_arg(in, i);
+        else
+            args__read_path(in, i, p.dentry, p.mnt, c->s->path);
+        break;
+    }
+    case KP_READ_DENTRY:
+        args__read_path(in, i, (struct dentry *)v, 0, c->s->path);
         break;
     }
     return 0;

@@ -13,7 +13,7 @@ const char* const hook_kinds[] = {"kprobes", "lsmhooks"};
 const char* const event_kinds[] = {"process_kprobe", "process_lsm"};
 const char* const arg_types[] = {"int",    "int8",    "uint8",     "int16",    "uint16", "int32",
                                  "uint32", "int64",   "uint64",    "size_t",   "syscall64", "fd",
-                                 "string", "filename", "char_buf", "cred"};
+                                 "string", "filename", "char_buf", "cred", "file", "path", "dentry"};
 const vigil_map_use shared[] = {
     {sizeof(vigil_map_use), VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
     {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},

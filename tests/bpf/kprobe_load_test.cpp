@@ -43,14 +43,14 @@ kp_spec spec_for(uint32_t source, bool syscall_args, bool ret)
         s.args[2] = arg(1, KP_READ_USER_BUF, VHOOK_ENC_BYTES);
         s.args[2].size_src = 3;
         s.args[3] = arg(2, KP_READ_INT, VHOOK_ENC_U64);
-        s.args[4] = arg(3, KP_READ_USER_BUF, VHOOK_ENC_BYTES);
+        s.args[4] = arg(0, KP_READ_FD, VHOOK_ENC_STRING);
     } else {
         s.args[0] = arg(0, KP_READ_KERNEL_STR, VHOOK_ENC_STRING);
         s.args[1] = arg(1, KP_READ_FILENAME, VHOOK_ENC_STRING);
         s.args[2] = arg(2, KP_READ_KERNEL_BUF, VHOOK_ENC_BYTES);
         s.args[2].size_src = 4;
         s.args[3] = arg(3, KP_READ_CRED, VHOOK_ENC_BYTES);
-        s.args[4] = arg(4, KP_READ_INT, VHOOK_ENC_S64);
+        s.args[4] = arg(4, KP_READ_FILE, VHOOK_ENC_STRING);
     }
     for (uint32_t i = 0; i < KP_MAX_RAW_ARGS; ++i)
         s.tp_offsets[i] = static_cast<uint16_t>(16 + 8 * i);

@@ -234,6 +234,8 @@ TEST_CASE("kprobe policy: sys_write char_buf sized by its count argument, with m
       sizeArgIndex: 3
     - index: 2
       type: size_t
+    - index: 0
+      type: fd
     selectors:
     - matchPIDs:
       - operator: In
@@ -268,6 +270,7 @@ TEST_CASE("kprobe policy: sys_write char_buf sized by its count argument, with m
     CHECK(a[0]["int_arg"] == 77);
     CHECK(a[1]["bytes_arg"] == "aGVsbG8ga3Byb2Jl"); // base64("hello kprobe")
     CHECK(a[2]["size_arg"] == small.size());
+    CHECK(a[3]["file_arg"]["path"] == "/dev/null"); // the fd resolved through the task's fd table
     const json& b = evs[1]["process_kprobe"]["args"];
     REQUIRE(b[1].contains("truncated_bytes_arg"));
     CHECK(b[1]["truncated_bytes_arg"]["orig_size"] == big.size());
@@ -375,7 +378,7 @@ TEST_CASE("kprobe policy: Override is refused with the missing feature named", "
     CHECK(v->log().find("Override needs bpf_override_return") != std::string::npos);
 }
 
-TEST_CASE("kprobe policy: kernel functions fd_install and commit_creds", "[e2e][kprobe][kfunc]")
+TEST_CASE("kprobe policy: kernel functions fd_install, commit_creds and security_file_permission", "[e2e][kprobe][kfunc]")
 {
     VIGIL_E2E_NEEDS_ROOT();
     TempDir pol, work;
@@ -393,8 +396,20 @@ TEST_CASE("kprobe policy: kernel functions fd_install and commit_creds", "[e2e][
     args:
     - index: 0
       type: cred
-{0})",
-                                          children_selector(""));
+{0}  - call: security_file_permission
+    syscall: false
+    args:
+    - index: 0
+      type: file
+    - index: 1
+      type: int
+{1})",
+                                          children_selector(""),
+                                          // not vigild's writes of these very events
+                                          children_selector(fmt::format("      matchArgs:\n      - index: 0\n"
+                                                                        "        operator: Prefix\n"
+                                                                        "        values: [\"{}\"]\n",
+                                                                        work.path().string())));
     auto v = start_with(pol, {{"kfunc.yaml", policy("kp-kfunc", hooks)}});
     if (!has_kprobes()) {
         // This kernel: the policy is refused, naming the function and the missing features.
@@ -409,17 +424,20 @@ TEST_CASE("kprobe policy: kernel functions fd_install and commit_creds", "[e2e][
     INFO(why);
     REQUIRE(ok);
     auto r = in_child([&] {
+        char c;
         int fd = ::open(file.c_str(), O_RDONLY);
-        return fd >= 0 && ::syscall(SYS_setuid, 4242) == 0 ? 0 : 1;
+        return fd >= 0 && ::read(fd, &c, 1) == 1 && ::syscall(SYS_setuid, 4242) == 0 ? 0 : 1;
     });
     REQUIRE(WIFEXITED(r.status));
     REQUIRE(WEXITSTATUS(r.status) == 0);
-    auto evs = v->wait_events(kprobe_of("kp-kfunc", r.pid), 2);
-    bool fd_seen = false, cred_seen = false;
+    auto evs = v->wait_events(kprobe_of("kp-kfunc", r.pid), 3);
+    bool fd_seen = false, cred_seen = false, file_seen = false;
     for (const auto& e : evs) {
         const json& k = e["process_kprobe"];
         if (k["function_name"] == "fd_install")
             fd_seen = k["args"][0].contains("int_arg");
+        if (k["function_name"] == "security_file_permission" && k["args"][0]["file_arg"]["path"] == file)
+            file_seen = true;
         if (k["function_name"] == "commit_creds") {
             const json& c = k["args"][0]["process_credentials_arg"];
             cred_seen = c["uid"] == 4242 && c["euid"] == 4242;
@@ -427,6 +445,7 @@ TEST_CASE("kprobe policy: kernel functions fd_install and commit_creds", "[e2e][
     }
     CHECK(fd_seen);
     CHECK(cred_seen);
+    CHECK(file_seen);
 }
 
 TEST_CASE("kprobe policy: LSM hook task_fix_setuid with Override", "[e2e][kprobe][lsm]")

@@ -12,6 +12,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
+#include "vigil/bpf/path.h"
 #include "vigil/bpf/selectors.h"
 #include "vigil/wire/args.h"
 
@@ -106,6 +107,65 @@ static __always_inline long args__read_cred(struct vsel_input *in, __u32 i, cons
     }
     sel__set_str_len(in, i, sizeof(*out));
     return sizeof(*out);
+}
+
+/* The path of (dentry, mnt) as the current task sees it, into slot i. The slot gets the path's
+ * first VSEL_STR_MAX bytes, so Prefix filters compare its real start, and its full length, so a
+ * longer path travels flagged truncated. A path deeper or longer than the walk's limits has no
+ * known start: it is an error, not a partial value. A NULL mnt gives the path inside the dentry's
+ * file system. `buf` is VIGIL_PATH_BUF bytes of scratch. */
+static __always_inline long args__read_path(struct vsel_input *in, __u32 i, struct dentry *dentry,
+                                            struct vfsmount *mnt, char *buf)
+{
+    if (i >= VSEL_MAX_ARGS)
+        return -1;
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct fs_struct *fs = BPF_CORE_READ(task, fs);
+    struct vigil_path_res res = {};
+    if (dentry)
+        path__resolve(dentry, mnt, BPF_CORE_READ(fs, root.dentry), BPF_CORE_READ(fs, root.mnt), buf, &res);
+    if (!dentry || (res.flags & (VIGIL_PATH_F_ERROR | VIGIL_PATH_F_TRUNC))) {
+        errors__count(VIGIL_ERR_PROBE_READ);
+        sel__clear_arg(in, i);
+        return -1;
+    }
+    __builtin_memset(in->str[i].data, 0, VSEL_STR_MAX);
+    __u64 n = res.len < VSEL_STR_MAX ? res.len : VSEL_STR_MAX;
+    asm volatile("" : "+r"(n));
+    if (n > VSEL_STR_MAX)
+        n = VSEL_STR_MAX;
+    if (bpf_probe_read_kernel(in->str[i].data, n, buf + (res.start & (VIGIL_PATH_MAX - 1)))) {
+        sel__clear_arg(in, i);
+        return -1;
+    }
+    sel__set_str_len(in, i, res.len);
+    return res.len;
+}
+
+/* struct file *: its path. */
+static __always_inline long args__read_file(struct vsel_input *in, __u32 i, struct file *f, char *buf)
+{
+    struct path p = {};
+    if (!f || bpf_core_read(&p, sizeof(p), &f->f_path)) {
+        sel__clear_arg(in, i);
+        return -1;
+    }
+    return args__read_path(in, i, p.dentry, p.mnt, buf);
+}
+
+/* An fd of the current task: the path of the file open there. */
+static __always_inline long args__read_fd(struct vsel_input *in, __u32 i, __s64 fd, char *buf)
+{
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    unsigned int max = BPF_CORE_READ(fdt, max_fds);
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *f = 0;
+    if (fd < 0 || fd >= max || !fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f) {
+        sel__clear_arg(in, i);
+        return -1;
+    }
+    return args__read_file(in, i, f, buf);
 }
 
 #endif
