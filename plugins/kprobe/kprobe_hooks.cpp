@@ -49,6 +49,21 @@ bool in_vmlinux_btf(const std::string& func)
     return found;
 }
 
+// A function kprobes or fentry could attach to: in the BTF, or a text symbol in kallsyms.
+bool kernel_function_exists(const std::string& func)
+{
+    if (in_vmlinux_btf(func))
+        return true;
+    std::ifstream in("/proc/kallsyms");
+    std::string addr, type, name;
+    while (in >> addr >> type >> name) {
+        if (name == func && (type == "T" || type == "t"))
+            return true;
+        in.ignore(256, '\n');
+    }
+    return false;
+}
+
 std::string active_lsms()
 {
     std::ifstream in("/sys/kernel/security/lsm");
@@ -189,6 +204,19 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
         }
     } else {
         plan.function = call;
+        if (!kernel_function_exists(call)) {
+            if (!spec.value("ignore", json::object()).value("callNotFound", false))
+                throw fail(VIGIL_ERR_NOT_FOUND, fmt::format("no kernel function {} (neither in the kernel's BTF nor "
+                                                            "in /proc/kallsyms)",
+                                                            call));
+            // ignore.callNotFound: the hook stays in the policy, attached to nothing.
+            std::snprintf(status.strategy, sizeof status.strategy, "none");
+            std::snprintf(status.detail, sizeof status.detail, "%s not found (ignore.callNotFound)", call.c_str());
+            hook->handle = next_handle_++;
+            uint64_t handle = hook->handle;
+            hooks_.emplace(handle, std::move(hook));
+            return handle;
+        }
         if (f.kprobe && (!ret || f.kretprobe)) {
             plan.strategy = Strategy::kprobe;
         } else {
@@ -384,6 +412,8 @@ void KprobeHooks::set_mode(uint64_t handle, bool enforce)
     auto it = hooks_.find(handle);
     if (it == hooks_.end())
         throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no kprobe hook {}", handle));
+    if (!it->second->skel)
+        return; // attached to nothing (ignore.callNotFound)
     if (int err = sdk::CompiledSelectors::set_enforce(it->second->skel->obj, enforce))
         throw Error(VIGIL_ERR_KERNEL, fmt::format("setting the mode: {}", std::strerror(-err)));
 }
@@ -393,6 +423,8 @@ void KprobeHooks::stats(uint64_t handle, vigil_hook_stats& out) const
     auto it = hooks_.find(handle);
     if (it == hooks_.end())
         throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no kprobe hook {}", handle));
+    if (!it->second->skel)
+        return;
     if (int err = sdk::read_hook_stats(it->second->skel->obj, out))
         throw Error(VIGIL_ERR_KERNEL, fmt::format("reading the counters: {}", std::strerror(-err)));
 }

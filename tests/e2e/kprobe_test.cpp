@@ -478,3 +478,16 @@ TEST_CASE("kprobe policy: LSM hook task_fix_setuid with Override", "[e2e][kprobe
     CHECK(k["action"] == "KPROBE_ACTION_OVERRIDE");
     CHECK(k["args"][0]["process_credentials_arg"]["uid"] == 4243);
 }
+
+TEST_CASE("kprobe policy: a missing kernel function fails the policy unless ignore.callNotFound", "[e2e][kprobe]")
+{
+    VIGIL_E2E_NEEDS_ROOT();
+    const std::string hook = "  kprobes:\n  - call: vigil_no_such_function\n    syscall: false\n";
+    TempDir pol;
+    auto v = start_with(pol, {{"a.yaml", policy("kp-missing", hook)},
+                              {"b.yaml", policy("kp-missing-ok", hook + "    ignore:\n      callNotFound: true\n")}});
+    std::string why;
+    CHECK_FALSE(loaded(*v, "kp-missing", &why));
+    CHECK(why.find("hook vigil_no_such_function: no kernel function vigil_no_such_function") != std::string::npos);
+    CHECK(loaded(*v, "kp-missing-ok"));
+}
