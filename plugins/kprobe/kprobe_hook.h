@@ -46,8 +46,8 @@ struct kp_spec {
     vigil_u32 source;      /* kp_source */
     vigil_s32 syscall_nr;  /* KP_SRC_RAW_SYSCALLS: the syscall to dispatch on */
     vigil_u32 has_return;  /* entry args are stashed per thread and the event sent at return */
-    vigil_u32 is_lsm;      /* the entry program is a BPF-LSM program: Override is its return value */
     vigil_u32 pad;
+    vigil_u32 pad1;
     vigil_u16 tp_offsets[KP_MAX_RAW_ARGS]; /* KP_SRC_SYSCALL_TP: record offset of each argument */
     vigil_u32 pad2;
     struct kp_arg args[VSEL_MAX_ARGS];

@@ -4,6 +4,7 @@
 #include "syscalls.hpp"
 
 #include <vigil/sdk/hook_event.hpp>
+#include <vigil/wire/args.h>
 #include <vigil/sdk/hook_stats.hpp>
 #include <vigil/sdk/selectors.hpp>
 
@@ -12,9 +13,15 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+
+// The BPF side reads these through .rodata and the ring: one layout on both sides.
+static_assert(sizeof(kp_arg) == 8);
+static_assert(sizeof(kp_spec) == 88 && offsetof(kp_spec, tp_offsets) == 24 && offsetof(kp_spec, args) == 40);
+static_assert(sizeof(vigil_cred_arg) == 80);
 
 namespace vigil::kprobe {
 
@@ -114,8 +121,7 @@ KprobeHooks::~KprobeHooks()
 
 KernelFeatures KprobeHooks::features() const
 {
-    return {host_.has_feature("kprobe"), host_.has_feature("kretprobe"), host_.has_feature("override_return"),
-            host_.has_feature("lsm")};
+    return {host_.has_feature("kprobe"), host_.has_feature("kretprobe"), host_.has_feature("override_return")};
 }
 
 int KprobeHooks::ring_fd()
@@ -282,7 +288,6 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
     for (size_t i = 0; i < plan.tp_offsets.size() && i < KP_MAX_RAW_ARGS; ++i)
         cfg.tp_offsets[i] = plan.tp_offsets[i];
     cfg.syscall_nr = plan.syscall_nr;
-    cfg.is_lsm = plan.strategy == Strategy::lsm;
 
     hook->handle = next_handle_++;
     compiled->hook.hook_id = static_cast<uint32_t>(hook->handle);
@@ -476,7 +481,10 @@ void KprobeHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
     }
     uint32_t sig = r.signal ? r.signal : entry_signal;
     summary_ = fmt::format("{} {}{}{}", h.function, h.policy, is_return ? fmt::format(" = {}", r.retval) : "",
-                           sig ? (enforced ? " killed" : " (monitor: would signal)") : "");
+                           !sig        ? ""
+                           : !enforced ? fmt::format(" (monitor: would send signal {})", sig)
+                           : sig == 9  ? " killed"
+                                       : fmt::format(" signalled {}", sig));
 
     vigil_event ev{};
     ev.struct_size = sizeof ev;

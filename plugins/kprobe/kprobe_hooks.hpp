@@ -37,12 +37,12 @@ struct Plan {
     std::string detail;
 };
 
-// Kernel features the strategies need, as the host reports them.
+// Kernel features the strategies need, as the host reports them. fentry and LSM are not
+// asked: their programs are loaded, and a refused load says why.
 struct KernelFeatures {
     bool kprobe = false;
     bool kretprobe = false;
     bool override_return = false;
-    bool lsm = false;
 };
 
 class KprobeHooks {
