@@ -4,7 +4,7 @@ BUILD ?= build
 BUILD_TYPE ?= Release
 CTEST_ARGS ?=
 
-.PHONY: all setup configure build run test clean
+.PHONY: all setup configure build run test bench clean
 
 all: build
 
@@ -23,6 +23,10 @@ run: build
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure $(CTEST_ARGS)
+
+# The overhead benchmark (bench/run.sh): storms with and without vigild, a few minutes.
+bench: build
+	bash bench/run.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

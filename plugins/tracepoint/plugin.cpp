@@ -3,6 +3,7 @@
 // lifecycle change to the host as a vigil_process_update so the process cache follows.
 #include "decode.hpp"
 #include "process.skel.h"
+#include "tracepoint_hooks.hpp"
 
 #include <vigil/sdk/bpf.hpp>
 #include <vigil/sdk/plugin.hpp>
@@ -18,7 +19,8 @@ namespace {
 using vigil::sdk::Error;
 namespace tp = vigil::tracepoint;
 
-const char* const event_kinds[] = {"process_exec", "process_exit", "process_clone"};
+const char* const event_kinds[] = {"process_exec", "process_exit", "process_clone", "process_tracepoint"};
+const char* const hook_kinds[] = {"tracepoints"};
 const vigil_map_use shared[] = {
     {sizeof(vigil_map_use), VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
     {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
@@ -43,7 +45,10 @@ public:
             x.id = "tracepoint";
             x.name = "Tracepoint sensors";
             x.version = "0.2.0";
-            x.description = "Process lifecycle sensor (fork, exec, exit) on the sched tracepoints";
+            x.description = "Process lifecycle sensor (fork, exec, exit) on the sched tracepoints, and "
+                            "TracingPolicy tracepoint hooks";
+            x.hook_kinds = hook_kinds;
+            x.hook_kind_count = std::size(hook_kinds);
             x.license = "GPL-2.0-only";
             x.event_kinds = event_kinds;
             x.event_kind_count = std::size(event_kinds);
@@ -109,6 +114,7 @@ public:
 
     void stop()
     {
+        hooks_.reset();
         links_.clear();
         if (skel_) {
             process__destroy(skel_);
@@ -116,8 +122,15 @@ public:
         }
     }
 
+    uint64_t add_hook(const vigil_hook_request& req, vigil_hook_status& status) { return hooks_.add(req, status); }
+    void remove_hook(uint64_t handle) { hooks_.remove(handle); }
+    void set_hook_mode(uint64_t handle, bool enforce) { hooks_.set_mode(handle, enforce); }
+    void hook_stats(uint64_t handle, vigil_hook_stats& stats) { hooks_.stats(handle, stats); }
+
     void decode(uint32_t ring_id, std::span<const std::byte> rec, vigil::sdk::Emitter& out)
     {
+        if (ring_id == tp::TracepointHooks::ring_id)
+            return hooks_.decode(rec, out);
         if (ring_id != TP_RING_PROCESS)
             throw Error(VIGIL_ERR_INVALID, fmt::format("unknown ring {}", ring_id));
         auto r = tp::decode_record(rec);
@@ -209,6 +222,7 @@ private:
     std::string attach_;
     process* skel_ = nullptr;
     std::vector<vigil::sdk::Link> links_;
+    tp::TracepointHooks hooks_{host_};
     std::string summary_;
 };
 

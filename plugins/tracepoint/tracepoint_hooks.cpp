@@ -127,11 +127,14 @@ std::expected<FetchPlan, std::string> plan_raw_fetch(uint32_t index, const std::
     return std::unexpected(fmt::format("argument type {} is not supported on raw tracepoints", type));
 }
 
-TracepointHooks::~TracepointHooks()
+TracepointHooks::~TracepointHooks() { reset(); }
+
+void TracepointHooks::reset()
 {
     remove_all();
     if (ring_fd_ >= 0)
         ::close(ring_fd_);
+    ring_fd_ = -1;
 }
 
 int TracepointHooks::ring_fd()
@@ -229,7 +232,8 @@ uint64_t TracepointHooks::add(const vigil_hook_request& req, vigil_hook_status& 
         if (!l)
             throw Error(VIGIL_ERR_KERNEL, fmt::format("{}: attaching: {}", where, std::strerror(errno)));
         hook->link = sdk::Link(l);
-        host_.register_link(bpf_link__fd(l), hook->policy.c_str());
+        hook->link_tag = fmt::format("{}#{}", hook->policy, hook->handle);
+        host_.register_link(bpf_link__fd(l), hook->link_tag.c_str());
     } catch (...) {
         destroy(*hook);
         throw;
@@ -243,6 +247,9 @@ uint64_t TracepointHooks::add(const vigil_hook_request& req, vigil_hook_status& 
 
 void TracepointHooks::destroy(Hook& h)
 {
+    // The host's copy of the link keeps it attached until the host lets go of it too.
+    if (!h.link_tag.empty())
+        host_.remove_links(h.link_tag.c_str());
     h.link.reset();
     if (h.skel)
         generic_tp__destroy(h.skel);

@@ -41,6 +41,8 @@ public:
     void set_mode(uint64_t handle, bool enforce);
     void stats(uint64_t handle, vigil_hook_stats& out) const;
     void remove_all();
+    // Removes every hook and lets go of the ring (the host drops it when the plugin stops).
+    void reset();
     size_t size() const { return hooks_.size(); }
 
     // Turns one hook record into a process_tracepoint event.
@@ -53,6 +55,7 @@ private:
         std::string subsystem, event, message;
         std::vector<std::string> tags;
         std::vector<ArgOut> args;
+        std::string link_tag; // the host holds this hook's link under this tag
         generic_tp* skel = nullptr;
         sdk::Link link;
     };

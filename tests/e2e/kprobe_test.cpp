@@ -77,7 +77,7 @@ std::unique_ptr<Vigild> start_with(const TempDir& dir, const std::vector<std::pa
     // Hook objects load before vigild is ready; under the kernel matrix's emulation each load
     // verifies for seconds.
     o.ready_timeout = 60s;
-    o.agent_toml = fmt::format("policy_dir = \"{}\"\n", dir.path().string());
+    o.policy_dir = dir.path();
     return Vigild::start(o);
 }
 

@@ -46,7 +46,10 @@ std::unique_ptr<Vigild> start_with_policies(const TempDir& dir, const std::vecto
     for (const auto& [file, text] : files)
         std::ofstream(dir.path() / file) << text;
     VigildOptions o;
-    o.extra_toml = fmt::format("[agent]\npolicy_dir = \"{}\"\n", dir.path().string());
+    o.policy_dir = dir.path();
+    // Each policy hook is a BPF object the verifier checks at load; on a loaded 2-core machine
+    // several take a few seconds.
+    o.ready_timeout = std::chrono::seconds(90);
     return Vigild::start(o);
 }
 

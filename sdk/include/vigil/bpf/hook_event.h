@@ -4,6 +4,7 @@
 #ifndef VIGIL_BPF_HOOK_EVENT_H
 #define VIGIL_BPF_HOOK_EVENT_H
 
+#include "vigil/bpf/emit.h"
 #include "vigil/bpf/selectors.h"
 #include "vigil/wire/hook_event.h"
 
@@ -97,10 +98,7 @@ static __always_inline long hook__emit(void *ring, struct vsel_hook *cfg, struct
     asm volatile("" : "+r"(size));
     if (size > VHOOK_RECORD_MAX)
         return -1;
-    long err = bpf_ringbuf_output(ring, s->buf, size, 0);
-    if (err)
-        errors__count(VIGIL_ERR_RINGBUF_RESERVE);
-    return err;
+    return evt__output(ring, s->buf, size);
 }
 
 #endif

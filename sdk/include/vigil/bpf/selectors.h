@@ -215,45 +215,52 @@ static __always_inline void sel__reverse(char *dst, const char *src, __u32 len)
     bpf_loop(VSEL_STR_MAX, sel__rev_byte, &c, 0);
 }
 
-/* Reads the current task's pids, namespaces and capabilities. */
-static __always_inline void sel__task(struct vsel_input *in)
+/* Reads what the hook's filters look at of the current task: always its ids, and its namespace
+ * pid, namespaces and capabilities only when `needs` asks for them. */
+static __always_inline void sel__task(struct vsel_input *in, __u32 needs)
 {
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
     __u64 id = bpf_get_current_pid_tgid();
     in->tgid = id >> 32;
     in->tid = (__u32)id;
+    if (!(needs & (VSEL_NEED_NSPID | VSEL_NEED_NS | VSEL_NEED_CAPS)))
+        return;
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
-    struct pid *pid = BPF_CORE_READ(task, thread_pid);
-    unsigned int level = BPF_CORE_READ(pid, level);
-    struct upid up = {};
-    bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level & 0x1f]);
-    /* thread_pid numbers the thread; the process is numbered by its group leader. */
-    struct task_struct *leader = BPF_CORE_READ(task, group_leader);
-    struct pid *lpid = BPF_CORE_READ(leader, thread_pid);
-    struct upid lup = {};
-    bpf_probe_read_kernel(&lup, sizeof(lup), &lpid->numbers[level & 0x1f]);
-    in->nspid = lup.nr;
-    in->pidns = BPF_CORE_READ(up.ns, ns.inum);
-
-    struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
-    in->ns[VSEL_NS_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
-    in->ns[VSEL_NS_IPC] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
-    in->ns[VSEL_NS_MNT] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
-    in->ns[VSEL_NS_PID] = in->pidns;
-    in->ns[VSEL_NS_PID_FOR_CHILDREN] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
-    in->ns[VSEL_NS_NET] = BPF_CORE_READ(nsp, net_ns, ns.inum);
-    if (bpf_core_field_exists(nsp->time_ns)) {
-        in->ns[VSEL_NS_TIME] = BPF_CORE_READ(nsp, time_ns, ns.inum);
-        in->ns[VSEL_NS_TIME_FOR_CHILDREN] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+    if (needs & (VSEL_NEED_NSPID | VSEL_NEED_NS)) {
+        struct pid *pid = BPF_CORE_READ(task, thread_pid);
+        unsigned int level = BPF_CORE_READ(pid, level);
+        struct upid up = {};
+        bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level & 0x1f]);
+        /* thread_pid numbers the thread; the process is numbered by its group leader. */
+        struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+        struct pid *lpid = BPF_CORE_READ(leader, thread_pid);
+        struct upid lup = {};
+        bpf_probe_read_kernel(&lup, sizeof(lup), &lpid->numbers[level & 0x1f]);
+        in->nspid = lup.nr;
+        in->pidns = BPF_CORE_READ(up.ns, ns.inum);
     }
-    in->ns[VSEL_NS_CGROUP] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
     const struct cred *cred = BPF_CORE_READ(task, cred);
-    in->ns[VSEL_NS_USER] = BPF_CORE_READ(cred, user_ns, ns.inum);
-
-    /* kernel_cap_t is u32[2] before 6.3 and u64 after: 8 bytes, low bits first, either way. */
-    bpf_probe_read_kernel(&in->caps[VSEL_CAP_EFFECTIVE], 8, &cred->cap_effective);
-    bpf_probe_read_kernel(&in->caps[VSEL_CAP_INHERITABLE], 8, &cred->cap_inheritable);
-    bpf_probe_read_kernel(&in->caps[VSEL_CAP_PERMITTED], 8, &cred->cap_permitted);
+    if (needs & VSEL_NEED_NS) {
+        struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+        in->ns[VSEL_NS_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
+        in->ns[VSEL_NS_IPC] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
+        in->ns[VSEL_NS_MNT] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+        in->ns[VSEL_NS_PID] = in->pidns;
+        in->ns[VSEL_NS_PID_FOR_CHILDREN] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
+        in->ns[VSEL_NS_NET] = BPF_CORE_READ(nsp, net_ns, ns.inum);
+        if (bpf_core_field_exists(nsp->time_ns)) {
+            in->ns[VSEL_NS_TIME] = BPF_CORE_READ(nsp, time_ns, ns.inum);
+            in->ns[VSEL_NS_TIME_FOR_CHILDREN] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+        }
+        in->ns[VSEL_NS_CGROUP] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
+        in->ns[VSEL_NS_USER] = BPF_CORE_READ(cred, user_ns, ns.inum);
+    }
+    if (needs & VSEL_NEED_CAPS) {
+        /* kernel_cap_t is u32[2] before 6.3 and u64 after: 8 bytes, low bits first, either way. */
+        bpf_probe_read_kernel(&in->caps[VSEL_CAP_EFFECTIVE], 8, &cred->cap_effective);
+        bpf_probe_read_kernel(&in->caps[VSEL_CAP_INHERITABLE], 8, &cred->cap_inheritable);
+        bpf_probe_read_kernel(&in->caps[VSEL_CAP_PERMITTED], 8, &cred->cap_permitted);
+    }
 }
 
 /* Collects up to VSEL_FOLLOW_DEPTH ancestors from vigil_procs, nearest first, stopping at the
@@ -538,9 +545,21 @@ static __always_inline int sel__rate_ok(const struct vsel_action *a, __u32 selec
 static __always_inline struct vsel_decision sel__evaluate(struct vsel_hook *cfg, struct vsel_input *in, int ret)
 {
     struct vsel_decision d = {.selector = -1};
-    sel__task(in);
+    if (cfg->nselectors == 0) {
+        in->tgid = bpf_get_current_pid_tgid() >> 32;
+        in->tid = (__u32)bpf_get_current_pid_tgid();
+        d.selector = 0;
+        d.post = 1;
+        sel__stat(VSEL_STAT_MATCHED);
+        sel__stat(VSEL_STAT_POSTED);
+        return d;
+    }
+    __u32 needs = cfg->needs;
+    sel__task(in, needs);
     struct vigil_proc *self = bpf_map_lookup_elem(&vigil_procs, &in->tgid);
-    sel__ancestors(in, self);
+    in->nanc = 0;
+    if (needs & VSEL_NEED_ANCESTORS)
+        sel__ancestors(in, self);
 
     /* Reversed copies only for the arguments a Postfix filter looks at. */
     for (int i = 0; i < VSEL_MAX_ARGS; i++)
@@ -548,13 +567,6 @@ static __always_inline struct vsel_decision sel__evaluate(struct vsel_hook *cfg,
             in->args[i].len < VSEL_STR_MAX)
             sel__reverse(in->rev[i].data, in->str[i].data, in->args[i].len);
 
-    if (cfg->nselectors == 0) {
-        d.selector = 0;
-        d.post = 1;
-        sel__stat(VSEL_STAT_MATCHED);
-        sel__stat(VSEL_STAT_POSTED);
-        return d;
-    }
     struct sel__loop_ctx c = {.cfg = cfg, .in = in, .self = self, .ret = ret, .match = -1};
     bpf_loop(VSEL_MAX_SELECTORS, sel__match_one, &c, 0);
     /* The index comes back through the stack: bound it again where the verifier can see it. */

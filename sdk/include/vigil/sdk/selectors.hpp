@@ -110,6 +110,28 @@ struct CompiledSelectors {
         return c;
     }
 
+    // What the filters read (vsel_hook.needs), from the selectors themselves.
+    static uint32_t compute_needs(const vsel_hook& h)
+    {
+        uint32_t needs = 0;
+        for (uint32_t i = 0; i < h.nselectors && i < VSEL_MAX_SELECTORS; ++i) {
+            const vsel_selector& s = h.sel[i];
+            for (uint32_t p = 0; p < s.npids && p < VSEL_MAX_PID_FILTERS; ++p) {
+                if (s.pids[p].flags & VSEL_PID_NAMESPACE)
+                    needs |= VSEL_NEED_NSPID;
+                if (s.pids[p].flags & VSEL_PID_FOLLOW_FORKS)
+                    needs |= VSEL_NEED_ANCESTORS;
+            }
+            if (s.nns)
+                needs |= VSEL_NEED_NS | VSEL_NEED_NSPID;
+            if (s.ncaps)
+                needs |= VSEL_NEED_CAPS;
+            if (s.has_binary && s.binary.follow_children)
+                needs |= VSEL_NEED_ANCESTORS;
+        }
+        return needs;
+    }
+
     // Writes everything into the hook object's selector maps (after load, before attach).
     // Returns 0 or -errno, with `what` naming the map that failed.
     int install(bpf_object* obj, std::string& what) const
@@ -120,8 +142,10 @@ struct CompiledSelectors {
         };
         const uint8_t one = 1;
         uint32_t zero = 0;
+        vsel_hook h = hook;
+        h.needs = compute_needs(h);
         int fd = fd_of("vsel_config");
-        if (fd < 0 || bpf_map_update_elem(fd, &zero, &hook, BPF_ANY)) {
+        if (fd < 0 || bpf_map_update_elem(fd, &zero, &h, BPF_ANY)) {
             what = "vsel_config";
             return fd < 0 ? -ENOENT : -errno;
         }

@@ -182,8 +182,17 @@ struct vsel_hook {
     vigil_u32 enforce;     /* 1: Sigkill/Signal/Override are carried out; 0: monitor mode, counted */
     vigil_u32 hook_id;     /* the host's id of this hook, carried in every record */
     vigil_u32 postfix_args; /* bit i: arg i needs its reversed copy (a Postfix filter uses it) */
-    vigil_u32 pad;
+    vigil_u32 needs;        /* vsel_needs: what the filters read, so nothing else is read */
     struct vsel_selector sel[VSEL_MAX_SELECTORS];
+};
+
+/* What a hook's filters read from the task and the process map (vsel_hook.needs); computed by
+ * vsel_compute_needs / CompiledSelectors. */
+enum vsel_needs {
+    VSEL_NEED_NSPID = 1,     /* the pid inside the process's PID namespace and that namespace */
+    VSEL_NEED_NS = 2,        /* namespace inodes */
+    VSEL_NEED_CAPS = 4,      /* capability sets */
+    VSEL_NEED_ANCESTORS = 8, /* the ancestor chain (followForks, followChildren) */
 };
 
 /* Key of `vsel_strings` (hash): exact strings of In/NotIn/Equal/NotEqual filters. The bytes
