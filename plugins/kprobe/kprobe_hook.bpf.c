@@ -130,6 +130,7 @@ static long kp__fetch_one(__u32 idx, void *data)
         return 0;
     struct kp_arg a = kp_spec.args[i];
     __u64 v = c->s->raw[a.src & 7];
+    struct path p = {}; /* path-like types: walked once, after the switch */
     switch (a.read) {
     case KP_READ_INT:
         sel__set_int(in, i, args__int(v, a.size, a.is_signed));
@@ -151,23 +152,21 @@ static long kp__fetch_one(__u32 idx, void *data)
         args__read_cred(in, i, (const struct cred *)v);
         break;
     case KP_READ_FD:
-        args__read_fd(in, i, args__int(v, 4, 1), c->s->path);
+        args__file_path(args__fd_file(args__int(v, 4, 1)), &p);
         break;
     case KP_READ_FILE:
-        args__read_file(in, i, (struct file *)v, c->s->path);
+        args__file_path((struct file *)v, &p);
         break;
-    case KP_READ_PATH: {
-        struct path p = {};
+    case KP_READ_PATH:
         if (bpf_core_read(&p, sizeof(p), (struct path *)v))
-            sel__clear_arg(in, i);
-        else
-            args__read_path(in, i, p.dentry, p.mnt, c->s->path);
+            __builtin_memset(&p, 0, sizeof(p));
         break;
-    }
     case KP_READ_DENTRY:
-        args__read_path(in, i, (struct dentry *)v, 0, c->s->path);
+        p.dentry = (struct dentry *)v;
         break;
     }
+    if (a.read >= KP_READ_FD && a.read <= KP_READ_DENTRY)
+        args__read_path(in, i, p.dentry, p.mnt, c->s->path);
     return 0;
 }
 

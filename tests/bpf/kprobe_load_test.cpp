@@ -162,6 +162,8 @@ TEST_CASE("kprobe hook: syscall tracepoint programs load for both syscall source
     CHECK_LOADED(enter);
     auto exit = load_only("kp_sys_exit", spec_for(KP_SRC_SYSCALL_TP, true, true));
     CHECK_LOADED(exit);
+    auto plain = load_only("kp_sys_enter", spec_for(KP_SRC_SYSCALL_TP, true, false));
+    CHECK_LOADED(plain);
 }
 
 TEST_CASE("kprobe hook: the Override program loads exactly where bpf_override_return exists", "[bpf][kprobe]")

@@ -142,30 +142,26 @@ static __always_inline long args__read_path(struct vsel_input *in, __u32 i, stru
     return res.len;
 }
 
-/* struct file *: its path. */
-static __always_inline long args__read_file(struct vsel_input *in, __u32 i, struct file *f, char *buf)
+/* The path (dentry, mnt) of a struct file *; zeroed when unreadable. Callers gather the
+ * (dentry, mnt) of every path-like type first and call args__read_path once: each inlined walk
+ * costs the verifier its 64 iterations. */
+static __always_inline void args__file_path(struct file *f, struct path *out)
 {
-    struct path p = {};
-    if (!f || bpf_core_read(&p, sizeof(p), &f->f_path)) {
-        sel__clear_arg(in, i);
-        return -1;
-    }
-    return args__read_path(in, i, p.dentry, p.mnt, buf);
+    if (!f || bpf_core_read(out, sizeof(*out), &f->f_path))
+        __builtin_memset(out, 0, sizeof(*out));
 }
 
-/* An fd of the current task: the path of the file open there. */
-static __always_inline long args__read_fd(struct vsel_input *in, __u32 i, __s64 fd, char *buf)
+/* The struct file * the current task has open at `fd`, or NULL. */
+static __always_inline struct file *args__fd_file(__s64 fd)
 {
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
     struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
     unsigned int max = BPF_CORE_READ(fdt, max_fds);
     struct file **fds = BPF_CORE_READ(fdt, fd);
     struct file *f = 0;
-    if (fd < 0 || fd >= max || !fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f) {
-        sel__clear_arg(in, i);
-        return -1;
-    }
-    return args__read_file(in, i, f, buf);
+    if (fd < 0 || fd >= max || !fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+        return 0;
+    return f;
 }
 
 #endif
