@@ -130,7 +130,10 @@ Result<void> Agent::start()
                                                      pipeline_->on_event(id, ev);
                                                  });
     process_service_ = std::make_unique<api::CacheProcessService>(*cache_);
-    services_.emplace(api::AgentServices{*registry_, features_, *maps_, *pipeline_, hub_, process_service_.get(), nullptr});
+    policies_ = std::make_unique<PolicyManager>(*registry_);
+    policy_service_ = std::make_unique<ManagedPolicyService>(*policies_);
+    services_.emplace(api::AgentServices{*registry_, features_, *maps_, *pipeline_, hub_, process_service_.get(),
+                                         policy_service_.get()});
     // Bound before the plugins load: a socket in use fails the start before anything attaches.
     auto server = api::ApiServer::make(
         io_, api::ApiServerOptions{.socket_path = cfg_.api.socket, .subscriber_queue = cfg_.api.subscriber_queue},
@@ -147,7 +150,6 @@ Result<void> Agent::start()
     auto t0 = std::chrono::steady_clock::now();
     if (auto r = registry_->load(cfg_); !r)
         return r;
-    policies_ = std::make_unique<PolicyManager>(*registry_);
     for (const auto& file : opts_.policies)
         if (auto r = policies_->add_file(file); !r)
             return r;

@@ -12,6 +12,7 @@
 #include "metrics/http_server.hpp"
 #include "plugins/registry.hpp"
 #include "policy/manager.hpp"
+#include "policy/service.hpp"
 #include "process/bootstrap.hpp"
 #include "process/cache.hpp"
 
@@ -87,6 +88,7 @@ private:
     std::unique_ptr<EventPipeline> pipeline_;
     std::unique_ptr<PluginRegistry> registry_;
     std::unique_ptr<PolicyManager> policies_;
+    std::unique_ptr<ManagedPolicyService> policy_service_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer flush_timer_;
     std::unique_ptr<api::ProcessService> process_service_;

@@ -147,6 +147,20 @@ void write_policy(JsonWriter& w, const PolicyInfo& p)
     for (const auto& k : p.hook_kinds)
         w.value(k);
     w.end_array();
+    w.key("hooks").begin_array();
+    for (const auto& h : p.hooks)
+        w.begin_object()
+            .member("kind", h.kind)
+            .member("index", h.index)
+            .member("plugin", h.plugin)
+            .member("strategy", h.strategy)
+            .member("detail", h.detail)
+            .end_object();
+    w.end_array();
+    w.key("counters").begin_object();
+    w.member("matched", p.matched).member("posted", p.posted).member("rate_limited", p.rate_limited);
+    w.member("enforced", p.enforced).member("monitored", p.monitored);
+    w.end_object();
     w.end_object();
 }
 

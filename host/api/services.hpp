@@ -58,6 +58,14 @@ enum class PolicyMode { enforce, monitor };
 const char* to_string(PolicyMode m);
 std::optional<PolicyMode> parse_policy_mode(std::string_view s);
 
+struct PolicyHookInfo {
+    std::string kind;     // "tracepoints", "kprobes", ...
+    uint64_t index = 0;   // position in its spec section
+    std::string plugin;   // the plugin serving it
+    std::string strategy; // how it attached ("tracepoint", "raw_tp", "kprobe", ...); empty: detached
+    std::string detail;
+};
+
 struct PolicyInfo {
     std::string name;
     PolicyMode mode = PolicyMode::enforce;
@@ -65,6 +73,9 @@ struct PolicyInfo {
     std::string state;      // e.g. "loaded", "error"
     std::string last_error; // empty when none
     std::vector<std::string> hook_kinds;
+    std::vector<PolicyHookInfo> hooks;
+    // Counters summed over the policy's hooks.
+    uint64_t matched = 0, posted = 0, rate_limited = 0, enforced = 0, monitored = 0;
 };
 
 // Runtime policy management (TracingPolicy YAML). Errors use Errc: invalid_input for a policy

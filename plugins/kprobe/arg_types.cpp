@@ -80,10 +80,10 @@ void write_caps(sdk::JsonWriter& out, std::string_view key, uint64_t mask)
     out.end_array();
 }
 
-void write_cred(sdk::JsonWriter& out, const sdk::HookArgView& v)
+void write_cred(sdk::JsonWriter& out, const ArgValue& v)
 {
     vigil_cred_arg c{};
-    std::memcpy(&c, v.value.data(), sizeof c);
+    std::memcpy(&c, v.arg.value.data(), sizeof c);
     out.key("process_credentials_arg").begin_object();
     out.member("uid", c.uid).member("gid", c.gid).member("euid", c.euid).member("egid", c.egid);
     out.member("suid", c.suid).member("sgid", c.sgid).member("fsuid", c.fsuid).member("fsgid", c.fsgid);
@@ -215,7 +215,7 @@ void write_int_value(sdk::JsonWriter& out, const std::string& type, int64_t v)
     }
 }
 
-void write_arg(sdk::JsonWriter& out, const std::string& type, const std::string& label, const sdk::HookArgView& v)
+void write_arg(sdk::JsonWriter& out, const std::string& type, const std::string& label, const ArgValue& v)
 {
     out.begin_object();
     if (v.failed()) {
@@ -226,12 +226,12 @@ void write_arg(sdk::JsonWriter& out, const std::string& type, const std::string&
     } else if (type == "char_buf") {
         if (v.truncated()) {
             out.key("truncated_bytes_arg").begin_object();
-            out.member("bytes_arg", base64(v.text())).member("orig_size", static_cast<uint64_t>(v.orig_len));
+            out.member("bytes_arg", base64(v.text())).member("orig_size", static_cast<uint64_t>(v.orig_len()));
             out.end_object();
         } else {
             out.member("bytes_arg", base64(v.text()));
         }
-    } else if (type == "cred" && v.value.size() >= sizeof(vigil_cred_arg)) {
+    } else if (type == "cred" && v.arg.value.size() >= sizeof(vigil_cred_arg)) {
         write_cred(out, v);
     } else if (const PathType* t = path_type(type)) {
         out.key(t->key).begin_object().member("path", v.text());

@@ -5,7 +5,6 @@
 
 #include <vigil/sdk/hook_event.hpp>
 #include <vigil/wire/args.h>
-#include <vigil/sdk/hook_stats.hpp>
 #include <vigil/sdk/selectors.hpp>
 
 #include <bpf/bpf.h>
@@ -112,33 +111,11 @@ const char* to_string(Strategy s)
     return "unknown";
 }
 
-KprobeHooks::~KprobeHooks()
-{
-    remove_all();
-    if (ring_fd_ >= 0)
-        ::close(ring_fd_);
-}
+KprobeHooks::~KprobeHooks() { remove_all(); }
 
 KernelFeatures KprobeHooks::features() const
 {
     return {host_.has_feature("kprobe"), host_.has_feature("kretprobe"), host_.has_feature("override_return")};
-}
-
-int KprobeHooks::ring_fd()
-{
-    if (ring_fd_ >= 0)
-        return ring_fd_;
-    int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "kp_hook_events", 0, 0, 1u << 22, nullptr);
-    if (fd < 0)
-        throw Error(VIGIL_ERR_KERNEL, fmt::format("creating the hook ring buffer: {}", std::strerror(errno)));
-    try {
-        host_.add_ring(fd, ring_id);
-    } catch (...) {
-        ::close(fd);
-        throw;
-    }
-    ring_fd_ = fd;
-    return fd;
 }
 
 uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& status)
@@ -329,7 +306,7 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
         if (!ret)
             bpf_map__set_max_entries(hook->skel->maps.kp_stash, 1);
         sdk::reuse_shared_maps(hook->skel->obj, host_);
-        if (int err = bpf_map__reuse_fd(hook->skel->maps.hook_events, ring_fd()))
+        if (int err = bpf_map__reuse_fd(hook->skel->maps.hook_events, ring_.fd()))
             throw fail(VIGIL_ERR_KERNEL, fmt::format("sharing the hook ring: {}", std::strerror(-err)));
         if (int err = kprobe_hook__load(hook->skel)) {
             if (plan.strategy == Strategy::fentry)
@@ -410,6 +387,7 @@ void KprobeHooks::remove_all()
     for (auto& [_, h] : hooks_)
         destroy(*h);
     hooks_.clear();
+    ring_.reset(); // no hook object uses it any more; the host drops it when the plugin stops
 }
 
 void KprobeHooks::set_mode(uint64_t handle, bool enforce)
@@ -430,8 +408,7 @@ void KprobeHooks::stats(uint64_t handle, vigil_hook_stats& out) const
         throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no kprobe hook {}", handle));
     if (!it->second->skel)
         return;
-    if (int err = sdk::read_hook_stats(it->second->skel->obj, out))
-        throw Error(VIGIL_ERR_KERNEL, fmt::format("reading the counters: {}", std::strerror(-err)));
+    sdk::read_hook_stats(it->second->skel->obj, out);
 }
 
 void KprobeHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
@@ -439,7 +416,7 @@ void KprobeHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
     auto parsed = sdk::parse_hook_record(rec);
     if (!parsed)
         throw Error(VIGIL_ERR_INVALID, parsed.error());
-    const vhook_record& r = parsed->header;
+    const vhook_record& r = parsed->hdr;
     auto it = hooks_.find(r.hook_id);
     if (it == hooks_.end())
         return; // the hook was removed while its records were in flight
@@ -455,9 +432,9 @@ void KprobeHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
     body_.clear();
     body_.member("function_name", h.function);
     body_.key("args").begin_array();
-    for (uint32_t i = 0; i < parsed->nargs; ++i) {
+    for (size_t i = 0; i < parsed->args.size(); ++i) {
         const ArgOut* spec = i < h.args.size() ? &h.args[i] : nullptr;
-        write_arg(body_, spec ? spec->type : "int64", spec ? spec->label : "", parsed->args[i]);
+        write_arg(body_, spec ? spec->type : "int64", spec ? spec->label : "", ArgValue{parsed->args[i]});
     }
     body_.end_array();
     if (is_return) {

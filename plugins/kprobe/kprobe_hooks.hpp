@@ -9,6 +9,7 @@
 
 #include <vigil/plugin_abi.h>
 #include <vigil/sdk/bpf.hpp>
+#include <vigil/sdk/hook_event.hpp>
 #include <vigil/sdk/json.hpp>
 #include <vigil/sdk/plugin.hpp>
 
@@ -49,7 +50,7 @@ class KprobeHooks {
 public:
     static constexpr uint32_t ring_id = 1;
 
-    explicit KprobeHooks(sdk::Host& host) : host_(host) {}
+    explicit KprobeHooks(sdk::Host& host) : host_(host), ring_(host, "kp_hook_events", ring_id) {}
     ~KprobeHooks();
 
     uint64_t add(const vigil_hook_request& req, vigil_hook_status& status);
@@ -74,12 +75,11 @@ private:
         kprobe_hook* skel = nullptr;
         std::vector<sdk::Link> links;
     };
-    int ring_fd();
     void destroy(Hook& h);
     KernelFeatures features() const;
 
     sdk::Host& host_;
-    int ring_fd_ = -1;
+    sdk::HookRing ring_;
     uint64_t next_handle_ = 1;
     std::map<uint64_t, std::unique_ptr<Hook>> hooks_;
     sdk::JsonWriter body_;

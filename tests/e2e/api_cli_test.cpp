@@ -207,29 +207,63 @@ TEST_CASE("sensors enable and disable round-trip through the CLI", "[e2e][api]")
     CHECK(env.cli({"sensors"}).rc == 2);
 }
 
-TEST_CASE("policy verbs answer that the policy engine is not available", "[e2e][api]")
+TEST_CASE("policy verbs manage policies in the running agent", "[e2e][api]")
 {
     ApiEnv env;
     auto vigild = env.start();
     fs::path policy = env.dir / "policy.yaml";
-    std::ofstream(policy) << "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: p\n";
-    std::vector<std::vector<std::string>> verbs = {
-        {"policy", "add", policy.string()},
-        {"policy", "add", policy.string(), "--mode", "monitor"},
-        {"policy", "delete", "p"},
-        {"policy", "list"},
-        {"policy", "list", "-o", "json"},
-        {"policy", "enable", "p"},
-        {"policy", "disable", "p"},
-        {"policy", "set-mode", "p", "enforce"},
-    };
-    for (const auto& v : verbs) {
-        INFO(v[1]);
-        auto r = env.cli(v);
-        CHECK(r.rc == 1);
-        CHECK(r.out.empty());
-        CHECK(r.err == "vigil: policy engine not available in this build [unavailable]\n");
-    }
+    std::ofstream(policy) << R"(apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: cli-policy
+spec:
+  tracepoints:
+  - subsystem: syscalls
+    event: sys_enter_openat
+    args:
+    - index: 6
+      type: string
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Equal
+        values: ["/nonexistent/vigil-cli-policy"]
+      matchActions:
+      - action: Sigkill
+)";
+    auto added = env.cli({"policy", "add", policy.string(), "--mode", "monitor"});
+    INFO(added.err);
+    REQUIRE(added.rc == 0);
+
+    auto list = env.cli({"policy", "list", "-o", "json"});
+    REQUIRE(list.rc == 0);
+    CHECK(list.out.find("\"name\":\"cli-policy\"") != std::string::npos);
+    CHECK(list.out.find("\"mode\":\"monitor\"") != std::string::npos);
+    CHECK(list.out.find("\"strategy\":\"tracepoint\"") != std::string::npos);
+    CHECK(list.out.find("\"counters\":{") != std::string::npos);
+
+    CHECK(env.cli({"policy", "set-mode", "cli-policy", "enforce"}).rc == 0);
+    CHECK(env.cli({"policy", "list", "-o", "json"}).out.find("\"mode\":\"enforce\"") != std::string::npos);
+    CHECK(env.cli({"policy", "disable", "cli-policy"}).rc == 0);
+    CHECK(env.cli({"policy", "list", "-o", "json"}).out.find("\"state\":\"disabled\"") != std::string::npos);
+    CHECK(env.cli({"policy", "enable", "cli-policy"}).rc == 0);
+    CHECK(env.cli({"policy", "list", "-o", "json"}).out.find("\"state\":\"loaded\"") != std::string::npos);
+
+    auto dup = env.cli({"policy", "add", policy.string()});
+    CHECK(dup.rc == 1);
+    CHECK(dup.err.find("already loaded") != std::string::npos);
+
+    CHECK(env.cli({"policy", "delete", "cli-policy"}).rc == 0);
+    auto gone = env.cli({"policy", "delete", "cli-policy"});
+    CHECK(gone.rc == 1);
+    CHECK(gone.err.find("no policy named \"cli-policy\"") != std::string::npos);
+
+    fs::path bad = env.dir / "bad.yaml";
+    std::ofstream(bad) << "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: p\nspec:\n  kprobs: []\n";
+    auto badr = env.cli({"policy", "add", bad.string()});
+    CHECK(badr.rc == 1);
+    CHECK(badr.err.find("kprobs") != std::string::npos);
+
     CHECK(env.cli({"policy", "add", (env.dir / "missing.yaml").string()}).rc == 2);
     CHECK(env.cli({"policy", "add", policy.string(), "--mode", "loud"}).rc == 2);
     CHECK(env.cli({"policy", "set-mode", "p", "loud"}).rc == 2);
@@ -244,7 +278,7 @@ TEST_CASE("status and process verbs", "[e2e][api]")
     auto st = env.cli({"status"});
     REQUIRE(st.rc == 0);
     CHECK(st.out.find("vigild " VIGIL_VERSION) != std::string::npos);
-    CHECK(st.out.find("policy engine: not available in this build") != std::string::npos);
+    CHECK(st.out.find("policy engine: available") != std::string::npos);
     CHECK(st.out.find("tracepoint  running") != std::string::npos);
     auto stj = env.cli({"status", "-o", "json"});
     REQUIRE(stj.rc == 0);

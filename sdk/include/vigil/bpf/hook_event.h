@@ -86,6 +86,9 @@ static __always_inline long hook__emit(void *ring, struct vsel_hook *cfg, struct
             a->flags |= VHOOK_ARG_TRUNCATED;
             len = VSEL_STR_MAX - 1;
         }
+        /* The 6.1 verifier loses the clamp above when the arguments' encodings are constants
+         * (clang folds it into the offset arithmetic): restate a bound it keeps. */
+        len &= 0xff;
         a->len = len;
         a->orig_len = v->len;
         __builtin_memcpy(s->buf + off, in->str[i].data, VHOOK_ARG_MAX);

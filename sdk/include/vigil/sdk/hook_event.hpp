@@ -1,74 +1,126 @@
-// Reading a vhook_record (vigil/wire/hook_event.h), the record every policy hook program sends,
-// with every length checked against the record: a malformed record is an error, never a read
-// past its end. The argument views point into the record and live as long as it does.
+// What every plugin that serves policy hooks needs around its hook objects: one ring buffer for
+// the records of all of them, the selector counters of a loaded hook object, and a checked read
+// of a vhook_record (vigil/wire/hook_event.h) written by vigil/bpf/hook_event.h.
 #pragma once
 
+#include <vigil/plugin_abi.h>
+#include <vigil/sdk/plugin.hpp>
 #include <vigil/wire/hook_event.h>
 
-#include <array>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstddef>
-#include <cstdint>
 #include <cstring>
 #include <expected>
 #include <span>
 #include <string>
-#include <string_view>
+#include <vector>
 
 namespace vigil::sdk {
 
-struct HookArgView {
-    uint16_t enc = VHOOK_ENC_NONE; // vhook_arg_enc
-    uint16_t flags = 0;            // vhook_arg_flags
-    uint32_t orig_len = 0;         // length before truncation
-    std::span<const std::byte> value;
-
-    bool failed() const { return (flags & VHOOK_ARG_ERROR) != 0 || enc == VHOOK_ENC_NONE; }
-    bool truncated() const { return (flags & VHOOK_ARG_TRUNCATED) != 0; }
-    bool is_int() const { return enc == VHOOK_ENC_S64 || enc == VHOOK_ENC_U64; }
-    int64_t as_int() const
+// The ring the plugin's hook objects share (each reuses its fd with bpf_map__reuse_fd before
+// load). Created, and handed to the host under ring_id, on first use.
+class HookRing {
+public:
+    HookRing(const Host& host, const char* name, uint32_t ring_id, uint32_t bytes = 1u << 22)
+        : host_(host), name_(name), ring_id_(ring_id), bytes_(bytes)
     {
-        int64_t v = 0;
-        if (value.size() >= sizeof v)
-            std::memcpy(&v, value.data(), sizeof v);
-        return v;
     }
-    std::string_view text() const { return {reinterpret_cast<const char*>(value.data()), value.size()}; }
+    ~HookRing() { reset(); }
+    HookRing(const HookRing&) = delete;
+    HookRing& operator=(const HookRing&) = delete;
+
+    int fd()
+    {
+        if (fd_ >= 0)
+            return fd_;
+        int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, name_, 0, 0, bytes_, nullptr);
+        if (fd < 0)
+            throw Error(VIGIL_ERR_KERNEL, std::string("creating the hook ring buffer: ") + std::strerror(errno));
+        try {
+            host_.add_ring(fd, ring_id_);
+        } catch (...) {
+            ::close(fd);
+            throw;
+        }
+        fd_ = fd;
+        return fd_;
+    }
+    // Lets go of the ring (the host drops it when the plugin stops).
+    void reset()
+    {
+        if (fd_ >= 0)
+            ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    const Host& host_;
+    const char* name_;
+    uint32_t ring_id_;
+    uint32_t bytes_;
+    int fd_ = -1;
 };
 
-struct HookRecordView {
-    vhook_record header{};
-    std::array<HookArgView, VSEL_MAX_ARGS> args{};
-    uint32_t nargs = 0;
-};
-
-inline std::expected<HookRecordView, std::string> parse_hook_record(std::span<const std::byte> rec)
+// The vsel_stats counters of a loaded hook object, summed over CPUs.
+inline void read_hook_stats(bpf_object* obj, vigil_hook_stats& out)
 {
-    HookRecordView out;
-    vhook_record& r = out.header;
+    bpf_map* m = bpf_object__find_map_by_name(obj, "vsel_stats");
+    if (!m)
+        throw Error(VIGIL_ERR_NOT_FOUND, "the hook object has no vsel_stats map");
+    int ncpu = libbpf_num_possible_cpus();
+    std::vector<uint64_t> v(ncpu > 0 ? ncpu : 1);
+    auto sum = [&](uint32_t slot) {
+        uint64_t s = 0;
+        if (bpf_map_lookup_elem(bpf_map__fd(m), &slot, v.data()) == 0)
+            for (uint64_t x : v)
+                s += x;
+        return s;
+    };
+    out.matched = sum(VSEL_STAT_MATCHED);
+    out.posted = sum(VSEL_STAT_POSTED);
+    out.rate_limited = sum(VSEL_STAT_RATE_LIMITED);
+    out.enforced = sum(VSEL_STAT_ENFORCED);
+    out.monitored = sum(VSEL_STAT_MONITORED);
+}
+
+struct HookArg {
+    vhook_arg hdr;
+    std::span<const std::byte> value; // hdr.len bytes
+};
+
+struct HookRecord {
+    vhook_record hdr;
+    std::vector<HookArg> args;
+};
+
+// The header and arguments of one record, every length checked against the record's size.
+inline std::expected<HookRecord, std::string> parse_hook_record(std::span<const std::byte> rec)
+{
+    HookRecord out;
+    vhook_record& r = out.hdr;
     if (rec.size() < sizeof r)
         return std::unexpected("hook record of " + std::to_string(rec.size()) + " bytes is too short");
     std::memcpy(&r, rec.data(), sizeof r);
-    if (r.kind != VHOOK_RECORD_KIND)
-        return std::unexpected(std::string("not a hook record"));
-    if (r.size > rec.size() || r.size < sizeof r)
-        return std::unexpected("hook record says " + std::to_string(r.size) + " bytes, " + std::to_string(rec.size()) +
-                               " arrived");
-    if (r.nargs > VSEL_MAX_ARGS)
-        return std::unexpected("hook record has " + std::to_string(r.nargs) + " arguments");
+    if (r.kind != VHOOK_RECORD_KIND || r.size > rec.size() || r.size < sizeof r || r.nargs > VSEL_MAX_ARGS)
+        return std::unexpected(std::string("malformed hook record header"));
     size_t off = sizeof r;
     for (uint32_t i = 0; i < r.nargs; ++i) {
-        vhook_arg a;
-        if (off + sizeof a > r.size)
+        HookArg a;
+        if (off + sizeof a.hdr > r.size)
             return std::unexpected("hook record cut in argument " + std::to_string(i));
-        std::memcpy(&a, rec.data() + off, sizeof a);
-        off += sizeof a;
-        size_t padded = (size_t(a.len) + 7) & ~size_t(7);
-        if (a.len > VHOOK_ARG_MAX || off + padded > r.size)
+        std::memcpy(&a.hdr, rec.data() + off, sizeof a.hdr);
+        off += sizeof a.hdr;
+        size_t padded = (size_t(a.hdr.len) + 7) & ~size_t(7);
+        if (a.hdr.len > VHOOK_ARG_MAX || off + padded > r.size)
             return std::unexpected("hook record argument " + std::to_string(i) + " overruns the record");
-        out.args[i] = HookArgView{a.enc, a.flags, a.orig_len, rec.subspan(off, a.len)};
+        a.value = rec.subspan(off, a.hdr.len);
         off += padded;
+        out.args.push_back(a);
     }
-    out.nargs = r.nargs;
     return out;
 }
 
