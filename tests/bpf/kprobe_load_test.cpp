@@ -10,10 +10,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -65,6 +67,7 @@ kp_spec spec_for(uint32_t source, bool syscall_args, bool ret)
 struct LoadResult {
     int err = 0;
     std::string log;
+    uint32_t verified_insns = 0; // what the verifier walked through to accept the program
 };
 
 // Loads only `program` of a fresh object configured with `spec`; `target` for BTF-attached ones.
@@ -106,6 +109,14 @@ LoadResult load_only(const char* program, const kp_spec& spec, const char* targe
         bpf_map__set_max_entries(skel->maps.kp_stash, 1);
     LoadResult r;
     r.err = kprobe_hook__load(skel);
+    if (r.err == 0) {
+        bpf_prog_info info{};
+        uint32_t len = sizeof info;
+        if (bpf_obj_get_info_by_fd(bpf_program__fd(chosen), &info, &len) == 0)
+            r.verified_insns = info.verified_insns;
+        if (std::getenv("VIGIL_VERIFIER_STATS"))
+            WARN(program << ": " << r.verified_insns << " instructions verified");
+    }
     // The verifier's log without its instruction trace; its last lines say why.
     std::vector<std::string> lines;
     for (size_t i = 0; i < log.size();) {
