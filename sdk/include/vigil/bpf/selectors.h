@@ -595,8 +595,9 @@ static __always_inline int sel__match_arg(const struct vsel_arg_filter *f, struc
  * of its caller: a hook's verification cost is then the sum, not the product, of its selectors,
  * filters and argument kinds. (The evaluator as one body reached the 1M-instruction limit once
  * hooks read paths, strings and sockets; bpf_loop callbacks do not help on kernels that walk a
- * callback again until its state converges.) Each one looks its selector up again by index: a
- * global function only takes scalars and pointers to sized memory. */
+ * callback again until its state converges.) Each one takes scalars only and looks up the
+ * selector and the per-CPU input (filled by the hook's program) itself: pointers passed to a
+ * global function become plain memory to the verifier, which 6.1 refuses as a map key. */
 
 static __always_inline struct vsel_selector *sel__selector(__u32 sel)
 {
@@ -611,8 +612,9 @@ static __always_inline struct vsel_selector *sel__selector(__u32 sel)
 }
 
 /* matchPIDs filter i of selector sel */
-__noinline int sel__pid_filter(struct vsel_input *in, __u32 sel, __u32 i)
+__noinline int sel__pid_filter(__u32 sel, __u32 i)
 {
+    struct vsel_input *in = sel__input();
     struct vsel_selector *s = sel__selector(sel);
     if (!in || !s || i >= VSEL_MAX_PID_FILTERS)
         return 0;
@@ -620,8 +622,9 @@ __noinline int sel__pid_filter(struct vsel_input *in, __u32 sel, __u32 i)
 }
 
 /* matchBinaries of selector sel */
-__noinline int sel__binary_filter(struct vsel_input *in, __u32 sel)
+__noinline int sel__binary_filter(__u32 sel)
 {
+    struct vsel_input *in = sel__input();
     struct vsel_selector *s = sel__selector(sel);
     if (!in || !s)
         return 0;
@@ -630,8 +633,9 @@ __noinline int sel__binary_filter(struct vsel_input *in, __u32 sel)
 }
 
 /* matchArgs (or, with ret, matchReturnArgs) filter i of selector sel */
-__noinline int sel__arg_filter(struct vsel_input *in, __u32 sel, __u32 i, int ret)
+__noinline int sel__arg_filter(__u32 sel, __u32 i, int ret)
 {
+    struct vsel_input *in = sel__input();
     struct vsel_selector *s = sel__selector(sel);
     if (!in || !s || i >= VSEL_MAX_ARG_FILTERS)
         return 0;
@@ -639,13 +643,14 @@ __noinline int sel__arg_filter(struct vsel_input *in, __u32 sel, __u32 i, int re
 }
 
 /* Whether every filter of selector sel matches. */
-__noinline int sel__match_selector(struct vsel_input *in, __u32 sel, int ret)
+__noinline int sel__match_selector(__u32 sel, int ret)
 {
+    struct vsel_input *in = sel__input();
     struct vsel_selector *s = sel__selector(sel);
     if (!in || !s)
         return 0;
     for (__u32 i = 0; i < VSEL_MAX_PID_FILTERS; i++)
-        if (i < s->npids && !sel__pid_filter(in, sel, i))
+        if (i < s->npids && !sel__pid_filter(sel, i))
             return 0;
     for (int i = 0; i < VSEL_MAX_NS_FILTERS; i++)
         if (i < s->nns && !sel__match_ns(&s->ns[i], in))
@@ -653,14 +658,14 @@ __noinline int sel__match_selector(struct vsel_input *in, __u32 sel, int ret)
     for (int i = 0; i < VSEL_MAX_CAP_FILTERS; i++)
         if (i < s->ncaps && !sel__match_cap(&s->caps[i], in))
             return 0;
-    if (s->has_binary && !sel__binary_filter(in, sel))
+    if (s->has_binary && !sel__binary_filter(sel))
         return 0;
 #ifdef VSEL_NO_RETURN_ARGS
     ret = 0;
 #endif
     __u8 nargs = ret ? s->nret_args : s->nargs;
     for (__u32 i = 0; i < VSEL_MAX_ARG_FILTERS; i++)
-        if (i < nargs && !sel__arg_filter(in, sel, i, ret))
+        if (i < nargs && !sel__arg_filter(sel, i, ret))
             return 0;
     return 1;
 }
@@ -682,8 +687,9 @@ static __always_inline int sel__rate_ok(const struct vsel_action *a, __u32 selec
     return 1;
 }
 
-/* Evaluates the hook's selectors for the current task and the arguments in `in`, and applies
- * the matching selector's actions (or, with ret, its return actions). */
+/* Evaluates the hook's selectors for the current task and the arguments in `in` (which must be
+ * sel__input(): the matching functions read it from there), and applies the matching selector's
+ * actions (or, with ret, its return actions). */
 static __always_inline struct vsel_decision sel__evaluate(struct vsel_hook *cfg, struct vsel_input *in, int ret)
 {
     struct vsel_decision d = {.selector = -1};
@@ -712,7 +718,7 @@ static __always_inline struct vsel_decision sel__evaluate(struct vsel_hook *cfg,
     for (__u32 i = 0; i < VSEL_MAX_SELECTORS; i++) {
         if (i >= cfg->nselectors)
             break;
-        if (sel__match_selector(in, i, ret)) {
+        if (sel__match_selector(i, ret)) {
             m = i; /* first match wins */
             break;
         }
