@@ -267,6 +267,7 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
     cfg.syscall_nr = plan.syscall_nr;
 
     hook->handle = next_handle_++;
+    hook->link_tag = fmt::format("{}#kprobe{}", hook->policy, hook->handle);
     compiled->hook.hook_id = static_cast<uint32_t>(hook->handle);
     compiled->hook.enforce = req.enforce ? 1 : 0;
 
@@ -348,7 +349,7 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
                                        is_exit ? " (return)" : "", std::strerror(e)));
             }
             hook->links.emplace_back(l);
-            host_.register_link(bpf_link__fd(l), hook->policy.c_str());
+            host_.register_link(bpf_link__fd(l), hook->link_tag.c_str());
         };
         if (exit)
             attach(exit, true);
@@ -367,6 +368,9 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
 
 void KprobeHooks::destroy(Hook& h)
 {
+    // The host's copies of the links keep the hook attached until the host lets go of them too.
+    if (!h.links.empty())
+        host_.remove_links(h.link_tag.c_str());
     h.links.clear();
     if (h.skel)
         kprobe_hook__destroy(h.skel);

@@ -74,6 +74,7 @@ private:
         bool lsm = false;
         kprobe_hook* skel = nullptr;
         std::vector<sdk::Link> links;
+        std::string link_tag; // the host holds this hook's links under this tag
     };
     void destroy(Hook& h);
     KernelFeatures features() const;
