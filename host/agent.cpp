@@ -33,10 +33,28 @@ uint32_t own_pidns()
 
 } // namespace
 
-Result<std::unique_ptr<Agent>> Agent::make(AgentOptions opts)
+namespace {
+
+// The config file (or the embedded default) with the command line's overrides applied.
+Result<Config> load_config(const AgentOptions& opts)
 {
     Result<Config> cfg = opts.config_path ? load_config_file(*opts.config_path)
                                           : parse_config(embedded_default_config(), "<embedded default>");
+    if (cfg && opts.api_socket) {
+        const std::string& path = *opts.api_socket;
+        if (path.empty() || path.front() != '/' || path.size() > 107)
+            return fail(Errc::invalid_input, "--api-socket must be an absolute path of at most 107 bytes, not \"{}\"",
+                        path);
+        cfg->api.socket = path;
+    }
+    return cfg;
+}
+
+} // namespace
+
+Result<std::unique_ptr<Agent>> Agent::make(AgentOptions opts)
+{
+    Result<Config> cfg = load_config(opts);
     if (!cfg)
         return std::unexpected(cfg.error());
     std::unique_ptr<Agent> a(new Agent(std::move(opts), std::move(*cfg)));
@@ -63,8 +81,7 @@ Agent::~Agent()
 
 Result<Config> Agent::read_config() const
 {
-    return opts_.config_path ? load_config_file(*opts_.config_path)
-                             : parse_config(embedded_default_config(), "<embedded default>");
+    return load_config(opts_);
 }
 
 Result<void> Agent::start()

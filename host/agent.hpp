@@ -42,6 +42,7 @@ struct AgentOptions {
     std::optional<std::filesystem::path> config_path; // none: the embedded default
     std::optional<StdoutFormat> stdout_format;        // --output
     std::optional<std::string> export_file;           // --export-file
+    std::optional<std::string> api_socket;            // --api-socket: replaces [api] socket
     std::filesystem::path plugin_dir;                 // used when the config names none
     std::vector<std::filesystem::path> policies;      // --policy, loaded at start (a failure stops vigild)
 };

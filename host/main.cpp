@@ -15,6 +15,7 @@ void usage(std::FILE* f)
                  "  --config FILE          TOML configuration (default: the embedded one, see --print-default-config)\n"
                  "  --output FORMAT        events on stdout: compact, json or none\n"
                  "  --export-file PATH     also write JSON events to PATH (rotated as configured)\n"
+                 "  --api-socket PATH      serve the API on PATH instead of [api] socket\n"
                  "  --policy FILE          load a TracingPolicy at start (repeatable; a bad policy stops vigild)\n"
                  "  --plugin-dir DIR       where plugin libraries are (default: %s)\n"
                  "  --print-default-config print the embedded configuration and exit\n"
@@ -54,6 +55,8 @@ int main(int argc, char** argv)
             }
         } else if (a == "--export-file")
             opts.export_file = next("--export-file");
+        else if (a == "--api-socket")
+            opts.api_socket = next("--api-socket");
         else if (a == "--policy")
             opts.policies.emplace_back(next("--policy"));
         else if (a == "--plugin-dir")

@@ -195,10 +195,8 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
             // ignore.callNotFound: the hook stays in the policy, attached to nothing.
             std::snprintf(status.strategy, sizeof status.strategy, "none");
             std::snprintf(status.detail, sizeof status.detail, "%s not found (ignore.callNotFound)", call.c_str());
-            hook->handle = next_handle_++;
-            uint64_t handle = hook->handle;
-            hooks_.emplace(handle, std::move(hook));
-            return handle;
+            hook->handle = hooks_.next_handle();
+            return hooks_.insert(std::move(hook));
         }
         if (f.kprobe && (!ret || f.kretprobe)) {
             plan.strategy = Strategy::kprobe;
@@ -266,7 +264,7 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
         cfg.tp_offsets[i] = plan.tp_offsets[i];
     cfg.syscall_nr = plan.syscall_nr;
 
-    hook->handle = next_handle_++;
+    hook->handle = hooks_.next_handle();
     hook->link_tag = fmt::format("{}#kprobe{}", hook->policy, hook->handle);
     compiled->hook.hook_id = static_cast<uint32_t>(hook->handle);
     compiled->hook.enforce = req.enforce ? 1 : 0;
@@ -361,9 +359,7 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
     std::snprintf(status.strategy, sizeof status.strategy, "%s", to_string(plan.strategy));
     std::snprintf(status.detail, sizeof status.detail, "%s", plan.detail.c_str());
     host_.debug(fmt::format("{}: attached by {} ({})", where, to_string(plan.strategy), plan.detail));
-    uint64_t handle = hook->handle;
-    hooks_.emplace(handle, std::move(hook));
-    return handle;
+    return hooks_.insert(std::move(hook));
 }
 
 void KprobeHooks::destroy(Hook& h)
@@ -379,40 +375,27 @@ void KprobeHooks::destroy(Hook& h)
 
 void KprobeHooks::remove(uint64_t handle)
 {
-    auto it = hooks_.find(handle);
-    if (it == hooks_.end())
-        throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no kprobe hook {}", handle));
-    destroy(*it->second);
-    hooks_.erase(it);
+    hooks_.remove(handle);
 }
 
 void KprobeHooks::remove_all()
 {
-    for (auto& [_, h] : hooks_)
-        destroy(*h);
     hooks_.clear();
     ring_.reset(); // no hook object uses it any more; the host drops it when the plugin stops
 }
 
 void KprobeHooks::set_mode(uint64_t handle, bool enforce)
 {
-    auto it = hooks_.find(handle);
-    if (it == hooks_.end())
-        throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no kprobe hook {}", handle));
-    if (!it->second->skel)
-        return; // attached to nothing (ignore.callNotFound)
-    if (int err = sdk::CompiledSelectors::set_enforce(it->second->skel->obj, enforce))
-        throw Error(VIGIL_ERR_KERNEL, fmt::format("setting the mode: {}", std::strerror(-err)));
+    const Hook& h = hooks_.get(handle);
+    if (h.skel) // else attached to nothing (ignore.callNotFound)
+        sdk::set_hook_mode(h.skel->obj, enforce);
 }
 
 void KprobeHooks::stats(uint64_t handle, vigil_hook_stats& out) const
 {
-    auto it = hooks_.find(handle);
-    if (it == hooks_.end())
-        throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no kprobe hook {}", handle));
-    if (!it->second->skel)
-        return;
-    sdk::read_hook_stats(it->second->skel->obj, out);
+    const Hook& h = hooks_.get(handle);
+    if (h.skel)
+        sdk::read_hook_stats(h.skel->obj, out);
 }
 
 void KprobeHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
@@ -421,10 +404,10 @@ void KprobeHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
     if (!parsed)
         throw Error(VIGIL_ERR_INVALID, parsed.error());
     const vhook_record& r = parsed->hdr;
-    auto it = hooks_.find(r.hook_id);
-    if (it == hooks_.end())
+    const Hook* found = hooks_.find(r.hook_id);
+    if (!found)
         return; // the hook was removed while its records were in flight
-    const Hook& h = *it->second;
+    const Hook& h = *found;
 
     const bool is_return = r.flags & VHOOK_F_RETURN;
     // A return record's own decision is the return half's; the entry half's rides in the flags.

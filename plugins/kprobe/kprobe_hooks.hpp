@@ -81,8 +81,7 @@ private:
 
     sdk::Host& host_;
     sdk::HookRing ring_;
-    uint64_t next_handle_ = 1;
-    std::map<uint64_t, std::unique_ptr<Hook>> hooks_;
+    sdk::HookTable<Hook> hooks_{"kprobe", [this](Hook& h) { destroy(h); }};
     sdk::JsonWriter body_;
     std::string summary_;
 };

@@ -24,8 +24,6 @@ using sdk::Error;
 
 void ConnectHooks::reset()
 {
-    for (auto& [_, h] : hooks_)
-        destroy(*h);
     hooks_.clear();
     ring_.reset();
 }
@@ -54,7 +52,7 @@ uint64_t ConnectHooks::add(const vigil_hook_request& req, vigil_hook_status& sta
     for (const auto& t : spec.value("tags", nlohmann::json::array()))
         hook->tags.push_back(t.get<std::string>());
     bool datagrams = spec.value("datagrams", true);
-    hook->handle = next_handle_++;
+    hook->handle = hooks_.next_handle();
     compiled->hook.hook_id = static_cast<uint32_t>(hook->handle);
     compiled->hook.enforce = req.enforce ? 1 : 0;
 
@@ -100,9 +98,7 @@ uint64_t ConnectHooks::add(const vigil_hook_request& req, vigil_hook_status& sta
     std::snprintf(status.strategy, sizeof status.strategy, "%s", "cgroup_sock_addr");
     std::snprintf(status.detail, sizeof status.detail, "%s on %s",
                   datagrams ? "connect4,connect6,sendmsg4,sendmsg6" : "connect4,connect6", root->c_str());
-    uint64_t handle = hook->handle;
-    hooks_.emplace(handle, std::move(hook));
-    return handle;
+    return hooks_.insert(std::move(hook));
 }
 
 void ConnectHooks::destroy(Hook& h)
@@ -116,31 +112,19 @@ void ConnectHooks::destroy(Hook& h)
     h.skel = nullptr;
 }
 
-const ConnectHooks::Hook& ConnectHooks::find(uint64_t handle) const
-{
-    auto it = hooks_.find(handle);
-    if (it == hooks_.end())
-        throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no connects hook {}", handle));
-    return *it->second;
-}
-
 void ConnectHooks::remove(uint64_t handle)
 {
-    find(handle);
-    auto it = hooks_.find(handle);
-    destroy(*it->second);
-    hooks_.erase(it);
+    hooks_.remove(handle);
 }
 
 void ConnectHooks::set_mode(uint64_t handle, bool enforce)
 {
-    if (int err = sdk::CompiledSelectors::set_enforce(find(handle).skel->obj, enforce))
-        throw Error(VIGIL_ERR_KERNEL, fmt::format("setting the mode: {}", std::strerror(-err)));
+    sdk::set_hook_mode(hooks_.get(handle).skel->obj, enforce);
 }
 
 void ConnectHooks::stats(uint64_t handle, vigil_hook_stats& out) const
 {
-    sdk::read_hook_stats(find(handle).skel->obj, out);
+    sdk::read_hook_stats(hooks_.get(handle).skel->obj, out);
 }
 
 void ConnectHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
@@ -149,10 +133,10 @@ void ConnectHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
     if (!parsed)
         throw Error(VIGIL_ERR_INVALID, parsed.error());
     const vhook_record& r = parsed->hdr;
-    auto it = hooks_.find(r.hook_id);
-    if (it == hooks_.end())
+    const Hook* found = hooks_.find(r.hook_id);
+    if (!found)
         return; // the hook was removed while its records were in flight
-    const Hook& h = *it->second;
+    const Hook& h = *found;
 
     // args[0]: the socket (the bytes of a vsock_arg); args[1]: the operation (s64)
     const auto& args = parsed->args;

@@ -50,12 +50,10 @@ private:
         std::vector<sdk::Link> links;
     };
     void destroy(Hook& h);
-    const Hook& find(uint64_t handle) const;
 
     sdk::Host& host_;
     sdk::HookRing ring_;
-    uint64_t next_handle_ = 1;
-    std::map<uint64_t, std::unique_ptr<Hook>> hooks_;
+    sdk::HookTable<Hook> hooks_{"connects", [this](Hook& h) { destroy(h); }};
     sdk::JsonWriter body_;
     std::string summary_;
 };

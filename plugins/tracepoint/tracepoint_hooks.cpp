@@ -207,7 +207,7 @@ uint64_t TracepointHooks::add(const vigil_hook_request& req, vigil_hook_status& 
     }
     cfg.nargs = static_cast<uint32_t>(args.size());
 
-    hook->handle = next_handle_++;
+    hook->handle = hooks_.next_handle();
     compiled->hook.hook_id = static_cast<uint32_t>(hook->handle);
     compiled->hook.enforce = req.enforce ? 1 : 0;
 
@@ -240,9 +240,7 @@ uint64_t TracepointHooks::add(const vigil_hook_request& req, vigil_hook_status& 
     }
     std::snprintf(status.strategy, sizeof status.strategy, "%s", raw ? "raw_tp" : "tracepoint");
     std::snprintf(status.detail, sizeof status.detail, "%s/%s", hook->subsystem.c_str(), hook->event.c_str());
-    uint64_t handle = hook->handle;
-    hooks_.emplace(handle, std::move(hook));
-    return handle;
+    return hooks_.insert(std::move(hook));
 }
 
 void TracepointHooks::destroy(Hook& h)
@@ -258,49 +256,22 @@ void TracepointHooks::destroy(Hook& h)
 
 void TracepointHooks::remove(uint64_t handle)
 {
-    auto it = hooks_.find(handle);
-    if (it == hooks_.end())
-        throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no tracepoint hook {}", handle));
-    destroy(*it->second);
-    hooks_.erase(it);
+    hooks_.remove(handle);
 }
 
 void TracepointHooks::remove_all()
 {
-    for (auto& [_, h] : hooks_)
-        destroy(*h);
     hooks_.clear();
 }
 
 void TracepointHooks::set_mode(uint64_t handle, bool enforce)
 {
-    auto it = hooks_.find(handle);
-    if (it == hooks_.end())
-        throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no tracepoint hook {}", handle));
-    if (int err = sdk::CompiledSelectors::set_enforce(it->second->skel->obj, enforce))
-        throw Error(VIGIL_ERR_KERNEL, fmt::format("setting the mode: {}", std::strerror(-err)));
+    sdk::set_hook_mode(hooks_.get(handle).skel->obj, enforce);
 }
 
 void TracepointHooks::stats(uint64_t handle, vigil_hook_stats& out) const
 {
-    auto it = hooks_.find(handle);
-    if (it == hooks_.end())
-        throw Error(VIGIL_ERR_NOT_FOUND, fmt::format("no tracepoint hook {}", handle));
-    int fd = bpf_map__fd(it->second->skel->maps.vsel_stats);
-    int ncpu = libbpf_num_possible_cpus();
-    std::vector<uint64_t> v(ncpu > 0 ? ncpu : 1);
-    auto sum = [&](uint32_t slot) {
-        uint64_t s = 0;
-        if (bpf_map_lookup_elem(fd, &slot, v.data()) == 0)
-            for (uint64_t x : v)
-                s += x;
-        return s;
-    };
-    out.matched = sum(VSEL_STAT_MATCHED);
-    out.posted = sum(VSEL_STAT_POSTED);
-    out.rate_limited = sum(VSEL_STAT_RATE_LIMITED);
-    out.enforced = sum(VSEL_STAT_ENFORCED);
-    out.monitored = sum(VSEL_STAT_MONITORED);
+    sdk::read_hook_stats(hooks_.get(handle).skel->obj, out);
 }
 
 void TracepointHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
@@ -311,10 +282,10 @@ void TracepointHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
     std::memcpy(&r, rec.data(), sizeof r);
     if (r.kind != VHOOK_RECORD_KIND || r.size > rec.size() || r.nargs > VSEL_MAX_ARGS)
         throw Error(VIGIL_ERR_INVALID, "malformed hook record header");
-    auto it = hooks_.find(r.hook_id);
-    if (it == hooks_.end())
+    const Hook* found = hooks_.find(r.hook_id);
+    if (!found)
         return; // the hook was removed while its records were in flight
-    const Hook& h = *it->second;
+    const Hook& h = *found;
 
     body_.clear();
     body_.member("subsys", h.subsystem).member("event", h.event);

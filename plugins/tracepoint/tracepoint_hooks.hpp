@@ -8,6 +8,7 @@
 
 #include <vigil/plugin_abi.h>
 #include <vigil/sdk/bpf.hpp>
+#include <vigil/sdk/hook_event.hpp>
 #include <vigil/sdk/json.hpp>
 #include <vigil/sdk/plugin.hpp>
 
@@ -64,8 +65,7 @@ private:
 
     sdk::Host& host_;
     int ring_fd_ = -1;
-    uint64_t next_handle_ = 1;
-    std::map<uint64_t, std::unique_ptr<Hook>> hooks_;
+    sdk::HookTable<Hook> hooks_{"tracepoint", [this](Hook& h) { destroy(h); }};
     sdk::JsonWriter body_;
     std::string summary_;
 };

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -14,11 +15,18 @@ using e2e::Vigild;
 
 void run(const char* cmd) { REQUIRE(std::system(cmd) == 0); }
 
+// vigild's own API socket for these tests: another vigild on the machine may serve the default one.
+std::vector<std::string> own_socket(std::vector<std::string> args)
+{
+    args.insert(args.end(), {"--api-socket", "/tmp/vigil-e2e-agent-" + std::to_string(::getpid()) + ".sock"});
+    return args;
+}
+
 } // namespace
 
 TEST_CASE("vigild starts on its embedded default config, shows execs and stops on SIGTERM", "[e2e]")
 {
-    Vigild v({});
+    Vigild v(own_socket({}));
     REQUIRE(v.wait_for("vigild ready: 3 plugin(s) running", true));
     CHECK(v.err_text().find("loaded plugin tracepoint") != std::string::npos);
     CHECK(v.err_text().find("loaded plugin kprobe") != std::string::npos);
@@ -47,7 +55,7 @@ TEST_CASE("SIGHUP reloads the config and disables a plugin without a restart", "
                            << (socket_enabled ? "true" : "false") << "\n";
     };
     write(true);
-    Vigild v({"--config", cfg.string(), "--output", "none"});
+    Vigild v(own_socket({"--config", cfg.string(), "--output", "none"}));
     REQUIRE(v.wait_for("vigild ready: 2 plugin(s) running", true));
     write(false);
     ::kill(v.pid(), SIGHUP);

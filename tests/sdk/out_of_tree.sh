@@ -32,7 +32,9 @@ library = "$lib"
 label = "from-test"
 TOML
 events=$work/events.json
-"$build/bin/vigild" --config "$work/vigil.toml" --output none --export-file "$events" 2>"$work/vigild.log" &
+# its own API socket: another vigild on the machine may serve the default one
+"$build/bin/vigild" --config "$work/vigil.toml" --output none --export-file "$events" \
+  --api-socket "/tmp/vigil-oot-$$.sock" 2>"$work/vigild.log" &
 pid=$!
 trap 'kill -9 $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

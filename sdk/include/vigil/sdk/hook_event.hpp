@@ -1,10 +1,12 @@
-// What every plugin that serves policy hooks needs around its hook objects: one ring buffer for
-// the records of all of them, the selector counters of a loaded hook object, and a checked read
-// of a vhook_record (vigil/wire/hook_event.h) written by vigil/bpf/hook_event.h.
+// What every plugin that serves policy hooks needs around its hook objects: the table of its
+// hooks by handle, one ring buffer for the records of all of them, the mode and selector counters
+// of a loaded hook object, and a checked read of a vhook_record (vigil/wire/hook_event.h) written
+// by vigil/bpf/hook_event.h.
 #pragma once
 
 #include <vigil/plugin_abi.h>
 #include <vigil/sdk/plugin.hpp>
+#include <vigil/sdk/selectors.hpp>
 #include <vigil/wire/hook_event.h>
 
 #include <bpf/bpf.h>
@@ -15,6 +17,9 @@
 #include <cstddef>
 #include <cstring>
 #include <expected>
+#include <functional>
+#include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -64,6 +69,65 @@ private:
     uint32_t bytes_;
     int fd_ = -1;
 };
+
+// The hooks a plugin holds, by the handle the host knows each one by (Hook has a uint64_t
+// `handle`). The plugin says how a hook is torn down; an unknown handle is a VIGIL_ERR_NOT_FOUND
+// that names the hook kind. The owner calls clear() while what the teardown uses still exists.
+template <class Hook>
+class HookTable {
+public:
+    HookTable(std::string kind, std::function<void(Hook&)> teardown)
+        : kind_(std::move(kind)), teardown_(std::move(teardown))
+    {
+    }
+
+    uint64_t next_handle() { return next_++; }
+    // Keeps the hook under its handle, which it returns.
+    uint64_t insert(std::unique_ptr<Hook> hook)
+    {
+        uint64_t handle = hook->handle;
+        hooks_.emplace(handle, std::move(hook));
+        return handle;
+    }
+    Hook& get(uint64_t handle) const
+    {
+        auto it = hooks_.find(handle);
+        if (it == hooks_.end())
+            throw Error(VIGIL_ERR_NOT_FOUND, "no " + kind_ + " hook " + std::to_string(handle));
+        return *it->second;
+    }
+    // The hook a record names, or nullptr when it was removed while its records were in flight.
+    const Hook* find(uint64_t handle) const
+    {
+        auto it = hooks_.find(handle);
+        return it == hooks_.end() ? nullptr : it->second.get();
+    }
+    void remove(uint64_t handle)
+    {
+        teardown_(get(handle));
+        hooks_.erase(handle);
+    }
+    void clear()
+    {
+        for (auto& [_, h] : hooks_)
+            teardown_(*h);
+        hooks_.clear();
+    }
+    size_t size() const { return hooks_.size(); }
+
+private:
+    std::string kind_;
+    std::function<void(Hook&)> teardown_;
+    uint64_t next_ = 1;
+    std::map<uint64_t, std::unique_ptr<Hook>> hooks_;
+};
+
+// Switches a hook object built on vigil/bpf/selectors.h between enforce and monitor mode.
+inline void set_hook_mode(bpf_object* obj, bool enforce)
+{
+    if (int err = CompiledSelectors::set_enforce(obj, enforce))
+        throw Error(VIGIL_ERR_KERNEL, std::string("setting the mode: ") + std::strerror(-err));
+}
 
 // The vsel_stats counters of a loaded hook object, summed over CPUs.
 inline void read_hook_stats(bpf_object* obj, vigil_hook_stats& out)
