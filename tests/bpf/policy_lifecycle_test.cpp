@@ -1,5 +1,6 @@
 // A tracepoint policy added and deleted 200 times through the policy manager and the real
-// tracepoint plugin: afterwards no BPF program, map, link or fd of it is left behind.
+// tracepoint plugin: afterwards no BPF program, map, link or fd of it is left behind. And the
+// same while the hook fires as fast as a thread can open files.
 #include "bpf/shared_maps.hpp"
 #include "core/config.hpp"
 #include "core/features.hpp"
@@ -12,8 +13,15 @@
 #include <bpf/bpf.h>
 #include <boost/asio/io_context.hpp>
 
+#include <fcntl.h>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <thread>
 
 namespace {
 
@@ -52,21 +60,39 @@ spec:
         values: ["/nonexistent/vigil-churn/"]
 )";
 
+// The real tracepoint plugin behind a policy manager, and the churn policy parsed.
+struct Fixture {
+    boost::asio::io_context io;
+    vigil::Features features;
+    vigil::Result<vigil::SharedMaps> maps = vigil::SharedMaps::create();
+    std::unique_ptr<vigil::PluginRegistry> registry;
+    std::unique_ptr<vigil::PolicyManager> manager;
+    vigil::Result<vigil::policy::Policy> policy = vigil::policy::parse_policy(policy_yaml, "churn.yaml");
+
+    explicit Fixture(vigil::EventHandler on_event = [](const std::string&, const vigil_event&) {})
+    {
+        REQUIRE(maps);
+        REQUIRE(policy);
+        registry = std::make_unique<vigil::PluginRegistry>(io, *maps, features, VIGIL_PLUGIN_DIR, std::move(on_event));
+        auto cfg = vigil::parse_config("[plugins.tracepoint]\nlibrary = \"libvigil_tracepoint.so\"\n", "t.toml");
+        REQUIRE(cfg);
+        REQUIRE(registry->load(*cfg));
+        manager = std::make_unique<vigil::PolicyManager>(*registry);
+    }
+    ~Fixture()
+    {
+        manager.reset();
+        registry->stop_all();
+    }
+};
+
 } // namespace
 
 TEST_CASE("adding and deleting a policy many times leaks no programs, maps, links or fds", "[bpf][policy]")
 {
-    boost::asio::io_context io;
-    vigil::Features features;
-    auto maps = vigil::SharedMaps::create();
-    REQUIRE(maps);
-    vigil::PluginRegistry plugins(io, *maps, features, VIGIL_PLUGIN_DIR, [](const std::string&, const vigil_event&) {});
-    auto cfg = vigil::parse_config("[plugins.tracepoint]\nlibrary = \"libvigil_tracepoint.so\"\n", "t.toml");
-    REQUIRE(cfg);
-    REQUIRE(plugins.load(*cfg));
-    vigil::PolicyManager policies(plugins);
-    auto parsed = vigil::policy::parse_policy(policy_yaml, "churn.yaml");
-    REQUIRE(parsed);
+    Fixture f;
+    auto& policies = *f.manager;
+    auto& parsed = f.policy;
 
     // One round first, so lazily created things (the plugin's hook ring) exist before counting.
     REQUIRE(policies.add(*parsed));
@@ -90,5 +116,46 @@ TEST_CASE("adding and deleting a policy many times leaks no programs, maps, link
     CHECK(count_ids(bpf_map_get_next_id) == bpf_maps);
     CHECK(count_ids(bpf_link_get_next_id) == links);
     CHECK(open_fds() == fds);
-    plugins.stop_all();
+}
+
+TEST_CASE("a policy added and deleted while its hook fires at full rate", "[bpf][policy][faults]")
+{
+    size_t events = 0;
+    Fixture f([&](const std::string&, const vigil_event& ev) {
+        events += std::string_view(ev.kind) == "process_tracepoint";
+    });
+    auto& policies = *f.manager;
+    auto& parsed = f.policy;
+    auto& io = f.io;
+    // Opens that the policy matches, as fast as one thread makes them, the whole time.
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> opens{0};
+    std::thread firing([&] {
+        while (!stop) {
+            ::open("/nonexistent/vigil-churn/x", O_RDONLY);
+            opens++;
+        }
+    });
+    const char* env = std::getenv("VIGIL_POLICY_CHURN_ROUNDS");
+    int rounds = env ? std::atoi(env) / 4 + 1 : 50;
+    for (int i = 0; i < rounds; ++i) {
+        auto r = policies.add(*parsed);
+        INFO("round " << i << ": " << (r ? std::string() : r.error().message()));
+        REQUIRE(r);
+        // Let records pile up in the ring, then drain part of them while the hook exists and the
+        // rest after it is gone: records of a removed hook must be dropped, not misread.
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        io.poll();
+        REQUIRE(policies.remove("churn"));
+        io.poll();
+    }
+    stop = true;
+    firing.join();
+    io.poll();
+    const vigil::Plugin* tp = f.registry->find("tracepoint");
+    REQUIRE(tp);
+    INFO(fmt::format("{} opens, {} events", opens.load(), events));
+    CHECK(events > 0);
+    CHECK(tp->decode_errors() == 0);
+    CHECK(tp->state() == vigil::PluginState::running);
 }

@@ -243,3 +243,30 @@ TEST_CASE("export filters: allow, deny, event types, binary, pids", "[unit][json
         CHECK(p.error().message().find("export.deny.binary_regex") != std::string::npos);
     }
 }
+
+TEST_CASE("JSON strings are valid UTF-8 whatever bytes a process put in them", "[unit][json]")
+{
+    // Found by fuzz/process_records: lead bytes F5..FF passed as 3-byte sequences.
+    struct Case {
+        std::string in, out;
+    };
+    const std::string bad = "\xEF\xBF\xBD"; // U+FFFD
+    const Case cases[] = {
+        {"\xff\xb4\xb4", bad + bad + bad},
+        {"\xf5\x80\x80\x80", bad + bad + bad + bad},
+        {"\xc0\xaf", bad + bad},                  // overlong '/'
+        {"\xe0\x80\xaf", bad + bad + bad},        // overlong, 3 bytes
+        {"\xed\xa0\x80", bad + bad + bad},        // a UTF-16 surrogate
+        {"\xf4\x90\x80\x80", bad + bad + bad + bad}, // past U+10FFFF
+        {"\xe2\x82", bad + bad},                  // cut short
+        {"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z", "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z"}, // é € 😀
+        {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"}, // U+10FFFF
+    };
+    for (const auto& c : cases) {
+        std::string out;
+        vigil::sdk::JsonWriter::escape_into(out, c.in);
+        INFO(c.in);
+        CHECK(out == c.out);
+        CHECK_NOTHROW(json::parse("\"" + out + "\""));
+    }
+}
