@@ -1,30 +1,52 @@
-// vigil: the command-line client. `vigil plugin check FILE.so` inspects a plugin library without
-// loading any BPF: it prints the descriptor and says whether this vigild would accept it.
+// vigil: the command-line client of vigild's API (docs/api.md), and `vigil plugin check FILE.so`,
+// which inspects a plugin library without loading any BPF.
+#include "cli.hpp"
 #include "plugins/loader.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
+using namespace vigil::cli;
+
 void usage(std::FILE* f)
 {
-    std::fprintf(f, "usage: vigil <command>\n"
-                    "  plugin check FILE.so   print a plugin's descriptor and whether vigild would load it\n"
-                    "  version                print the version\n");
+    std::fprintf(f,
+                 "usage: vigil [--socket PATH] <command>\n"
+                 "  getevents [-o json|compact] [--event-types T,..] [--process REGEX] [--pid N,..]\n"
+                 "            [--namespace NS,..] [--policy-names P,..] [--filter JQ] [--reconnect]\n"
+                 "            [--timeout SECONDS]          stream events (JSON lines by default)\n"
+                 "  status [-o json]                        agent version, features, plugins, counters\n"
+                 "  sensors list [-o json] | enable ID | disable ID\n"
+                 "  process list [-o json] | get PID | tree [PID]\n"
+                 "  policy add FILE [--mode enforce|monitor] | delete NAME | list [-o json]\n"
+                 "         | enable NAME | disable NAME | set-mode NAME enforce|monitor\n"
+                 "  plugin check FILE.so                    print a plugin's descriptor and whether vigild would load it\n"
+                 "  version                                 print the version\n"
+                 "\n"
+                 "  --socket PATH   vigild's API socket (default %s)\n"
+                 "\n"
+                 "exit codes: 0 ok, 1 vigild answered with an error, 2 usage error, 3 cannot reach vigild\n",
+                 vigil::api::default_socket_path);
 }
 
 // Exit codes: 0 accepted, 1 refused, 2 usage error.
-int plugin_check(const char* file)
+int plugin_check(Args& args)
 {
+    if (args.remaining() != 2 || args.next() != "check")
+        return usage_error("usage: vigil plugin check FILE.so");
+    std::string file = args.next();
     auto lib = vigil::load_plugin_library(file);
     if (!lib) {
         std::printf("verdict: REFUSED: %s\n", lib.error().message().c_str());
         return 1;
     }
     std::fputs(vigil::describe_descriptor(*lib->descriptor).c_str(), stdout);
-    std::printf("verdict: OK: host ABI %d.%d accepts %s\n", VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR, file);
+    std::printf("verdict: OK: host ABI %d.%d accepts %s\n", VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR, file.c_str());
     return 0;
 }
 
@@ -32,22 +54,50 @@ int plugin_check(const char* file)
 
 int main(int argc, char** argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
+    Globals g;
+    g.socket_path = vigil::api::default_socket_path;
+    // --socket may come anywhere; everything else is the command's.
+    std::vector<std::string> words;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--socket") {
+            if (i + 1 >= argc)
+                return usage_error("--socket needs a path");
+            g.socket_path = argv[++i];
+        } else if (a.starts_with("--socket=")) {
+            g.socket_path = std::string(a.substr(9));
+        } else {
+            words.emplace_back(a);
+        }
     }
-    std::string_view cmd = argv[1];
-    if (cmd == "plugin" && argc == 4 && std::string_view(argv[2]) == "check")
-        return plugin_check(argv[3]);
+    if (words.empty()) {
+        usage(stderr);
+        return exit_usage;
+    }
+    std::string cmd = words.front();
+    Args args(std::vector<std::string>(words.begin() + 1, words.end()));
+    if (cmd == "getevents")
+        return cmd_getevents(g, args);
+    if (cmd == "status")
+        return cmd_status(g, args);
+    if (cmd == "sensors")
+        return cmd_sensors(g, args);
+    if (cmd == "process")
+        return cmd_process(g, args);
+    if (cmd == "policy")
+        return cmd_policy(g, args);
+    if (cmd == "plugin")
+        return plugin_check(args);
     if (cmd == "version" || cmd == "--version") {
-        std::printf("vigil %s (plugin ABI %d.%d)\n", VIGIL_VERSION, VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR);
-        return 0;
+        std::printf("vigil %s (plugin ABI %d.%d, API protocol %d)\n", VIGIL_VERSION, VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR,
+                    vigil::api::protocol_version);
+        return exit_ok;
     }
     if (cmd == "-h" || cmd == "--help" || cmd == "help") {
         usage(stdout);
-        return 0;
+        return exit_ok;
     }
-    std::fprintf(stderr, "vigil: unknown command \"%s\"\n", argv[1]);
+    error("unknown command \"" + cmd + "\"");
     usage(stderr);
-    return 2;
+    return exit_usage;
 }

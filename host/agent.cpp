@@ -1,5 +1,6 @@
 #include "agent.hpp"
 
+#include "api/cache_process_service.hpp"
 #include "core/log.hpp"
 #include "core/mounts.hpp"
 
@@ -106,6 +107,7 @@ Result<void> Agent::start()
     // events find their parents.
     bootstrap_ = std::make_unique<ProcBootstrap>(*cache_, maps_->procs_fd(), procfs::ReadOptions{}, own_pidns());
     bootstrap_processes("before the sensors attached");
+    pipeline_->add_sink(hub_.make_sink(), Format::json, SinkScope::unfiltered); // API subscribers
 
     StdoutFormat out = opts_.stdout_format.value_or(cfg_.stdout_format);
     if (out != StdoutFormat::none)
@@ -127,10 +129,27 @@ Result<void> Agent::start()
                                                  [this](const std::string& id, const vigil_event& ev) {
                                                      pipeline_->on_event(id, ev);
                                                  });
+    process_service_ = std::make_unique<api::CacheProcessService>(*cache_);
+    policies_ = std::make_unique<PolicyManager>(*registry_);
+    policy_service_ = std::make_unique<ManagedPolicyService>(*policies_);
+    services_.emplace(api::AgentServices{*registry_, features_, *maps_, *pipeline_, hub_, process_service_.get(),
+                                         policy_service_.get()});
+    // Bound before the plugins load: a socket in use fails the start before anything attaches.
+    auto server = api::ApiServer::make(
+        io_, api::ApiServerOptions{.socket_path = cfg_.api.socket, .subscriber_queue = cfg_.api.subscriber_queue},
+        *services_);
+    if (!server)
+        return std::unexpected(server.error());
+    api_ = std::move(*server);
+    if (cfg_.metrics.port) {
+        auto m = MetricsServer::make(io_, cfg_.metrics.address, cfg_.metrics.port, *services_);
+        if (!m)
+            return std::unexpected(m.error());
+        metrics_ = std::move(*m);
+    }
     auto t0 = std::chrono::steady_clock::now();
     if (auto r = registry_->load(cfg_); !r)
         return r;
-    policies_ = std::make_unique<PolicyManager>(*registry_);
     for (const auto& file : opts_.policies)
         if (auto r = policies_->add_file(file); !r)
             return r;
@@ -245,6 +264,10 @@ Result<void> Agent::reload()
     if (!cfg)
         return std::unexpected(cfg.error());
     log::get("host")->info("reloading {}", cfg->source);
+    if (cfg->api.socket != cfg_.api.socket || cfg->api.subscriber_queue != cfg_.api.subscriber_queue ||
+        cfg->metrics.port != cfg_.metrics.port ||
+        cfg->metrics.address != cfg_.metrics.address)
+        log::get("host")->warn("[api] and [metrics] changes take effect when vigild restarts");
     auto r = registry_->reload(*cfg);
     cfg_.plugins = cfg->plugins;
     // a sensor stopped and started again missed what happened meanwhile
@@ -258,6 +281,10 @@ void Agent::stop()
         return;
     stopping_ = true;
     auto t0 = std::chrono::steady_clock::now();
+    if (api_)
+        api_->stop();
+    if (metrics_)
+        metrics_->stop();
     for (const auto& p : policies_->policies())
         if (auto c = policies_->counters(p.policy.name))
             log::get("policy")->info("policy {}: matched={} posted={} rate_limited={} enforced={} monitored={}",

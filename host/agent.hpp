@@ -2,12 +2,17 @@
 // event pipeline and plugins, with orderly start, reload (SIGHUP) and stop (SIGINT/SIGTERM).
 #pragma once
 
+#include "api/server.hpp"
+#include "api/services.hpp"
+#include "api/subscribers.hpp"
 #include "bpf/shared_maps.hpp"
 #include "core/config.hpp"
 #include "core/features.hpp"
 #include "export/pipeline.hpp"
+#include "metrics/http_server.hpp"
 #include "plugins/registry.hpp"
 #include "policy/manager.hpp"
+#include "policy/service.hpp"
 #include "process/bootstrap.hpp"
 #include "process/cache.hpp"
 
@@ -59,6 +64,9 @@ public:
     PluginRegistry& plugins() { return *registry_; }
     Features& features() { return features_; }
     PolicyManager& policies() { return *policies_; }
+    // What the API and metrics serve; set `services().policies` to plug a policy engine in.
+    api::AgentServices& services() { return *services_; }
+    const api::ApiServer& api_server() const { return *api_; }
 
 private:
     Agent(AgentOptions opts, Config cfg);
@@ -75,12 +83,18 @@ private:
     Features features_;
     std::optional<SharedMaps> maps_;
     std::unique_ptr<ProcessCache> cache_;
+    api::SubscriberHub hub_; // outlives the pipeline, which holds a sink forwarding to it
     std::unique_ptr<ProcBootstrap> bootstrap_;
     std::unique_ptr<EventPipeline> pipeline_;
     std::unique_ptr<PluginRegistry> registry_;
     std::unique_ptr<PolicyManager> policies_;
+    std::unique_ptr<ManagedPolicyService> policy_service_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer flush_timer_;
+    std::unique_ptr<api::ProcessService> process_service_;
+    std::optional<api::AgentServices> services_;
+    std::unique_ptr<api::ApiServer> api_;      // destroyed first: its connections leave hub_
+    std::unique_ptr<MetricsServer> metrics_;
     bool stopping_ = false;
 };
 

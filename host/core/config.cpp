@@ -4,6 +4,8 @@
 
 #include <toml++/toml.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <regex>
 #include <set>
@@ -278,6 +280,15 @@ bool normalize_sha256(std::string& h)
     return true;
 }
 
+bool is_loopback_address(const std::string& a)
+{
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, a.c_str(), buf) == 1)
+        return buf[0] == 127;
+    static constexpr unsigned char v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return inet_pton(AF_INET6, a.c_str(), buf) == 1 && std::equal(buf, buf + 16, v6_loopback);
+}
+
 bool valid_plugin_id(std::string_view id)
 {
     if (id.empty() || id.size() > 32)
@@ -401,6 +412,27 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
                 return std::unexpected(*e);
         if (auto e = r.finish())
             return std::unexpected(*e);
+    }
+    if (const toml::table* t = top.sub_table("api")) {
+        TableReader r(source_name, *t, "api");
+        r.read_string("socket", cfg.api.socket);
+        r.read_uint("subscriber_queue", cfg.api.subscriber_queue, 16, 1'000'000);
+        if (auto e = r.finish())
+            return std::unexpected(*e);
+        if (cfg.api.socket.empty() || cfg.api.socket[0] != '/' || cfg.api.socket.size() > 107)
+            return fail(Errc::invalid_input, "{}: api.socket must be an absolute path of at most 107 bytes, not \"{}\"",
+                        top.at(*t->get("socket")), cfg.api.socket);
+    }
+    if (const toml::table* t = top.sub_table("metrics")) {
+        TableReader r(source_name, *t, "metrics");
+        r.read_uint("port", cfg.metrics.port, 1, 65535);
+        r.read_string("address", cfg.metrics.address);
+        if (auto e = r.finish())
+            return std::unexpected(*e);
+        if (!is_loopback_address(cfg.metrics.address))
+            return fail(Errc::invalid_input,
+                        "{}: metrics.address must be a loopback address (127.0.0.0/8 or ::1), not \"{}\"",
+                        top.at(*t->get("address")), cfg.metrics.address);
     }
     if (const toml::table* t = top.sub_table("plugins"))
         if (auto e = read_plugins(source_name, *t, cfg))

@@ -55,6 +55,16 @@ struct ExportFilterConfig {
     std::vector<std::string> namespaces;
 };
 
+struct ApiConfig {
+    std::string socket = "/run/vigil/vigil.sock"; // absolute path of the API's Unix socket
+    uint32_t subscriber_queue = 4096;             // events queued per subscriber before drops
+};
+
+struct MetricsConfig {
+    uint16_t port = 0; // 0: no metrics endpoint
+    std::string address = "127.0.0.1"; // a loopback address
+};
+
 struct Config {
     std::string source = "<embedded default>";
     std::string node_name;           // empty: the host name
@@ -69,6 +79,8 @@ struct Config {
     ExportFileConfig export_file;
     ExportFilterConfig export_allow;
     ExportFilterConfig export_deny;
+    ApiConfig api;
+    MetricsConfig metrics;
     std::vector<PluginConfig> plugins; // in file order
 };
 

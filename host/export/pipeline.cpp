@@ -36,10 +36,10 @@ EventPipeline::EventPipeline(std::string node_name, ProcessCache& cache, Pipelin
 {
 }
 
-void EventPipeline::add_sink(std::unique_ptr<Sink> sink, Format format)
+void EventPipeline::add_sink(std::unique_ptr<Sink> sink, Format format, SinkScope scope)
 {
-    (format == Format::json ? want_json_ : want_compact_) = true;
-    sinks_.push_back({std::move(sink), format});
+    have_unfiltered_ = have_unfiltered_ || scope == SinkScope::unfiltered;
+    sinks_.push_back({std::move(sink), format, scope});
 }
 
 void EventPipeline::on_event(const std::string& plugin_id, const vigil_event& ev)
@@ -62,17 +62,27 @@ void EventPipeline::on_event(const std::string& plugin_id, const vigil_event& ev
     // place (an exit it never saw start) must not borrow another incarnation of the pid.
     if (!process && !ev.process)
         process = cache_.lookup(ev.pid, ev.proc_ktime);
-    if (!filters_.pass(ev.kind, ev.pid, process)) {
+    bool pass = filters_.pass(ev.kind, ev.pid, process);
+    if (!pass) {
         stats_.filtered++;
-        return;
+        if (!have_unfiltered_)
+            return;
     }
-    if (want_json_)
+    stats_.exported += pass;
+    auto wants = [pass](const SinkEntry& s) {
+        return (pass || s.scope == SinkScope::unfiltered) && s.sink->active();
+    };
+    bool json = false, compact = false;
+    for (const auto& s : sinks_)
+        if (wants(s))
+            (s.format == Format::json ? json : compact) = true;
+    if (json)
         write_json(ev, process);
-    if (want_compact_)
+    if (compact)
         write_compact(ev, process);
     for (auto& s : sinks_)
-        s.sink->write(s.format == Format::json ? std::string_view(json_.str()) : std::string_view(compact_));
-    stats_.exported++;
+        if (wants(s))
+            s.sink->write(s.format == Format::json ? std::string_view(json_.str()) : std::string_view(compact_));
 }
 
 void EventPipeline::write_json(const vigil_event& ev, const ProcessEntry* process)

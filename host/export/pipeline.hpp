@@ -24,6 +24,9 @@ class ProcessCache;
 struct ProcessEntry;
 
 enum class Format { json, compact };
+// Which events a sink is given: those [export.allow] / [export.deny] pass (the exporters), or
+// all of them (API subscribers, which bring their own filters, as Tetragon's gRPC stream does).
+enum class SinkScope { export_filtered, unfiltered };
 
 struct PipelineOptions {
     bool ancestors = false;       // [process] ancestors
@@ -45,7 +48,7 @@ public:
     [[nodiscard]] static Result<std::unique_ptr<EventPipeline>> make(std::string node_name, ProcessCache& cache,
                                                                      PipelineOptions opts);
 
-    void add_sink(std::unique_ptr<Sink> sink, Format format);
+    void add_sink(std::unique_ptr<Sink> sink, Format format, SinkScope scope = SinkScope::export_filtered);
     // One event from a plugin; `plugin_id` names the source in counters.
     void on_event(const std::string& plugin_id, const vigil_event& ev);
     void flush();
@@ -69,10 +72,10 @@ private:
     struct SinkEntry {
         std::unique_ptr<Sink> sink;
         Format format;
+        SinkScope scope;
     };
     std::vector<SinkEntry> sinks_;
-    bool want_json_ = false;
-    bool want_compact_ = false;
+    bool have_unfiltered_ = false;
     sdk::JsonWriter json_;
     std::string compact_;
     PipelineStats stats_;

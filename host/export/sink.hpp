@@ -16,6 +16,9 @@ public:
     virtual ~Sink() = default;
     virtual void write(std::string_view line) = 0; // one event, without newline
     virtual void flush() = 0;
+    // False while the sink would discard what it is given (API subscribers: none connected);
+    // the pipeline then does not format events for it.
+    virtual bool active() const { return true; }
 };
 
 // Writes lines to a FILE* (stdout in vigild).

@@ -51,6 +51,14 @@ Plugin::~Plugin() = default;
 
 uint64_t Plugin::records() const { return rings_ ? rings_->records() : 0; }
 
+std::vector<int> Plugin::link_fds() const
+{
+    std::vector<int> fds;
+    for (const auto& l : links_)
+        fds.push_back(l.fd.get());
+    return fds;
+}
+
 PluginRegistry::PluginRegistry(boost::asio::io_context& io, const SharedMaps& maps, Features& features,
                                std::filesystem::path plugin_dir, EventHandler on_event)
     : io_(io), maps_(maps), features_(features), plugin_dir_(std::move(plugin_dir)), on_event_(std::move(on_event)),

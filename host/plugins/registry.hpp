@@ -47,6 +47,8 @@ public:
     const std::string& last_error() const { return last_error_; }
     void* self() const { return self_; }
     size_t link_count() const { return links_.size(); }
+    // The registry's fds of the plugin's links (for program stats; they stay owned here).
+    std::vector<int> link_fds() const;
     uint64_t decode_errors() const { return decode_errors_; }
     uint64_t records() const;
     const std::map<std::string, uint64_t>& counters() const { return counters_; }

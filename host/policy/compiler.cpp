@@ -2,6 +2,7 @@
 
 #include "policy/values.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <fmt/format.h>
@@ -173,12 +174,21 @@ private:
             vsel_arg_filter& a = out[n++];
             a.arg = static_cast<uint8_t>(slot);
             a.filter_id = VSEL_FILTER_ID(si, ret ? VSEL_GROUP_RET_ARGS : VSEL_GROUP_ARGS, fi);
+            if (f.op == ArgOperator::family && type == ArgType::sockaddr_un)
+                return err(s.loc, fpath, "a sockaddr_un is always AF_UNIX: remove the Family filter, or declare "
+                                         "the argument as sockaddr to compare its family");
             auto op = arg_op(f.op, cls);
             if (!op)
                 return err(s.loc, fpath, fmt::format("operator {} on an argument of type {} is not supported by "
                                                      "vigil's in-kernel evaluator",
                                                      name_of(f.op), name_of(type)));
             a.op = *op;
+            if (cls == ArgClass::socket) {
+                a.kind = VSEL_ARG_SOCK;
+                if (auto r = net_values(s, fpath, f, a); !r)
+                    return r;
+                continue;
+            }
             if (cls == ArgClass::string) {
                 a.kind = VSEL_ARG_STR;
                 if (a.op == VSEL_OP_POSTFIX || a.op == VSEL_OP_NOT_POSTFIX)
@@ -207,10 +217,106 @@ private:
         return {};
     }
 
+    // The values of a network operator as vsel_net entries: CIDR prefixes, port ranges, and
+    // protocol/family/state numbers or ranges, each range as aligned power-of-two blocks.
+    Result<void> net_values(const Selector& s, const std::string& fpath, const ArgFilter& f, const vsel_arg_filter& a)
+    {
+        auto within_limit = [&]() -> Result<void> {
+            if (out_.nets.size() > VSEL_MAP_ENTRIES)
+                return err(s.loc, fpath, fmt::format("the addresses, ports and value ranges of this hook need more "
+                                                     "than {} in-kernel entries; use fewer or wider ranges",
+                                                     VSEL_MAP_ENTRIES));
+            return {};
+        };
+        auto range = [&](uint8_t field, uint64_t lo, uint64_t hi) {
+            out_.add_net_range(a.filter_id, field, static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
+            return within_limit();
+        };
+        switch (f.op) {
+        case ArgOperator::sport_priv:
+        case ArgOperator::not_sport_priv:
+        case ArgOperator::dport_priv:
+        case ArgOperator::not_dport_priv:
+            return range(VSEL_NET_PORT, 0, 1023);
+        default:
+            break;
+        }
+        for (const auto& v : f.values) {
+            Result<void> r;
+            switch (f.op) {
+            case ArgOperator::saddr:
+            case ArgOperator::not_saddr:
+            case ArgOperator::daddr:
+            case ArgOperator::not_daddr: {
+                auto addr = parse_addr(v);
+                if (!addr)
+                    return err(s.loc, fpath, fmt::format("\"{}\" is not an IPv4/IPv6 address or CIDR prefix", v));
+                size_t len = addr->family == AF_INET ? 4 : 16;
+                out_.add_net_prefix(a.filter_id, std::span(addr->bytes.data(), len), addr->prefix_len);
+                r = within_limit();
+                break;
+            }
+            case ArgOperator::sport:
+            case ArgOperator::not_sport:
+            case ArgOperator::dport:
+            case ArgOperator::not_dport: {
+                auto p = parse_port_range(v);
+                if (!p)
+                    return err(s.loc, fpath, fmt::format("\"{}\" is not a port or a port range \"min:max\"", v));
+                r = range(VSEL_NET_PORT, p->min, p->max);
+                break;
+            }
+            default: {
+                uint8_t field = f.op == ArgOperator::protocol ? VSEL_NET_PROTOCOL
+                                : f.op == ArgOperator::family ? VSEL_NET_FAMILY
+                                                              : VSEL_NET_STATE;
+                auto lookup = f.op == ArgOperator::protocol ? protocol_number
+                              : f.op == ArgOperator::family ? family_number
+                                                            : tcp_state_number;
+                if (v.find(':') != std::string::npos) {
+                    auto rng = parse_int_range(v);
+                    if (!rng || rng->min.negative || rng->max.magnitude > 0xffff)
+                        return err(s.loc, fpath, fmt::format("\"{}\" is not a range \"min:max\" within 0..65535", v));
+                    r = range(field, rng->min.magnitude, rng->max.magnitude);
+                } else if (auto num = lookup(v); num && *num <= 0xffff) {
+                    r = range(field, *num, *num);
+                } else {
+                    return err(s.loc, fpath, fmt::format("\"{}\" is not a known {} name or a number within 0..65535",
+                                                         v, name_of(f.op)));
+                }
+                break;
+            }
+            }
+            if (!r)
+                return r;
+        }
+        return {};
+    }
+
     static std::optional<uint8_t> arg_op(ArgOperator op, ArgClass cls)
     {
         if (cls == ArgClass::none)
             return std::nullopt;
+        if (cls == ArgClass::socket) {
+            switch (op) {
+            case ArgOperator::saddr: return VSEL_OP_SADDR;
+            case ArgOperator::not_saddr: return VSEL_OP_NOT_SADDR;
+            case ArgOperator::daddr: return VSEL_OP_DADDR;
+            case ArgOperator::not_daddr: return VSEL_OP_NOT_DADDR;
+            case ArgOperator::sport:
+            case ArgOperator::sport_priv: return VSEL_OP_SPORT;
+            case ArgOperator::not_sport:
+            case ArgOperator::not_sport_priv: return VSEL_OP_NOT_SPORT;
+            case ArgOperator::dport:
+            case ArgOperator::dport_priv: return VSEL_OP_DPORT;
+            case ArgOperator::not_dport:
+            case ArgOperator::not_dport_priv: return VSEL_OP_NOT_DPORT;
+            case ArgOperator::protocol: return VSEL_OP_PROTOCOL;
+            case ArgOperator::family: return VSEL_OP_FAMILY;
+            case ArgOperator::state: return VSEL_OP_STATE;
+            default: return std::nullopt;
+            }
+        }
         switch (op) {
         case ArgOperator::equal: return VSEL_OP_EQUAL;
         case ArgOperator::not_equal: return VSEL_OP_NOT_EQUAL;
@@ -311,7 +417,13 @@ ArgClass arg_class(ArgType t)
     case ArgType::file:
     case ArgType::path:
     case ArgType::dentry:
+    case ArgType::sockaddr_un: // the path, an abstract name as "@name"
         return ArgClass::string;
+    case ArgType::sock:
+    case ArgType::socket:
+    case ArgType::skb:
+    case ArgType::sockaddr:
+        return ArgClass::socket;
     default:
         return ArgClass::none;
     }

@@ -18,9 +18,9 @@ struct CompileContext {
     bool enforce = true; // the policy's mode when the hook is attached
 };
 
-// Whether the evaluator compares an argument of this type as a string (paths, buffers) or an
-// integer; nullopt when it cannot compare it at all.
-enum class ArgClass { integer, string, none };
+// Whether the evaluator compares an argument of this type as a string (paths, buffers), an
+// integer, or a socket (struct vsock_arg: network operators); none when it cannot compare it.
+enum class ArgClass { integer, string, socket, none };
 [[nodiscard]] ArgClass arg_class(ArgType t);
 
 [[nodiscard]] Result<sdk::CompiledSelectors> compile_selectors(const Policy& policy, const HookCommon& hook,

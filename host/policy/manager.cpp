@@ -19,6 +19,7 @@ const policy::HookCommon& hook_of(const policy::Policy& p, policy::HookKind kind
     case policy::HookKind::kprobes: return p.spec.kprobes[i];
     case policy::HookKind::tracepoints: return p.spec.tracepoints[i];
     case policy::HookKind::uprobes: return p.spec.uprobes[i];
+    case policy::HookKind::connects: return p.spec.connects[i];
     default: return p.spec.lsmhooks[i];
     }
 }

@@ -148,6 +148,14 @@ struct LsmHook : HookCommon {
     std::string hook;               // LSM hook name without the "security_" prefix
 };
 
+// connect() on TCP and UDP sockets, and with `datagrams` UDP datagrams sent to an address,
+// checked where the kernel decides (cgroup connect4/6, sendmsg4/6 programs). `args` is not
+// written in the policy: it is always [{index: 0, type: sock}], the socket with the destination
+// as its remote end, so matchArgs compare it with DAddr, DPort and the other network operators.
+struct Connect : HookCommon {
+    bool datagrams = true;
+};
+
 struct ListSpec {
     SourceLoc loc;
     std::string name;
@@ -167,6 +175,7 @@ struct Spec {
     std::vector<Tracepoint> tracepoints;
     std::vector<Uprobe> uprobes;
     std::vector<LsmHook> lsmhooks;
+    std::vector<Connect> connects;
     std::vector<ListSpec> lists;
     std::vector<OptionSpec> options;       // as written
     // Parsed from options:

@@ -50,7 +50,7 @@ struct HookSummary {
 
 struct PolicyInfo {
     std::vector<HookKind> hook_kinds;   // sorted, each once
-    std::vector<HookSummary> hooks;     // in spec order: kprobes, tracepoints, uprobes, lsmhooks
+    std::vector<HookSummary> hooks;     // in spec order: kprobes, tracepoints, uprobes, lsmhooks, connects
     bool has_enforcement = false;
     // spec.options policy-mode, enforce when not given. Without enforcement actions the policy
     // is monitor-only whatever this says, and cannot be switched to enforce.

@@ -126,6 +126,8 @@ void summarise(PolicyInfo& info, HookKind kind, const std::vector<H>& hooks)
                 f.add("hook", "return");
             if (h.return_arg)
                 add_arg(f, *h.return_arg);
+        } else if constexpr (std::is_same_v<H, Connect>) {
+            s.target = h.datagrams ? "connect,sendmsg" : "connect";
         } else {
             s.target = h.hook;
         }
@@ -147,6 +149,7 @@ PolicyInfo analyse_policy(const Policy& policy)
     summarise(info, HookKind::tracepoints, policy.spec.tracepoints);
     summarise(info, HookKind::uprobes, policy.spec.uprobes);
     summarise(info, HookKind::lsmhooks, policy.spec.lsmhooks);
+    summarise(info, HookKind::connects, policy.spec.connects);
     std::sort(info.hook_kinds.begin(), info.hook_kinds.end());
     return info;
 }

@@ -339,6 +339,14 @@ Result<std::string> hook_to_json(const Policy& policy, HookKind kind, size_t ind
             write_lists(j, referenced_lists(policy, h, {}));
         }
         break;
+    case HookKind::connects:
+        if ((found = header(spec.connects.size()))) {
+            const Connect& c = spec.connects[index];
+            j.member("datagrams", c.datagrams);
+            write_common(j, c);
+            write_lists(j, referenced_lists(policy, c, {}));
+        }
+        break;
     case HookKind::count_:
         return fail(Errc::invalid_input, "policy {}: invalid hook kind", policy.name);
     }

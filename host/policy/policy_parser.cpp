@@ -125,6 +125,7 @@ private:
     void parse_tracepoint(const Field& f, Tracepoint& out);
     void parse_uprobe(const Field& f, Uprobe& out);
     void parse_lsmhook(const Field& f, LsmHook& out);
+    void parse_connect(const Field& f, Connect& out);
 
     void parse_message(MapReader& r, std::string& out);
     void parse_tags(MapReader& r, std::vector<std::string>& out);
@@ -272,6 +273,7 @@ void Parser::parse_spec(const Field& f, Policy& out)
     hooks("tracepoints", spec.tracepoints, &Parser::parse_tracepoint);
     hooks("uprobes", spec.uprobes, &Parser::parse_uprobe);
     hooks("lsmhooks", spec.lsmhooks, &Parser::parse_lsmhook);
+    hooks("connects", spec.connects, &Parser::parse_connect);
 
     r.reject_unsupported("podSelector", no_kubernetes);
     r.reject_unsupported("containerSelector", no_kubernetes);
@@ -291,12 +293,12 @@ void Parser::parse_spec(const Field& f, Policy& out)
 
     // Only when no hook section was written at all: a malformed one has its own error.
     bool any_hooks = false;
-    for (std::string_view key : {"kprobes", "tracepoints", "uprobes", "lsmhooks", "usdts",
-                                 "fentries"})
+    for (std::string_view key : {"kprobes", "tracepoints", "uprobes", "lsmhooks", "connects",
+                                 "usdts", "fentries"})
         any_hooks = any_hooks || r.has(key);
     if (r.valid() && !any_hooks)
-        d_.error(f.loc, f.path, "the policy has no hooks: add kprobes, tracepoints, uprobes or "
-                                "lsmhooks");
+        d_.error(f.loc, f.path, "the policy has no hooks: add kprobes, tracepoints, uprobes, "
+                                "lsmhooks or connects");
 }
 
 void Parser::parse_lists(const Field& f, std::vector<ListSpec>& out)
@@ -775,6 +777,34 @@ void Parser::parse_lsmhook(const Field& f, LsmHook& h)
     ctx.path = f.path;
     ctx.args = &h.args;
     parse_selectors(r, ctx, h.selectors);
+    r.finish();
+}
+
+void Parser::parse_connect(const Field& f, Connect& c)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    c.loc = f.loc;
+    if (auto dg = r.take("datagrams"))
+        if (auto b = read_bool(d_, *dg))
+            c.datagrams = *b;
+    parse_message(r, c.message);
+    parse_tags(r, c.tags);
+    if (auto args = r.take("args"))
+        d_.error(args->loc, args->path,
+                 "connects have one fixed argument, the socket being connected (index 0, type "
+                 "sock, its destination as the remote end); remove args");
+    Arg sock;
+    sock.loc = f.loc;
+    sock.type = ArgType::sock;
+    sock.label = "socket";
+    c.args = {sock};
+    HookCtx ctx;
+    ctx.kind = HookKind::connects;
+    ctx.path = f.path;
+    ctx.args = &c.args;
+    parse_selectors(r, ctx, c.selectors);
     r.finish();
 }
 
@@ -1645,6 +1675,11 @@ std::optional<Action> Parser::parse_action(const Field& f, const HookCtx& ctx, b
         else if (ctx.kind == HookKind::tracepoints)
             d_.error(where.loc, where.path,
                      "Override is not possible on tracepoints; use kprobes, lsmhooks or uprobes");
+        else if (ctx.kind == HookKind::connects && a.arg_error != -1)
+            d_.error(where.loc, where.path,
+                     fmt::format("on connects the call can only fail with EPERM: use argError: -1, "
+                                 "not {}",
+                                 a.arg_error));
         else if (ctx.kind == HookKind::kprobes && !ctx.syscall &&
                  !ctx.call.starts_with("security_"))
             d_.error(where.loc, where.path,
@@ -1652,6 +1687,13 @@ std::optional<Action> Parser::parse_action(const Field& f, const HookCtx& ctx, b
                                  "security_* function, and \"{}\" is neither",
                                  ctx.call));
     }
+    if ((a.kind == ActionKind::sigkill || a.kind == ActionKind::signal) &&
+        ctx.kind == HookKind::connects)
+        d_.error(where.loc, where.path,
+                 fmt::format("{} is not possible on connects: the cgroup socket programs that check "
+                             "them cannot send signals; use Override with argError: -1 to make the "
+                             "call fail with EPERM",
+                             act_name));
     if (a.kind == ActionKind::notify_enforcer || a.kind == ActionKind::cleanup_enforcer_notification)
         d_.unsupported(where.loc, where.path,
                        fmt::format("action {} (it needs spec.enforcers); use Sigkill, Signal or "

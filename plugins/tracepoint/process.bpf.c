@@ -278,8 +278,7 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
 
     if (pos > EXEC_DATA_MAX)
         return 0;
-    if (bpf_ringbuf_output(&process_events, r, sizeof(*r) + pos, 0))
-        errors__count(VIGIL_ERR_RINGBUF_RESERVE);
+    evt__output(&process_events, r, sizeof(*r) + pos);
     return 0;
 }
 
@@ -336,7 +335,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
     r->nspid = nspid;
     r->flags = flags;
     r->pad = 0;
-    evt__submit(r);
+    evt__submit_to(&process_events, r);
     return 0;
 }
 
@@ -376,7 +375,7 @@ static __always_inline int on_exit(struct task_struct *task)
     r->tid = BPF_CORE_READ(task, pid);
     r->exit_code = task__group_exit_code(task);
     r->flags = flags;
-    evt__submit(r);
+    evt__submit_to(&process_events, r);
     return 0;
 }
 

@@ -28,6 +28,10 @@ int evaluate(void *ctx)
             sel__set_int(in, i, test_args[i].ival);
         else if (test_args[i].kind == VSEL_ARG_STR)
             sel__read_str(in, i, test_args[i].str, 0);
+        else if (test_args[i].kind == VSEL_ARG_SOCK && i < VSEL_MAX_ARGS) {
+            __builtin_memcpy(in->str[i].data, test_args[i].str, sizeof(struct vsock_arg));
+            sel__set_sock(in, i);
+        }
     }
     result = sel__evaluate(cfg, in, test_ret);
     runs++;

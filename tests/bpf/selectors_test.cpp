@@ -7,14 +7,17 @@
 
 #include <vigil/sdk/selectors.hpp>
 #include <vigil/wire/process.h>
+#include <vigil/wire/sock.h>
 
 #include <catch2/catch.hpp>
 
 #include <bpf/bpf.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <optional>
 #include <string>
 #include <sys/stat.h>
@@ -58,6 +61,14 @@ public:
         a.kind = VSEL_ARG_STR;
         std::memset(a.str, 0, sizeof a.str);
         std::memcpy(a.str, s.data(), std::min(s.size(), sizeof a.str - 1));
+    }
+
+    void set_sock(int i, const vsock_arg& s)
+    {
+        auto& a = skel_->bss->test_args[i];
+        a.kind = VSEL_ARG_SOCK;
+        std::memset(a.str, 0, sizeof a.str);
+        std::memcpy(a.str, &s, sizeof s);
     }
 
     vsel_decision run(bool ret = false)
@@ -464,4 +475,205 @@ TEST_CASE("compiled selectors refuse bad encodings", "[bpf][selectors]")
     s = c.serialize();
     s.push_back('x');
     CHECK(CompiledSelectors::parse(s.data(), s.size()).error().find("header says") != std::string::npos);
+}
+
+// ---- network operators on socket arguments (struct vsock_arg) ---------------------------------
+
+namespace {
+
+vsock_arg inet_sock(const char* saddr, uint16_t sport, const char* daddr, uint16_t dport, uint16_t protocol = 6,
+                    uint8_t state = 1)
+{
+    vsock_arg s{};
+    s.magic = VSOCK_MAGIC;
+    s.kind = VSOCK_KIND_SOCK;
+    bool v6 = std::strchr(saddr, ':') != nullptr;
+    s.family = v6 ? VSOCK_AF_INET6 : VSOCK_AF_INET;
+    s.type = protocol == 17 ? 2 : 1;
+    s.protocol = protocol;
+    s.state = state;
+    s.sport = sport;
+    s.dport = dport;
+    REQUIRE(::inet_pton(v6 ? AF_INET6 : AF_INET, saddr, s.saddr) == 1);
+    REQUIRE(::inet_pton(v6 ? AF_INET6 : AF_INET, daddr, s.daddr) == 1);
+    return s;
+}
+
+vsock_arg unix_sock(const char* path)
+{
+    vsock_arg s{};
+    s.magic = VSOCK_MAGIC;
+    s.kind = VSOCK_KIND_SOCK;
+    s.family = VSOCK_AF_UNIX;
+    s.type = 1;
+    s.path_len = static_cast<uint16_t>(std::strlen(path));
+    std::memcpy(s.path, path, s.path_len);
+    return s;
+}
+
+// One selector with one socket filter on args[1].
+CompiledSelectors net_selector(uint8_t op)
+{
+    auto c = one_selector();
+    c.hook.sel[0].args[0] = arg_filter(1, op, VSEL_ARG_SOCK);
+    c.hook.sel[0].nargs = 1;
+    return c;
+}
+
+void add_cidr(CompiledSelectors& c, const char* text)
+{
+    std::string s(text);
+    auto slash = s.find('/');
+    std::string addr = s.substr(0, slash);
+    bool v6 = addr.find(':') != std::string::npos;
+    uint8_t bytes[16] = {};
+    REQUIRE(::inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), bytes) == 1);
+    uint32_t len = slash == std::string::npos ? (v6 ? 128 : 32) : std::stoul(s.substr(slash + 1));
+    REQUIRE(c.add_net_prefix(c.hook.sel[0].args[0].filter_id, std::span(bytes, v6 ? 16 : 4), len));
+}
+
+} // namespace
+
+TEST_CASE("DAddr and SAddr compare CIDR prefixes, IPv4 and IPv6", "[bpf][selectors][socket]")
+{
+    Harness h;
+    auto c = net_selector(VSEL_OP_DADDR);
+    add_cidr(c, "10.0.0.0/8");
+    add_cidr(c, "192.168.7.1");
+    add_cidr(c, "fd00::/8");
+    add_cidr(c, "2001:db8::1/128");
+    h.install(c);
+    struct {
+        const char* daddr;
+        bool match;
+    } cases[] = {
+        {"10.1.2.3", true},      {"11.0.0.1", false},      {"192.168.7.1", true}, {"192.168.7.2", false},
+        {"fd12:3456::1", true},  {"fe80::1", false},       {"2001:db8::1", true}, {"2001:db8::2", false},
+        {"::ffff:10.9.9.9", true}, // an IPv4-mapped address is compared as IPv4
+        {"::ffff:11.9.9.9", false},
+    };
+    for (const auto& k : cases) {
+        INFO(k.daddr);
+        bool v6 = std::strchr(k.daddr, ':') != nullptr;
+        h.set_sock(1, inet_sock(v6 ? "::1" : "127.0.0.1", 40000, k.daddr, 443));
+        CHECK(h.matches() == k.match);
+    }
+    // the local address is not the one DAddr looks at
+    h.set_sock(1, inet_sock("10.1.1.1", 40000, "11.1.1.1", 443));
+    CHECK_FALSE(h.matches());
+
+    Harness s;
+    auto cs = net_selector(VSEL_OP_SADDR);
+    add_cidr(cs, "127.0.0.0/8");
+    s.install(cs);
+    s.set_sock(1, inet_sock("127.0.0.5", 1, "10.0.0.1", 2));
+    CHECK(s.matches());
+    s.set_sock(1, inet_sock("10.0.0.1", 1, "127.0.0.5", 2));
+    CHECK_FALSE(s.matches());
+}
+
+TEST_CASE("NotDAddr and NotSAddr: outside every prefix; never for a socket without an IP address",
+          "[bpf][selectors][socket]")
+{
+    for (uint8_t op : {uint8_t(VSEL_OP_NOT_DADDR), uint8_t(VSEL_OP_NOT_SADDR)}) {
+        Harness h;
+        auto c = net_selector(op);
+        add_cidr(c, "127.0.0.0/8");
+        add_cidr(c, "::1");
+        h.install(c);
+        INFO("op " << int(op));
+        bool d = op == VSEL_OP_NOT_DADDR;
+        h.set_sock(1, d ? inet_sock("10.0.0.1", 1, "127.0.0.2", 80) : inet_sock("127.0.0.2", 80, "10.0.0.1", 1));
+        CHECK_FALSE(h.matches());
+        h.set_sock(1, d ? inet_sock("127.0.0.1", 1, "10.0.0.2", 80) : inet_sock("10.0.0.2", 80, "127.0.0.1", 1));
+        CHECK(h.matches());
+        h.set_sock(1, d ? inet_sock("::2", 1, "::1", 80) : inet_sock("::1", 80, "::2", 1));
+        CHECK_FALSE(h.matches());
+        h.set_sock(1, unix_sock("/run/x.sock"));
+        CHECK_FALSE(h.matches());
+    }
+}
+
+TEST_CASE("SPort and DPort with single ports and ranges, and their Not forms", "[bpf][selectors][socket]")
+{
+    struct Case {
+        uint8_t op;
+        bool dest;
+        bool negated;
+    };
+    for (const Case k : {Case{VSEL_OP_DPORT, true, false}, Case{VSEL_OP_NOT_DPORT, true, true},
+                         Case{VSEL_OP_SPORT, false, false}, Case{VSEL_OP_NOT_SPORT, false, true}}) {
+        Harness h;
+        auto c = net_selector(k.op);
+        uint32_t id = c.hook.sel[0].args[0].filter_id;
+        c.add_net_range(id, VSEL_NET_PORT, 53, 53);
+        c.add_net_range(id, VSEL_NET_PORT, 8000, 8999);
+        c.add_net_range(id, VSEL_NET_PORT, 65535, 65535);
+        h.install(c);
+        for (uint16_t port : {53, 8000, 8500, 8999, 65535, 52, 54, 7999, 9000, 0, 65534}) {
+            bool in = port == 53 || (port >= 8000 && port <= 8999) || port == 65535;
+            INFO("op " << int(k.op) << " port " << port);
+            h.set_sock(1, k.dest ? inet_sock("10.0.0.1", 1234, "10.0.0.2", port)
+                                 : inet_sock("10.0.0.1", port, "10.0.0.2", 1234));
+            CHECK(h.matches() == (in != k.negated));
+        }
+        h.set_sock(1, unix_sock("/x"));
+        CHECK_FALSE(h.matches());
+    }
+}
+
+TEST_CASE("privileged ports are the range 0:1023", "[bpf][selectors][socket]")
+{
+    Harness h;
+    auto c = net_selector(VSEL_OP_DPORT);
+    CHECK(c.add_net_range(c.hook.sel[0].args[0].filter_id, VSEL_NET_PORT, 0, 1023) == 1);
+    h.install(c);
+    for (uint16_t port : {0, 1, 443, 1023, 1024, 40000}) {
+        INFO(port);
+        h.set_sock(1, inet_sock("::1", 5, "::1", port));
+        CHECK(h.matches() == (port < 1024));
+    }
+}
+
+TEST_CASE("Protocol, Family and State", "[bpf][selectors][socket]")
+{
+    Harness h;
+    auto c = one_selector();
+    auto& s = c.hook.sel[0];
+    s.args[0] = arg_filter(0, VSEL_OP_PROTOCOL, VSEL_ARG_SOCK);
+    s.args[1] = arg_filter(0, VSEL_OP_FAMILY, VSEL_ARG_SOCK);
+    s.args[1].filter_id = VSEL_FILTER_ID(0, VSEL_GROUP_ARGS, 1);
+    s.args[2] = arg_filter(0, VSEL_OP_STATE, VSEL_ARG_SOCK);
+    s.args[2].filter_id = VSEL_FILTER_ID(0, VSEL_GROUP_ARGS, 2);
+    s.nargs = 3;
+    c.add_net_range(s.args[0].filter_id, VSEL_NET_PROTOCOL, 6, 6);
+    c.add_net_range(s.args[1].filter_id, VSEL_NET_FAMILY, VSOCK_AF_INET, VSOCK_AF_INET);
+    c.add_net_range(s.args[1].filter_id, VSEL_NET_FAMILY, VSOCK_AF_INET6, VSOCK_AF_INET6);
+    c.add_net_range(s.args[2].filter_id, VSEL_NET_STATE, 1, 2); // ESTABLISHED, SYN_SENT
+    h.install(c);
+    h.set_sock(0, inet_sock("10.0.0.1", 1, "10.0.0.2", 2, 6, 1));
+    CHECK(h.matches());
+    h.set_sock(0, inet_sock("::1", 1, "::2", 2, 6, 2));
+    CHECK(h.matches());
+    h.set_sock(0, inet_sock("10.0.0.1", 1, "10.0.0.2", 2, 17, 1)); // UDP
+    CHECK_FALSE(h.matches());
+    h.set_sock(0, inet_sock("10.0.0.1", 1, "10.0.0.2", 2, 6, 10)); // TCP_LISTEN
+    CHECK_FALSE(h.matches());
+    auto u = unix_sock("/x");
+    u.state = 1;
+    u.protocol = 6; // whatever the other fields say, the family does not match
+    h.set_sock(0, u);
+    CHECK_FALSE(h.matches());
+}
+
+TEST_CASE("a socket filter on an argument that is not a socket never matches", "[bpf][selectors][socket]")
+{
+    Harness h;
+    auto c = net_selector(VSEL_OP_NOT_DPORT);
+    c.add_net_range(c.hook.sel[0].args[0].filter_id, VSEL_NET_PORT, 1, 1);
+    h.install(c);
+    h.set_int(1, 5);
+    CHECK_FALSE(h.matches());
+    h.set_str(1, "10.0.0.1");
+    CHECK_FALSE(h.matches());
 }

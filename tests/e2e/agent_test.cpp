@@ -1,14 +1,7 @@
 // vigild started for real on its embedded default config: plugins load, events flow, SIGHUP
 // reloads, SIGTERM stops it cleanly and quickly.
-#include <catch2/catch.hpp>
+#include "child_process.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,108 +10,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
-
-// vigild as a child process with its stdout and stderr captured.
-class Vigild {
-public:
-    explicit Vigild(std::vector<std::string> args)
-    {
-        int out[2], err[2];
-        REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-        REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-        pid_ = ::fork();
-        REQUIRE(pid_ >= 0);
-        if (pid_ == 0) {
-            ::dup2(out[1], 1);
-            ::dup2(err[1], 2);
-            std::vector<char*> argv;
-            std::string bin = VIGILD_PATH;
-            argv.push_back(bin.data());
-            for (auto& a : args)
-                argv.push_back(a.data());
-            argv.push_back(nullptr);
-            ::execv(bin.c_str(), argv.data());
-            ::_exit(127);
-        }
-        ::close(out[1]);
-        ::close(err[1]);
-        out_ = out[0];
-        err_ = err[0];
-    }
-    ~Vigild()
-    {
-        if (pid_ > 0 && !exited_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-        ::close(out_);
-        ::close(err_);
-    }
-
-    // Reads until `needle` shows up in stdout (or stderr) or the timeout passes.
-    bool wait_for(const std::string& needle, bool in_stderr, std::chrono::milliseconds timeout = 10s)
-    {
-        auto deadline = clock_type::now() + timeout;
-        std::string& buf = in_stderr ? err_text_ : out_text_;
-        while (buf.find(needle) == std::string::npos) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-            if (left.count() <= 0 || !pump(static_cast<int>(left.count())))
-                return buf.find(needle) != std::string::npos;
-        }
-        return true;
-    }
-
-    // Sends `sig` and waits for the exit; returns the exit status or -1 on timeout.
-    int stop(int sig, std::chrono::milliseconds timeout, std::chrono::milliseconds& took)
-    {
-        auto t0 = clock_type::now();
-        ::kill(pid_, sig);
-        while (clock_type::now() - t0 < timeout) {
-            int status = 0;
-            pid_t r = ::waitpid(pid_, &status, WNOHANG);
-            if (r == pid_) {
-                exited_ = true;
-                took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0);
-                while (pump(0)) {
-                }
-                return status;
-            }
-            pump(20);
-        }
-        return -1;
-    }
-
-    pid_t pid() const { return pid_; }
-    const std::string& err_text() const { return err_text_; }
-    const std::string& out_text() const { return out_text_; }
-
-private:
-    // Reads what is available on both pipes; false when nothing came before the timeout.
-    bool pump(int timeout_ms)
-    {
-        pollfd fds[2] = {{out_, POLLIN, 0}, {err_, POLLIN, 0}};
-        if (::poll(fds, 2, timeout_ms) <= 0)
-            return false;
-        bool got = false;
-        char buf[8192];
-        for (int i = 0; i < 2; ++i) {
-            if (!(fds[i].revents & (POLLIN | POLLHUP)))
-                continue;
-            ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-            if (n > 0) {
-                (i == 0 ? out_text_ : err_text_).append(buf, static_cast<size_t>(n));
-                got = true;
-            }
-        }
-        return got;
-    }
-
-    pid_t pid_ = -1;
-    int out_ = -1, err_ = -1;
-    bool exited_ = false;
-    std::string out_text_, err_text_;
-};
+using e2e::Vigild;
 
 void run(const char* cmd) { REQUIRE(std::system(cmd) == 0); }
 

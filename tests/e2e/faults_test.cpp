@@ -1,5 +1,6 @@
 // vigild under faults (docs/reliability.md): a full ring while it is stalled, a plugin whose
-// decoder fails, SIGKILL and restart, a SIGHUP storm under load. Each time the loss is counted,
+// decoder fails or whose init throws or start fails, SIGKILL and restart, a SIGHUP storm under
+// load, processes exiting during the /proc scan. Each time the loss is counted,
 // the rest keeps running, and nothing is left behind.
 #include "support/vigild.hpp"
 
@@ -12,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -254,5 +256,59 @@ TEST_CASE("a SIGHUP storm under an exec load: vigild keeps running and leaks not
     std::string log = v->log();
     CHECK(log.find("reload failed") == std::string::npos);
     CHECK(log.find("critical") == std::string::npos);
+    CHECK(v->stop() == 0);
+}
+
+TEST_CASE("plugins whose init throws or whose start fails are reported; the rest keeps running",
+          "[e2e][faults]")
+{
+    if (!is_root()) {
+        WARN("skipped: e2e tests load BPF programs and need root");
+        return;
+    }
+    VigildOptions o;
+    o.extra_toml = fmt::format("[plugins.fake]\nlibrary = \"{}\"\non_error = \"skip\"\n"
+                               "[plugins.other]\nlibrary = \"{}\"\non_error = \"skip\"\n"
+                               "[plugins.other.config]\nfail_start = true\n",
+                               fake_plugin("libfake_init_throws.so"), fake_plugin("libfake_other.so"));
+    auto v = Vigild::start(o);
+    CHECK(v->wait_log(fmt::format("{}: init failed (internal): constructor exploded",
+                                  fake_plugin("libfake_init_throws.so")),
+                      5s));
+    CHECK(v->wait_log("start failed (kernel): start failed on purpose", 5s));
+    RunResult r = run({"/bin/true"});
+    CHECK(v->wait_event(is("process_exec", r.pid), 10s));
+    CHECK(v->wait_event(is("process_exit", r.pid), 10s));
+    CHECK(v->stop() == 0);
+}
+
+TEST_CASE("processes exiting while the /proc scan reads them are skipped, not errors", "[e2e][faults]")
+{
+    if (!is_root()) {
+        WARN("skipped: e2e tests load BPF programs and need root");
+        return;
+    }
+    // Short-lived processes the whole time vigild starts and rescans /proc (every SIGHUP).
+    std::atomic<bool> stop{false};
+    std::thread churn([&] {
+        while (!stop)
+            run(workload({"storm", "50", "/bin/true"}));
+    });
+    auto v = Vigild::start();
+    size_t from = 0;
+    for (int i = 0; i < 10; ++i) {
+        ::kill(v->pid(), SIGHUP);
+        auto at = v->wait_log("/proc scan after the reload", 10s, from);
+        REQUIRE(at);
+        from = *at + 1;
+    }
+    stop = true;
+    churn.join();
+    std::string log = v->log();
+    INFO(log.substr(0, 4000));
+    CHECK(log.find("could not be read") == std::string::npos);
+    CHECK(log.find("reload failed") == std::string::npos);
+    RunResult r = run({"/bin/true"});
+    CHECK(v->wait_event(is("process_exec", r.pid), 10s));
     CHECK(v->stop() == 0);
 }

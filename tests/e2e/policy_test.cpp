@@ -47,6 +47,9 @@ std::unique_ptr<Vigild> start_with_policies(const TempDir& dir, const std::vecto
         std::ofstream(dir.path() / file) << text;
     VigildOptions o;
     o.policy_dir = dir.path();
+    // Each policy hook is a BPF object the verifier checks at load; on a loaded 2-core machine
+    // several take a few seconds.
+    o.ready_timeout = std::chrono::seconds(90);
     return Vigild::start(o);
 }
 

@@ -197,8 +197,8 @@ TEST_CASE("spec sections vigil does not implement", "[policy][errors]")
 TEST_CASE("a policy needs hooks, and hook sections are lists", "[policy][errors]")
 {
     CHECK(parse_error(with_spec("  lists: []\n")) ==
-          "test.yaml:6:3: spec: the policy has no hooks: add kprobes, tracepoints, uprobes or "
-          "lsmhooks");
+          "test.yaml:6:3: spec: the policy has no hooks: add kprobes, tracepoints, uprobes, "
+          "lsmhooks or connects");
     CHECK(parse_error(with_spec("  kprobes:\n    call: sys_openat\n")) ==
           "test.yaml:7:5: spec.kprobes: must be a list, got a mapping");
     CHECK(parse_error(with_spec("  kprobes: [sys_openat]\n")) ==

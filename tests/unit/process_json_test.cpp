@@ -270,3 +270,16 @@ TEST_CASE("JSON strings are valid UTF-8 whatever bytes a process put in them", "
         CHECK_NOTHROW(json::parse("\"" + out + "\""));
     }
 }
+
+TEST_CASE("times no kernel gives are clamped, not wrapped", "[unit][json]")
+{
+    // Found by fuzz/hook_records: a ktime past INT64_MAX overflowed the boot-to-wall sum.
+    WallClock clock(1'700'000'000'000'000'000); // boot at 2023-11-14T22:13:20Z
+    CHECK(clock.rfc3339(0) == "2023-11-14T22:13:20.000000000Z");
+    CHECK(clock.rfc3339(1'500'000'001) == "2023-11-14T22:13:21.500000001Z");
+    const std::string last = "2262-04-11T23:47:16.854775807Z"; // INT64_MAX ns after the epoch
+    CHECK(clock.rfc3339(UINT64_MAX) == last);
+    CHECK(clock.rfc3339(static_cast<uint64_t>(INT64_MAX)) == last);
+    // Before the epoch (a clock set back far): whole seconds round down, nanoseconds stay positive.
+    CHECK(WallClock(-1).rfc3339(0) == "1969-12-31T23:59:59.999999999Z");
+}

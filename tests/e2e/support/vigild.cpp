@@ -70,6 +70,8 @@ std::unique_ptr<Vigild> Vigild::start(VigildOptions opts)
         if (!opts.policy_dir.empty())
             out << fmt::format("policy_dir = \"{}\"\n", opts.policy_dir.string());
         out << "\n[output]\nstdout = \"none\"\n\n";
+        // Its own API socket: vigilds of other test runs on the machine keep theirs.
+        out << fmt::format("[api]\nsocket = \"{}\"\n\n", (v->dir() / "vigil.sock").string());
         for (const auto& id : opts.plugins)
             out << fmt::format("[plugins.{}]\nlibrary = \"libvigil_{}.so\"\n\n", id, id);
         out << opts.extra_toml << '\n';

@@ -4,6 +4,7 @@
 #ifndef VIGIL_BPF_HOOK_EVENT_H
 #define VIGIL_BPF_HOOK_EVENT_H
 
+#include "vigil/bpf/emit.h"
 #include "vigil/bpf/selectors.h"
 #include "vigil/wire/hook_event.h"
 
@@ -79,6 +80,9 @@ static __always_inline long hook__emit(void *ring, struct vsel_hook *cfg, struct
             a->flags |= VHOOK_ARG_TRUNCATED;
             len = VSEL_STR_MAX - 1;
         }
+        /* The 6.1 verifier loses the clamp above when the arguments' encodings are constants
+         * (clang folds it into the offset arithmetic): restate a bound it keeps. */
+        len &= 0xff;
         a->len = len;
         a->orig_len = v->len;
         __builtin_memcpy(s->buf + off, in->str[i].data, VHOOK_ARG_MAX);
@@ -87,10 +91,7 @@ static __always_inline long hook__emit(void *ring, struct vsel_hook *cfg, struct
     r->size = off;
     if (off > VHOOK_RECORD_MAX)
         return -1;
-    long err = bpf_ringbuf_output(ring, s->buf, off & 0xffff, 0);
-    if (err)
-        errors__count(VIGIL_ERR_RINGBUF_RESERVE);
-    return err;
+    return evt__output(ring, s->buf, off & 0xffff);
 }
 
 #endif

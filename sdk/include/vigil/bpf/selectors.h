@@ -6,6 +6,13 @@
  * sent here, synchronously, when the hook is in enforce mode (counted otherwise), and Override is
  * reported back for the plugin's program to carry out where its attach point allows it.
  *
+ * Program types without bpf_send_signal (cgroup socket programs) define VSEL_NO_SIGNAL before
+ * including this header; their policies cannot have Sigkill or Signal (the parser refuses them).
+ * A hook whose arguments are all of some kinds defines VSEL_ARG_KINDS (a mask of 1 << vsel_arg_kind)
+ * and one that never returns VSEL_NO_RETURN_ARGS: the comparisons it cannot need are left out,
+ * and the verifier, which checks every path of the evaluator, has far less to do (a filter of a
+ * left-out kind never matches).
+ *
  * Every map below is declared per BPF object, so each hook object has its own configuration.
  * Loops are bounded by the wire limits; the selector loop runs through bpf_loop() so the verifier
  * checks one selector's code once instead of once per selector. */
@@ -14,10 +21,17 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "vigil/bpf/maps.h"
 #include "vigil/wire/selectors.h"
+#include "vigil/wire/sock.h"
+
+#ifndef VSEL_ARG_KINDS
+#define VSEL_ARG_KINDS ((1 << VSEL_ARG_INT) | (1 << VSEL_ARG_STR) | (1 << VSEL_ARG_SOCK))
+#endif
+#define VSEL_HAS_KIND(k) ((VSEL_ARG_KINDS) & (1 << (k)))
 
 /* the hook's compiled selectors (key 0) */
 struct {
@@ -62,6 +76,15 @@ struct {
     __type(key, struct vsel_int_key);
     __type(value, __u8);
 } vsel_ints SEC(".maps");
+
+/* address prefixes and value ranges of the network operators, by filter */
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(max_entries, VSEL_MAP_ENTRIES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct vsel_net_key);
+    __type(value, __u8);
+} vsel_net SEC(".maps");
 
 /* counters, enum vsel_stat */
 struct {
@@ -165,6 +188,16 @@ static __always_inline void sel__set_str_len(struct vsel_input *in, __u32 i, __u
     in->args[i].len = len;
 }
 
+/* Marks argument i a socket argument whose struct vsock_arg the caller put in in->str[i].data
+ * (vigil/bpf/sock.h fills one). */
+static __always_inline void sel__set_sock(struct vsel_input *in, __u32 i)
+{
+    if (i >= VSEL_MAX_ARGS)
+        return;
+    in->args[i].kind = VSEL_ARG_SOCK;
+    in->args[i].len = sizeof(struct vsock_arg);
+}
+
 /* Reads a NUL-terminated kernel or user string into argument i; returns its length or <0. */
 static __always_inline long sel__read_str(struct vsel_input *in, __u32 i, const void *src, int user)
 {
@@ -215,45 +248,52 @@ static __always_inline void sel__reverse(char *dst, const char *src, __u32 len)
     bpf_loop(VSEL_STR_MAX, sel__rev_byte, &c, 0);
 }
 
-/* Reads the current task's pids, namespaces and capabilities. */
-static __always_inline void sel__task(struct vsel_input *in)
+/* Reads what the hook's filters look at of the current task: always its ids, and its namespace
+ * pid, namespaces and capabilities only when `needs` asks for them. */
+static __always_inline void sel__task(struct vsel_input *in, __u32 needs)
 {
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
     __u64 id = bpf_get_current_pid_tgid();
     in->tgid = id >> 32;
     in->tid = (__u32)id;
+    if (!(needs & (VSEL_NEED_NSPID | VSEL_NEED_NS | VSEL_NEED_CAPS)))
+        return;
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
-    struct pid *pid = BPF_CORE_READ(task, thread_pid);
-    unsigned int level = BPF_CORE_READ(pid, level);
-    struct upid up = {};
-    bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level & 0x1f]);
-    /* thread_pid numbers the thread; the process is numbered by its group leader. */
-    struct task_struct *leader = BPF_CORE_READ(task, group_leader);
-    struct pid *lpid = BPF_CORE_READ(leader, thread_pid);
-    struct upid lup = {};
-    bpf_probe_read_kernel(&lup, sizeof(lup), &lpid->numbers[level & 0x1f]);
-    in->nspid = lup.nr;
-    in->pidns = BPF_CORE_READ(up.ns, ns.inum);
-
-    struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
-    in->ns[VSEL_NS_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
-    in->ns[VSEL_NS_IPC] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
-    in->ns[VSEL_NS_MNT] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
-    in->ns[VSEL_NS_PID] = in->pidns;
-    in->ns[VSEL_NS_PID_FOR_CHILDREN] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
-    in->ns[VSEL_NS_NET] = BPF_CORE_READ(nsp, net_ns, ns.inum);
-    if (bpf_core_field_exists(nsp->time_ns)) {
-        in->ns[VSEL_NS_TIME] = BPF_CORE_READ(nsp, time_ns, ns.inum);
-        in->ns[VSEL_NS_TIME_FOR_CHILDREN] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+    if (needs & (VSEL_NEED_NSPID | VSEL_NEED_NS)) {
+        struct pid *pid = BPF_CORE_READ(task, thread_pid);
+        unsigned int level = BPF_CORE_READ(pid, level);
+        struct upid up = {};
+        bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level & 0x1f]);
+        /* thread_pid numbers the thread; the process is numbered by its group leader. */
+        struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+        struct pid *lpid = BPF_CORE_READ(leader, thread_pid);
+        struct upid lup = {};
+        bpf_probe_read_kernel(&lup, sizeof(lup), &lpid->numbers[level & 0x1f]);
+        in->nspid = lup.nr;
+        in->pidns = BPF_CORE_READ(up.ns, ns.inum);
     }
-    in->ns[VSEL_NS_CGROUP] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
     const struct cred *cred = BPF_CORE_READ(task, cred);
-    in->ns[VSEL_NS_USER] = BPF_CORE_READ(cred, user_ns, ns.inum);
-
-    /* kernel_cap_t is u32[2] before 6.3 and u64 after: 8 bytes, low bits first, either way. */
-    bpf_probe_read_kernel(&in->caps[VSEL_CAP_EFFECTIVE], 8, &cred->cap_effective);
-    bpf_probe_read_kernel(&in->caps[VSEL_CAP_INHERITABLE], 8, &cred->cap_inheritable);
-    bpf_probe_read_kernel(&in->caps[VSEL_CAP_PERMITTED], 8, &cred->cap_permitted);
+    if (needs & VSEL_NEED_NS) {
+        struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+        in->ns[VSEL_NS_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
+        in->ns[VSEL_NS_IPC] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
+        in->ns[VSEL_NS_MNT] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+        in->ns[VSEL_NS_PID] = in->pidns;
+        in->ns[VSEL_NS_PID_FOR_CHILDREN] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
+        in->ns[VSEL_NS_NET] = BPF_CORE_READ(nsp, net_ns, ns.inum);
+        if (bpf_core_field_exists(nsp->time_ns)) {
+            in->ns[VSEL_NS_TIME] = BPF_CORE_READ(nsp, time_ns, ns.inum);
+            in->ns[VSEL_NS_TIME_FOR_CHILDREN] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+        }
+        in->ns[VSEL_NS_CGROUP] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
+        in->ns[VSEL_NS_USER] = BPF_CORE_READ(cred, user_ns, ns.inum);
+    }
+    if (needs & VSEL_NEED_CAPS) {
+        /* kernel_cap_t is u32[2] before 6.3 and u64 after: 8 bytes, low bits first, either way. */
+        bpf_probe_read_kernel(&in->caps[VSEL_CAP_EFFECTIVE], 8, &cred->cap_effective);
+        bpf_probe_read_kernel(&in->caps[VSEL_CAP_INHERITABLE], 8, &cred->cap_inheritable);
+        bpf_probe_read_kernel(&in->caps[VSEL_CAP_PERMITTED], 8, &cred->cap_permitted);
+    }
 }
 
 /* Collects up to VSEL_FOLLOW_DEPTH ancestors from vigil_procs, nearest first, stopping at the
@@ -348,7 +388,8 @@ static __always_inline int sel__str_any(__u32 filter_id, __u8 op, struct vsel_st
 static __always_inline int sel__negated(__u8 op)
 {
     return op == VSEL_OP_NOT_IN || op == VSEL_OP_NOT_EQUAL || op == VSEL_OP_NOT_PREFIX ||
-           op == VSEL_OP_NOT_POSTFIX || op == VSEL_OP_NOT_IN_MAP;
+           op == VSEL_OP_NOT_POSTFIX || op == VSEL_OP_NOT_IN_MAP || op == VSEL_OP_NOT_SADDR ||
+           op == VSEL_OP_NOT_DADDR || op == VSEL_OP_NOT_SPORT || op == VSEL_OP_NOT_DPORT;
 }
 
 /* Puts a process's binary into the binary scratch keys, zero-padded; returns its length
@@ -454,6 +495,84 @@ static __always_inline int sel__match_int(const struct vsel_arg_filter *f, __s64
     return f->op == VSEL_OP_NOT_EQUAL ? !found : found;
 }
 
+/* Network operators: the socket's field looked up in the filter's vsel_net entries. */
+static __always_inline int sel__match_net(const struct vsel_arg_filter *f, const struct vsock_arg *s)
+{
+    struct vsel_net_key k = {};
+    k.filter_id = f->filter_id;
+    const __u8 *addr = 0;
+    __u16 v = 0;
+    int inet = s->family == VSOCK_AF_INET || s->family == VSOCK_AF_INET6;
+    switch (f->op) {
+    case VSEL_OP_SADDR:
+    case VSEL_OP_NOT_SADDR:
+        addr = s->saddr;
+        break;
+    case VSEL_OP_DADDR:
+    case VSEL_OP_NOT_DADDR:
+        addr = s->daddr;
+        break;
+    case VSEL_OP_SPORT:
+    case VSEL_OP_NOT_SPORT:
+        if (!inet)
+            return 0;
+        k.field = VSEL_NET_PORT;
+        v = s->sport;
+        break;
+    case VSEL_OP_DPORT:
+    case VSEL_OP_NOT_DPORT:
+        if (!inet)
+            return 0;
+        k.field = VSEL_NET_PORT;
+        v = s->dport;
+        break;
+    case VSEL_OP_PROTOCOL:
+        k.field = VSEL_NET_PROTOCOL;
+        v = s->protocol;
+        break;
+    case VSEL_OP_FAMILY:
+        k.field = VSEL_NET_FAMILY;
+        v = s->family;
+        break;
+    case VSEL_OP_STATE:
+        k.field = VSEL_NET_STATE;
+        v = s->state;
+        break;
+    default:
+        return 0;
+    }
+    if (addr) {
+        if (s->family == VSOCK_AF_INET) {
+            k.field = VSEL_NET_V4;
+            __builtin_memcpy(k.data, addr, 4);
+            k.prefixlen = VSEL_NET_HEADER_BITS + 32;
+        } else if (s->family == VSOCK_AF_INET6) {
+            __u64 hi = 0;
+            __u32 mid = 0;
+            __builtin_memcpy(&hi, addr, 8);
+            __builtin_memcpy(&mid, addr + 8, 4);
+            /* ::ffff:a.b.c.d is the IPv4 address a dual-stack socket talks to */
+            if (hi == 0 && mid == bpf_htonl(0x0000ffff)) {
+                k.field = VSEL_NET_V4;
+                __builtin_memcpy(k.data, addr + 12, 4);
+                k.prefixlen = VSEL_NET_HEADER_BITS + 32;
+            } else {
+                k.field = VSEL_NET_V6;
+                __builtin_memcpy(k.data, addr, 16);
+                k.prefixlen = VSEL_NET_HEADER_BITS + 128;
+            }
+        } else {
+            return 0; /* no IP address */
+        }
+    } else {
+        k.data[0] = v >> 8;
+        k.data[1] = v & 0xff;
+        k.prefixlen = VSEL_NET_HEADER_BITS + 16;
+    }
+    int found = bpf_map_lookup_elem(&vsel_net, &k) != 0;
+    return sel__negated(f->op) ? !found : found;
+}
+
 static __always_inline int sel__match_arg(const struct vsel_arg_filter *f, struct vsel_input *in)
 {
     __u32 a = f->arg;
@@ -461,8 +580,11 @@ static __always_inline int sel__match_arg(const struct vsel_arg_filter *f, struc
         return 0;
     struct vsel_argval *v = &in->args[a];
     if (f->kind == VSEL_ARG_INT)
-        return v->kind == VSEL_ARG_INT && sel__match_int(f, v->ival);
-    if (v->kind != VSEL_ARG_STR)
+        return VSEL_HAS_KIND(VSEL_ARG_INT) && v->kind == VSEL_ARG_INT && sel__match_int(f, v->ival);
+    if (f->kind == VSEL_ARG_SOCK)
+        return VSEL_HAS_KIND(VSEL_ARG_SOCK) && v->kind == VSEL_ARG_SOCK &&
+               sel__match_net(f, (const struct vsock_arg *)in->str[a].data);
+    if (!VSEL_HAS_KIND(VSEL_ARG_STR) || v->kind != VSEL_ARG_STR)
         return 0; /* an argument that could not be read never satisfies a filter */
     int found = sel__str_any(f->filter_id, f->op, &in->str[a], &in->rev[a], v->len);
     return sel__negated(f->op) ? !found : found;
@@ -508,9 +630,11 @@ static long sel__match_one(__u32 idx, void *data)
             if (i < s->nargs && !sel__match_arg(&s->args[i], in))
                 return 0;
     } else {
+#ifndef VSEL_NO_RETURN_ARGS
         for (int i = 0; i < VSEL_MAX_ARG_FILTERS; i++)
             if (i < s->nret_args && !sel__match_arg(&s->ret_args[i], in))
                 return 0;
+#endif
     }
     c->match = i_sel;
     return 1; /* first match wins */
@@ -538,23 +662,28 @@ static __always_inline int sel__rate_ok(const struct vsel_action *a, __u32 selec
 static __always_inline struct vsel_decision sel__evaluate(struct vsel_hook *cfg, struct vsel_input *in, int ret)
 {
     struct vsel_decision d = {.selector = -1};
-    sel__task(in);
-    struct vigil_proc *self = bpf_map_lookup_elem(&vigil_procs, &in->tgid);
-    sel__ancestors(in, self);
-
-    /* Reversed copies only for the arguments a Postfix filter looks at. */
-    for (int i = 0; i < VSEL_MAX_ARGS; i++)
-        if ((cfg->postfix_args & (1u << i)) && in->args[i].kind == VSEL_ARG_STR &&
-            in->args[i].len < VSEL_STR_MAX)
-            sel__reverse(in->rev[i].data, in->str[i].data, in->args[i].len);
-
     if (cfg->nselectors == 0) {
+        in->tgid = bpf_get_current_pid_tgid() >> 32;
+        in->tid = (__u32)bpf_get_current_pid_tgid();
         d.selector = 0;
         d.post = 1;
         sel__stat(VSEL_STAT_MATCHED);
         sel__stat(VSEL_STAT_POSTED);
         return d;
     }
+    __u32 needs = cfg->needs;
+    sel__task(in, needs);
+    struct vigil_proc *self = bpf_map_lookup_elem(&vigil_procs, &in->tgid);
+    in->nanc = 0;
+    if (needs & VSEL_NEED_ANCESTORS)
+        sel__ancestors(in, self);
+
+    /* Reversed copies only for the arguments a Postfix filter looks at. */
+    for (int i = 0; i < VSEL_MAX_ARGS; i++)
+        if (VSEL_HAS_KIND(VSEL_ARG_STR) && (cfg->postfix_args & (1u << i)) && in->args[i].kind == VSEL_ARG_STR &&
+            in->args[i].len < VSEL_STR_MAX)
+            sel__reverse(in->rev[i].data, in->str[i].data, in->args[i].len);
+
     struct sel__loop_ctx c = {.cfg = cfg, .in = in, .self = self, .ret = ret, .match = -1};
     bpf_loop(VSEL_MAX_SELECTORS, sel__match_one, &c, 0);
     /* The index comes back through the stack: bound it again where the verifier can see it. */
@@ -601,8 +730,10 @@ static __always_inline struct vsel_decision sel__evaluate(struct vsel_hook *cfg,
     if (d.signal || d.override) {
         if (cfg->enforce) {
             d.enforced = 1;
+#ifndef VSEL_NO_SIGNAL
             if (d.signal)
                 bpf_send_signal(d.signal);
+#endif
             sel__stat(VSEL_STAT_ENFORCED);
         } else {
             sel__stat(VSEL_STAT_MONITORED);

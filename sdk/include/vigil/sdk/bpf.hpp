@@ -30,9 +30,10 @@ inline void reuse_shared_maps(bpf_object* obj, const Host& host)
     bpf_map* map;
     bpf_object__for_each_map(map, obj)
     {
-        const char* name = bpf_map__name(map);
+        // bpf_map__reuse_fd frees the map's name: keep a copy for messages.
+        const std::string name = bpf_map__name(map);
         for (const auto& spec : shared_maps) {
-            if (std::string_view(name) != spec.name)
+            if (name != spec.name)
                 continue;
             int fd = host.shared_map_fd(spec.name, spec.layout_version);
             int err = bpf_map__reuse_fd(map, fd);

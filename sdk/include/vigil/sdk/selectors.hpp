@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <expected>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,7 @@ struct CompiledSelectors {
     std::vector<vsel_lpm_key> prefixes;
     std::vector<vsel_lpm_key> postfixes; // data already reversed
     std::vector<vsel_int_key> ints;
+    std::vector<vsel_net_key> nets;
 
     CompiledSelectors() { hook.layout = VSEL_LAYOUT; }
 
@@ -64,18 +66,62 @@ struct CompiledSelectors {
         ints.push_back(k);
     }
 
+    // An IPv4 (4 bytes) or IPv6 (16 bytes) CIDR prefix of filter `id`; bits past prefix_len are
+    // cleared. False for another address size or a prefix longer than the address.
+    bool add_net_prefix(uint32_t id, std::span<const uint8_t> addr, uint32_t prefix_len)
+    {
+        if ((addr.size() != 4 && addr.size() != 16) || prefix_len > addr.size() * 8)
+            return false;
+        vsel_net_key k{};
+        k.filter_id = id;
+        k.field = addr.size() == 4 ? VSEL_NET_V4 : VSEL_NET_V6;
+        k.prefixlen = VSEL_NET_HEADER_BITS + prefix_len;
+        for (size_t i = 0; i < addr.size(); ++i) {
+            uint32_t bits = prefix_len > i * 8 ? prefix_len - static_cast<uint32_t>(i) * 8 : 0;
+            uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff00u >> bits);
+            k.data[i] = addr[i] & mask;
+        }
+        nets.push_back(k);
+        return true;
+    }
+
+    // The 16-bit values min..max of filter `id` (field: a vsel_net_field other than V4/V6), as
+    // the fewest aligned power-of-two blocks. Returns how many entries that took.
+    size_t add_net_range(uint32_t id, uint8_t field, uint16_t min, uint16_t max)
+    {
+        size_t added = 0;
+        uint32_t lo = min, hi = max;
+        while (lo <= hi) {
+            uint32_t bits = 0; // trailing bits the block covers
+            while (bits < 16 && (lo & ((2u << bits) - 1)) == 0 && lo + (2u << bits) - 1 <= hi)
+                ++bits;
+            vsel_net_key k{};
+            k.filter_id = id;
+            k.field = field;
+            k.prefixlen = VSEL_NET_HEADER_BITS + 16 - bits;
+            k.data[0] = static_cast<uint8_t>(lo >> 8);
+            k.data[1] = static_cast<uint8_t>(lo);
+            nets.push_back(k);
+            ++added;
+            lo += 1u << bits;
+        }
+        return added;
+    }
+
     std::string serialize() const
     {
-        header h{magic, VSEL_LAYOUT, count(strings), count(prefixes), count(postfixes), count(ints)};
+        header h{magic, VSEL_LAYOUT, count(strings), count(prefixes), count(postfixes), count(ints), count(nets)};
         std::string out;
         out.reserve(sizeof h + sizeof hook + strings.size() * sizeof(vsel_str_key) +
-                    (prefixes.size() + postfixes.size()) * sizeof(vsel_lpm_key) + ints.size() * sizeof(vsel_int_key));
+                    (prefixes.size() + postfixes.size()) * sizeof(vsel_lpm_key) + ints.size() * sizeof(vsel_int_key) +
+                    nets.size() * sizeof(vsel_net_key));
         append(out, &h, sizeof h);
         append(out, &hook, sizeof hook);
         append(out, strings.data(), strings.size() * sizeof(vsel_str_key));
         append(out, prefixes.data(), prefixes.size() * sizeof(vsel_lpm_key));
         append(out, postfixes.data(), postfixes.size() * sizeof(vsel_lpm_key));
         append(out, ints.data(), ints.size() * sizeof(vsel_int_key));
+        append(out, nets.data(), nets.size() * sizeof(vsel_net_key));
         return out;
     }
 
@@ -93,7 +139,7 @@ struct CompiledSelectors {
                                    std::to_string(VSEL_LAYOUT));
         uint64_t need = sizeof h + sizeof(vsel_hook) + uint64_t(h.nstrings) * sizeof(vsel_str_key) +
                         (uint64_t(h.nprefixes) + h.npostfixes) * sizeof(vsel_lpm_key) +
-                        uint64_t(h.nints) * sizeof(vsel_int_key);
+                        uint64_t(h.nints) * sizeof(vsel_int_key) + uint64_t(h.nnets) * sizeof(vsel_net_key);
         if (need != len)
             return std::unexpected("compiled selectors: " + std::to_string(len) + " bytes, header says " +
                                    std::to_string(need));
@@ -105,9 +151,32 @@ struct CompiledSelectors {
         take(c.prefixes, h.nprefixes, p, off);
         take(c.postfixes, h.npostfixes, p, off);
         take(c.ints, h.nints, p, off);
+        take(c.nets, h.nnets, p, off);
         if (c.hook.nselectors > VSEL_MAX_SELECTORS)
             return std::unexpected(std::string("compiled selectors: too many selectors"));
         return c;
+    }
+
+    // What the filters read (vsel_hook.needs), from the selectors themselves.
+    static uint32_t compute_needs(const vsel_hook& h)
+    {
+        uint32_t needs = 0;
+        for (uint32_t i = 0; i < h.nselectors && i < VSEL_MAX_SELECTORS; ++i) {
+            const vsel_selector& s = h.sel[i];
+            for (uint32_t p = 0; p < s.npids && p < VSEL_MAX_PID_FILTERS; ++p) {
+                if (s.pids[p].flags & VSEL_PID_NAMESPACE)
+                    needs |= VSEL_NEED_NSPID;
+                if (s.pids[p].flags & VSEL_PID_FOLLOW_FORKS)
+                    needs |= VSEL_NEED_ANCESTORS;
+            }
+            if (s.nns)
+                needs |= VSEL_NEED_NS | VSEL_NEED_NSPID;
+            if (s.ncaps)
+                needs |= VSEL_NEED_CAPS;
+            if (s.has_binary && s.binary.follow_children)
+                needs |= VSEL_NEED_ANCESTORS;
+        }
+        return needs;
     }
 
     // Writes everything into the hook object's selector maps (after load, before attach).
@@ -120,8 +189,10 @@ struct CompiledSelectors {
         };
         const uint8_t one = 1;
         uint32_t zero = 0;
+        vsel_hook h = hook;
+        h.needs = compute_needs(h);
         int fd = fd_of("vsel_config");
-        if (fd < 0 || bpf_map_update_elem(fd, &zero, &hook, BPF_ANY)) {
+        if (fd < 0 || bpf_map_update_elem(fd, &zero, &h, BPF_ANY)) {
             what = "vsel_config";
             return fd < 0 ? -ENOENT : -errno;
         }
@@ -146,7 +217,9 @@ struct CompiledSelectors {
             return e;
         if (int e = fill("vsel_postfixes", postfixes))
             return e;
-        return fill("vsel_ints", ints);
+        if (int e = fill("vsel_ints", ints))
+            return e;
+        return fill("vsel_net", nets);
     }
 
     // Flips enforce/monitor in a loaded hook object.
@@ -166,7 +239,7 @@ struct CompiledSelectors {
 private:
     static constexpr uint32_t magic = 0x4c455356; // "VSEL"
     struct header {
-        uint32_t magic, layout, nstrings, nprefixes, npostfixes, nints;
+        uint32_t magic, layout, nstrings, nprefixes, npostfixes, nints, nnets;
     };
     static uint32_t count(const auto& v) { return static_cast<uint32_t>(v.size()); }
     static void append(std::string& out, const void* p, size_t n)

@@ -1,8 +1,8 @@
 /* The compiled form of a hook's TracingPolicy selectors, as the SDK's BPF library evaluates it
  * in-kernel (vigil/bpf/selectors.h). The host compiles a hook's selectors into one struct
  * vsel_hook (a fixed-size value of the hook object's `vsel_config` map) plus entries for the
- * string maps (`vsel_strings`, `vsel_prefixes`, `vsel_postfixes`, `vsel_ints`); the plugin
- * installs both with vigil::sdk::install_selectors() before attaching.
+ * value maps (`vsel_strings`, `vsel_prefixes`, `vsel_postfixes`, `vsel_ints`, `vsel_net`); the
+ * plugin installs both with vigil::sdk::CompiledSelectors::install() before attaching.
  *
  * Shared by BPF C and C++. Sizes are the limits a policy must stay within; the host's compiler
  * refuses anything larger with the limit named. Bump VSEL_LAYOUT on any change. */
@@ -21,7 +21,8 @@ typedef uint16_t vigil_u16;
 typedef int32_t vigil_s32;
 #endif
 
-#define VSEL_LAYOUT 1
+/* 2: network operators on socket arguments, the vsel_net map */
+#define VSEL_LAYOUT 2
 
 #define VSEL_MAX_SELECTORS 5
 #define VSEL_MAX_PID_FILTERS 4
@@ -59,6 +60,19 @@ enum vsel_op {
     VSEL_OP_MASK = 11,       /* (arg & value) != 0 for any value */
     VSEL_OP_IN_MAP = 12,     /* integer in the filter's vsel_ints set */
     VSEL_OP_NOT_IN_MAP = 13,
+    /* A field of a socket argument (struct vsock_arg) in the filter's vsel_net entries. An
+     * address or port filter never matches a socket without one (AF_UNIX), Not forms included. */
+    VSEL_OP_SADDR = 14,
+    VSEL_OP_NOT_SADDR = 15,
+    VSEL_OP_DADDR = 16,
+    VSEL_OP_NOT_DADDR = 17,
+    VSEL_OP_SPORT = 18,      /* SPortPriv compiles to SPort 0:1023 */
+    VSEL_OP_NOT_SPORT = 19,
+    VSEL_OP_DPORT = 20,
+    VSEL_OP_NOT_DPORT = 21,
+    VSEL_OP_PROTOCOL = 22,
+    VSEL_OP_FAMILY = 23,
+    VSEL_OP_STATE = 24,
 };
 
 /* How an argument reached the evaluator. */
@@ -66,6 +80,7 @@ enum vsel_arg_kind {
     VSEL_ARG_NONE = 0,
     VSEL_ARG_INT = 1,
     VSEL_ARG_STR = 2,
+    VSEL_ARG_SOCK = 3, /* a struct vsock_arg (vigil/wire/sock.h) in the argument's string buffer */
 };
 
 enum vsel_pid_flags {
@@ -182,8 +197,17 @@ struct vsel_hook {
     vigil_u32 enforce;     /* 1: Sigkill/Signal/Override are carried out; 0: monitor mode, counted */
     vigil_u32 hook_id;     /* the host's id of this hook, carried in every record */
     vigil_u32 postfix_args; /* bit i: arg i needs its reversed copy (a Postfix filter uses it) */
-    vigil_u32 pad;
+    vigil_u32 needs;        /* vsel_needs: what the filters read, so nothing else is read */
     struct vsel_selector sel[VSEL_MAX_SELECTORS];
+};
+
+/* What a hook's filters read from the task and the process map (vsel_hook.needs); computed by
+ * vsel_compute_needs / CompiledSelectors. */
+enum vsel_needs {
+    VSEL_NEED_NSPID = 1,     /* the pid inside the process's PID namespace and that namespace */
+    VSEL_NEED_NS = 2,        /* namespace inodes */
+    VSEL_NEED_CAPS = 4,      /* capability sets */
+    VSEL_NEED_ANCESTORS = 8, /* the ancestor chain (followForks, followChildren) */
 };
 
 /* Key of `vsel_strings` (hash): exact strings of In/NotIn/Equal/NotEqual filters. The bytes
@@ -209,6 +233,28 @@ struct vsel_int_key {
     vigil_u32 pad;
     vigil_s64 value;
 };
+
+/* What a vsel_net entry holds after its filter id. */
+enum vsel_net_field {
+    VSEL_NET_V4 = 1,       /* IPv4 address, 4 bytes; IPv4-mapped IPv6 addresses are looked up as this */
+    VSEL_NET_V6 = 2,       /* IPv6 address, 16 bytes */
+    VSEL_NET_PORT = 3,     /* 16-bit values, big-endian in data[0..1] */
+    VSEL_NET_PROTOCOL = 4,
+    VSEL_NET_FAMILY = 5,
+    VSEL_NET_STATE = 6,
+};
+
+/* Key of `vsel_net` (LPM trie): CIDR prefixes and value ranges (as aligned power-of-two
+ * blocks) of the network operators. prefixlen counts bits from filter_id on: 32 + 8 + the
+ * bits of data compared, so a lookup with the full value matches any stored prefix of it. */
+struct vsel_net_key {
+    vigil_u32 prefixlen;
+    vigil_u32 filter_id;
+    vigil_u8 field;        /* vsel_net_field */
+    vigil_u8 data[16];
+    vigil_u8 pad[3];
+};
+#define VSEL_NET_HEADER_BITS 40 /* filter_id and field */
 
 /* Per-CPU counters of a hook object's `vsel_stats` map. */
 enum vsel_stat {

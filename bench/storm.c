@@ -1,0 +1,112 @@
+// Syscall storms for vigil's overhead benchmark. Each mode runs a fixed number of operations (or
+// stops after STORM_MAX_SECONDS), then prints one line:
+//   mode=<m> pid=<pid> ops=<n> seconds=<s> ops_per_s=<rate>
+// The process renames itself "storm_<mode>" so its events are easy to pick out.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long open_storm(long n, const char *file, double deadline)
+{
+    long i;
+    for (i = 0; i < n && (i & 1023 || now() < deadline); i++) {
+        int fd = open(file, O_RDONLY);
+        if (fd < 0) {
+            perror(file);
+            exit(1);
+        }
+        close(fd);
+    }
+    return i;
+}
+
+static long exec_storm(long n, const char *bin, double deadline)
+{
+    long i;
+    for (i = 0; i < n && now() < deadline; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            execl(bin, bin, (char *)NULL);
+            _exit(127);
+        }
+        int st;
+        if (p < 0 || waitpid(p, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            fprintf(stderr, "exec of %s failed\n", bin);
+            exit(1);
+        }
+    }
+    return i;
+}
+
+static long connect_storm(long n, double deadline)
+{
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int one = 1;
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 128) || getsockname(ls, (struct sockaddr *)&a, &len)) {
+        perror("listener");
+        exit(1);
+    }
+    long i;
+    for (i = 0; i < n && (i & 63 || now() < deadline); i++) {
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(c, (struct sockaddr *)&a, sizeof(a))) {
+            perror("connect");
+            exit(1);
+        }
+        int s = accept(ls, NULL, NULL);
+        struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* RST: no TIME_WAIT pile-up */
+        setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        close(c);
+        close(s);
+    }
+    close(ls);
+    return i;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: storm open N FILE | exec N BIN | connect N\n");
+        return 2;
+    }
+    const char *mode = argv[1];
+    long n = atol(argv[2]);
+    char name[16];
+    snprintf(name, sizeof(name), "storm_%s", mode);
+    prctl(PR_SET_NAME, name);
+    const char *env = getenv("STORM_MAX_SECONDS");
+    double t0 = now(), deadline = t0 + (env ? atof(env) : 20);
+    long done;
+    if (!strcmp(mode, "open") && argc > 3)
+        done = open_storm(n, argv[3], deadline);
+    else if (!strcmp(mode, "exec") && argc > 3)
+        done = exec_storm(n, argv[3], deadline);
+    else if (!strcmp(mode, "connect"))
+        done = connect_storm(n, deadline);
+    else {
+        fprintf(stderr, "storm: unknown mode %s\n", mode);
+        return 2;
+    }
+    double secs = now() - t0;
+    printf("mode=%s pid=%d ops=%ld seconds=%.3f ops_per_s=%.0f\n", mode, getpid(), done, secs, done / secs);
+    return 0;
+}

@@ -1,0 +1,192 @@
+#include "api/event_filter.hpp"
+
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+namespace vigil::api {
+
+const JsonValue& EventView::doc()
+{
+    if (!doc_) {
+        auto d = JsonValue::parse(json_);
+        doc_ = d && d->is_object() ? std::move(*d) : JsonValue();
+    }
+    return *doc_;
+}
+
+std::string_view EventView::kind()
+{
+    if (!kind_done_) {
+        kind_done_ = true;
+        for (const auto& [key, value] : doc().members())
+            if (key != "node_name" && key != "time" && value.is_object()) {
+                kind_ = key;
+                break;
+            }
+    }
+    return kind_;
+}
+
+JsonValue EventView::body()
+{
+    std::string_view k = kind();
+    return k.empty() ? JsonValue() : doc().get(k);
+}
+
+namespace {
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+Result<std::set<std::string>> string_set(const JsonValue& params, std::string_view key, bool empty_ok = false)
+{
+    std::set<std::string> out;
+    JsonValue v = params.get(key);
+    if (!v.present() || v.is_null())
+        return out;
+    if (!v.is_array())
+        return fail(Errc::invalid_input, "params.{} must be an array of strings, not {}", key, v.kind_name());
+    for (size_t i = 0; i < v.size(); ++i) {
+        auto s = v.at(i).string();
+        if (!s || (s->empty() && !empty_ok))
+            return fail(Errc::invalid_input, "params.{}[{}] must be a{} string", key, i, empty_ok ? "" : " non-empty");
+        out.emplace(*s);
+    }
+    return out;
+}
+
+} // namespace
+
+Result<EventFilter> EventFilter::make(const JsonValue& params, const std::set<std::string>& known_kinds)
+{
+    static constexpr std::string_view keys[] = {"event_types", "process", "pids", "namespaces", "policy_names", "filter"};
+    for (const auto& [key, value] : params.members())
+        if (std::find(std::begin(keys), std::end(keys), key) == std::end(keys))
+            return fail(Errc::invalid_input, "unknown parameter \"{}\" (events.subscribe takes {})", key,
+                        fmt::join(keys, ", "));
+    EventFilter f;
+
+    auto types = string_set(params, "event_types");
+    if (!types)
+        return std::unexpected(types.error());
+    for (const auto& t : *types) {
+        std::string k = lower(t); // Tetragon spells them PROCESS_EXEC
+        if (!known_kinds.contains(k))
+            return fail(Errc::invalid_input, "unknown event type \"{}\" (the loaded plugins emit: {})", t,
+                        known_kinds.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(known_kinds, ", ")));
+        f.event_types_.insert(std::move(k));
+    }
+
+    JsonValue proc = params.get("process");
+    if (proc.present() && !proc.is_null()) {
+        auto s = proc.string();
+        if (!s || s->empty())
+            return fail(Errc::invalid_input, "params.process must be a non-empty string (a regular expression)");
+        try {
+            f.process_.emplace(std::string(*s), std::regex::ECMAScript | std::regex::optimize);
+        } catch (const std::regex_error& e) {
+            return fail(Errc::invalid_input, "params.process \"{}\" is not a valid regular expression: {}", *s, e.what());
+        }
+        f.process_text_ = std::string(*s);
+    }
+
+    JsonValue pids = params.get("pids");
+    if (pids.present() && !pids.is_null()) {
+        if (!pids.is_array())
+            return fail(Errc::invalid_input, "params.pids must be an array of process ids, not {}", pids.kind_name());
+        for (size_t i = 0; i < pids.size(); ++i) {
+            auto p = pids.at(i).integer(1, 0x3fffffff);
+            if (!p)
+                return fail(Errc::invalid_input, "params.pids[{}] must be a process id, not {}", i, pids.at(i).dump());
+            f.pids_.insert(static_cast<uint32_t>(*p));
+        }
+    }
+
+    auto ns = string_set(params, "namespaces", true);
+    if (!ns)
+        return std::unexpected(ns.error());
+    f.namespaces_ = std::move(*ns);
+    auto policies = string_set(params, "policy_names");
+    if (!policies)
+        return std::unexpected(policies.error());
+    f.policy_names_ = std::move(*policies);
+
+    JsonValue jq = params.get("filter");
+    if (jq.present() && !jq.is_null()) {
+        auto s = jq.string();
+        if (!s || s->empty())
+            return fail(Errc::invalid_input, "params.filter must be a non-empty jq expression");
+        auto prog = JqProgram::make(*s);
+        if (!prog)
+            return std::unexpected(prog.error());
+        f.jq_ = std::move(*prog);
+    }
+    return f;
+}
+
+bool EventFilter::empty() const
+{
+    return event_types_.empty() && !process_ && pids_.empty() && namespaces_.empty() && policy_names_.empty() && !jq_;
+}
+
+bool EventFilter::matches(EventView& ev)
+{
+    if (empty())
+        return true;
+    if (!ev.doc().is_object())
+        return false;
+    if (!event_types_.empty() && !event_types_.contains(std::string(ev.kind())))
+        return false;
+    if (process_ || !pids_.empty() || !namespaces_.empty() || !policy_names_.empty()) {
+        JsonValue body = ev.body();
+        JsonValue process = body.get("process");
+        if (process_) {
+            auto bin = process.get("binary").string();
+            if (!bin || !std::regex_search(bin->begin(), bin->end(), *process_))
+                return false;
+        }
+        if (!pids_.empty()) {
+            auto pid = process.get("pid").integer(0, UINT32_MAX);
+            if (!pid || !pids_.contains(static_cast<uint32_t>(*pid)))
+                return false;
+        }
+        if (!namespaces_.empty()) {
+            // No pod information: the "" namespace, as Tetragon reports host processes (and as
+            // [export] namespaces filters treat them).
+            auto ns = process.get("pod").get("namespace").string().value_or("");
+            if (!namespaces_.contains(std::string(ns)))
+                return false;
+        }
+        if (!policy_names_.empty()) {
+            auto name = body.get("policy_name").string();
+            if (!name || !policy_names_.contains(std::string(*name)))
+                return false;
+        }
+    }
+    return !jq_ || jq_->matches(ev.doc());
+}
+
+std::string EventFilter::describe() const
+{
+    std::vector<std::string> parts;
+    if (!event_types_.empty())
+        parts.push_back(fmt::format("event_types={}", fmt::join(event_types_, ",")));
+    if (process_)
+        parts.push_back(fmt::format("process={}", process_text_));
+    if (!pids_.empty())
+        parts.push_back(fmt::format("pids={}", fmt::join(pids_, ",")));
+    if (!namespaces_.empty())
+        parts.push_back(fmt::format("namespaces={}", fmt::join(namespaces_, ",")));
+    if (!policy_names_.empty())
+        parts.push_back(fmt::format("policy_names={}", fmt::join(policy_names_, ",")));
+    if (jq_)
+        parts.push_back(fmt::format("filter={}", jq_->expression()));
+    return parts.empty() ? std::string("all events") : fmt::format("{}", fmt::join(parts, " "));
+}
+
+} // namespace vigil::api

@@ -1,0 +1,107 @@
+// What the API server and the metrics endpoint need from the rest of vigild. Process and policy
+// management are interfaces so the richer process cache and the runtime policy engine can plug
+// in without touching the server; the agent wires the implementations it has.
+#pragma once
+
+#include "core/error.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil {
+
+class PluginRegistry;
+class Features;
+class SharedMaps;
+class EventPipeline;
+
+namespace api {
+
+class SubscriberHub;
+
+struct ProcessInfo {
+    uint32_t pid = 0;
+    uint32_t ppid = 0;
+    uint32_t uid = 0;
+    uint64_t ktime = 0; // boot-time ns of the exec
+    std::string exec_id;
+    std::string parent_exec_id;
+    std::string binary;
+    std::string arguments;
+    std::string cwd;
+    bool exited = false; // exit seen, entry kept until its events are written
+};
+
+struct ProcessCacheCounts {
+    uint64_t size = 0;
+    uint64_t capacity = 0;
+    // What a cache does not count is absent (and not exported as a metric).
+    std::optional<uint64_t> evictions;   // entries forced out because the cache was full
+    std::optional<uint64_t> exit_misses; // exits of processes the cache did not know
+};
+
+class ProcessService {
+public:
+    virtual ~ProcessService() = default;
+    // The processes the cache holds (exited ones until they are collected), sorted by pid and
+    // then by start, so the newest incarnation of a pid comes last.
+    virtual std::vector<ProcessInfo> list() const = 0;
+    // The newest process with thread-group id `pid`.
+    virtual std::optional<ProcessInfo> get(uint32_t pid) const = 0;
+    virtual ProcessCacheCounts counts() const = 0;
+};
+
+enum class PolicyMode { enforce, monitor };
+const char* to_string(PolicyMode m);
+std::optional<PolicyMode> parse_policy_mode(std::string_view s);
+
+struct PolicyHookInfo {
+    std::string kind;     // "tracepoints", "kprobes", ...
+    uint64_t index = 0;   // position in its spec section
+    std::string plugin;   // the plugin serving it
+    std::string strategy; // how it attached ("tracepoint", "raw_tp", "kprobe", ...); empty: detached
+    std::string detail;
+};
+
+struct PolicyInfo {
+    std::string name;
+    PolicyMode mode = PolicyMode::enforce;
+    bool enabled = true;
+    std::string state;      // e.g. "loaded", "error"
+    std::string last_error; // empty when none
+    std::vector<std::string> hook_kinds;
+    std::vector<PolicyHookInfo> hooks;
+    // Counters summed over the policy's hooks.
+    uint64_t matched = 0, posted = 0, rate_limited = 0, enforced = 0, monitored = 0;
+};
+
+// Runtime policy management (TracingPolicy YAML). Errors use Errc: invalid_input for a policy
+// that does not parse or validate, not_found for an unknown name, conflict for a name in use.
+class PolicyService {
+public:
+    virtual ~PolicyService() = default;
+    // `yaml` is the file's content; `mode` overrides spec.options policy-mode when given.
+    [[nodiscard]] virtual Result<PolicyInfo> add(std::string_view yaml, std::optional<PolicyMode> mode) = 0;
+    [[nodiscard]] virtual Result<void> remove(const std::string& name) = 0;
+    [[nodiscard]] virtual std::vector<PolicyInfo> list() const = 0;
+    [[nodiscard]] virtual Result<void> enable(const std::string& name) = 0;
+    [[nodiscard]] virtual Result<void> disable(const std::string& name) = 0;
+    [[nodiscard]] virtual Result<void> set_mode(const std::string& name, PolicyMode mode) = 0;
+};
+
+// The running agent as the API and metrics see it. References outlive the servers.
+struct AgentServices {
+    PluginRegistry& plugins;
+    Features& features;
+    const SharedMaps& maps;
+    const EventPipeline& pipeline;
+    SubscriberHub& subscribers;
+    const ProcessService* processes = nullptr; // null: process.* answers "unavailable"
+    PolicyService* policies = nullptr;         // null: policy.* answers "unavailable"
+};
+
+} // namespace api
+} // namespace vigil

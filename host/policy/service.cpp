@@ -1,0 +1,68 @@
+#include "policy/service.hpp"
+
+#include "policy/policy.hpp"
+
+#include <algorithm>
+
+namespace vigil {
+
+namespace {
+
+policy::PolicyMode to_policy_mode(api::PolicyMode m)
+{
+    return m == api::PolicyMode::enforce ? policy::PolicyMode::enforce : policy::PolicyMode::monitor;
+}
+
+} // namespace
+
+api::PolicyInfo ManagedPolicyService::info(const PolicyEntry& e) const
+{
+    api::PolicyInfo i;
+    i.name = e.policy.name;
+    i.mode = e.enforce ? api::PolicyMode::enforce : api::PolicyMode::monitor;
+    i.enabled = e.state != PolicyState::disabled;
+    i.state = to_string(e.state);
+    i.last_error = e.error;
+    for (const auto& h : e.hooks) {
+        if (std::find(i.hook_kinds.begin(), i.hook_kinds.end(), h.kind) == i.hook_kinds.end())
+            i.hook_kinds.push_back(h.kind);
+        i.hooks.push_back({h.kind, h.index, h.plugin, h.strategy, h.detail});
+    }
+    if (auto c = policies_.counters(e.policy.name)) {
+        i.matched = c->matched;
+        i.posted = c->posted;
+        i.rate_limited = c->rate_limited;
+        i.enforced = c->enforced;
+        i.monitored = c->monitored;
+    }
+    return i;
+}
+
+Result<api::PolicyInfo> ManagedPolicyService::add(std::string_view yaml, std::optional<api::PolicyMode> mode)
+{
+    auto p = policy::parse_policy(yaml, "<api>");
+    if (!p)
+        return std::unexpected(p.error());
+    std::string name = p->name;
+    std::optional<policy::PolicyMode> m;
+    if (mode)
+        m = to_policy_mode(*mode);
+    if (auto r = policies_.add(std::move(*p), m); !r)
+        return std::unexpected(r.error());
+    return info(*policies_.find(name));
+}
+
+std::vector<api::PolicyInfo> ManagedPolicyService::list() const
+{
+    std::vector<api::PolicyInfo> out;
+    for (const auto& e : policies_.policies())
+        out.push_back(info(e));
+    return out;
+}
+
+Result<void> ManagedPolicyService::set_mode(const std::string& name, api::PolicyMode mode)
+{
+    return policies_.set_mode(name, to_policy_mode(mode));
+}
+
+} // namespace vigil

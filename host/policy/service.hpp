@@ -1,0 +1,27 @@
+// The policy manager as the API sees it (api::PolicyService): policy.add / delete / list /
+// enable / disable / set-mode from `vigil policy ...`.
+#pragma once
+
+#include "api/services.hpp"
+#include "policy/manager.hpp"
+
+namespace vigil {
+
+class ManagedPolicyService : public api::PolicyService {
+public:
+    explicit ManagedPolicyService(PolicyManager& policies) : policies_(policies) {}
+
+    Result<api::PolicyInfo> add(std::string_view yaml, std::optional<api::PolicyMode> mode) override;
+    Result<void> remove(const std::string& name) override { return policies_.remove(name); }
+    std::vector<api::PolicyInfo> list() const override;
+    Result<void> enable(const std::string& name) override { return policies_.enable(name); }
+    Result<void> disable(const std::string& name) override { return policies_.disable(name); }
+    Result<void> set_mode(const std::string& name, api::PolicyMode mode) override;
+
+private:
+    api::PolicyInfo info(const PolicyEntry& e) const;
+
+    PolicyManager& policies_;
+};
+
+} // namespace vigil

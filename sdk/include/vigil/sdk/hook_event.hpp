@@ -1,0 +1,127 @@
+// What every plugin that serves policy hooks needs around its hook objects: one ring buffer for
+// the records of all of them, the selector counters of a loaded hook object, and a checked read
+// of a vhook_record (vigil/wire/hook_event.h) written by vigil/bpf/hook_event.h.
+#pragma once
+
+#include <vigil/plugin_abi.h>
+#include <vigil/sdk/plugin.hpp>
+#include <vigil/wire/hook_event.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <expected>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace vigil::sdk {
+
+// The ring the plugin's hook objects share (each reuses its fd with bpf_map__reuse_fd before
+// load). Created, and handed to the host under ring_id, on first use.
+class HookRing {
+public:
+    HookRing(const Host& host, const char* name, uint32_t ring_id, uint32_t bytes = 1u << 22)
+        : host_(host), name_(name), ring_id_(ring_id), bytes_(bytes)
+    {
+    }
+    ~HookRing() { reset(); }
+    HookRing(const HookRing&) = delete;
+    HookRing& operator=(const HookRing&) = delete;
+
+    int fd()
+    {
+        if (fd_ >= 0)
+            return fd_;
+        int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, name_, 0, 0, bytes_, nullptr);
+        if (fd < 0)
+            throw Error(VIGIL_ERR_KERNEL, std::string("creating the hook ring buffer: ") + std::strerror(errno));
+        try {
+            host_.add_ring(fd, ring_id_);
+        } catch (...) {
+            ::close(fd);
+            throw;
+        }
+        fd_ = fd;
+        return fd_;
+    }
+    // Lets go of the ring (the host drops it when the plugin stops).
+    void reset()
+    {
+        if (fd_ >= 0)
+            ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    const Host& host_;
+    const char* name_;
+    uint32_t ring_id_;
+    uint32_t bytes_;
+    int fd_ = -1;
+};
+
+// The vsel_stats counters of a loaded hook object, summed over CPUs.
+inline void read_hook_stats(bpf_object* obj, vigil_hook_stats& out)
+{
+    bpf_map* m = bpf_object__find_map_by_name(obj, "vsel_stats");
+    if (!m)
+        throw Error(VIGIL_ERR_NOT_FOUND, "the hook object has no vsel_stats map");
+    int ncpu = libbpf_num_possible_cpus();
+    std::vector<uint64_t> v(ncpu > 0 ? ncpu : 1);
+    auto sum = [&](uint32_t slot) {
+        uint64_t s = 0;
+        if (bpf_map_lookup_elem(bpf_map__fd(m), &slot, v.data()) == 0)
+            for (uint64_t x : v)
+                s += x;
+        return s;
+    };
+    out.matched = sum(VSEL_STAT_MATCHED);
+    out.posted = sum(VSEL_STAT_POSTED);
+    out.rate_limited = sum(VSEL_STAT_RATE_LIMITED);
+    out.enforced = sum(VSEL_STAT_ENFORCED);
+    out.monitored = sum(VSEL_STAT_MONITORED);
+}
+
+struct HookArg {
+    vhook_arg hdr;
+    std::span<const std::byte> value; // hdr.len bytes
+};
+
+struct HookRecord {
+    vhook_record hdr;
+    std::vector<HookArg> args;
+};
+
+// The header and arguments of one record, every length checked against the record's size.
+inline std::expected<HookRecord, std::string> parse_hook_record(std::span<const std::byte> rec)
+{
+    HookRecord out;
+    vhook_record& r = out.hdr;
+    if (rec.size() < sizeof r)
+        return std::unexpected("hook record of " + std::to_string(rec.size()) + " bytes is too short");
+    std::memcpy(&r, rec.data(), sizeof r);
+    if (r.kind != VHOOK_RECORD_KIND || r.size > rec.size() || r.size < sizeof r || r.nargs > VSEL_MAX_ARGS)
+        return std::unexpected(std::string("malformed hook record header"));
+    size_t off = sizeof r;
+    for (uint32_t i = 0; i < r.nargs; ++i) {
+        HookArg a;
+        if (off + sizeof a.hdr > r.size)
+            return std::unexpected("hook record cut in argument " + std::to_string(i));
+        std::memcpy(&a.hdr, rec.data() + off, sizeof a.hdr);
+        off += sizeof a.hdr;
+        size_t padded = (size_t(a.hdr.len) + 7) & ~size_t(7);
+        if (a.hdr.len > VHOOK_ARG_MAX || off + padded > r.size)
+            return std::unexpected("hook record argument " + std::to_string(i) + " overruns the record");
+        a.value = rec.subspan(off, a.hdr.len);
+        off += padded;
+        out.args.push_back(a);
+    }
+    return out;
+}
+
+} // namespace vigil::sdk
