@@ -1,8 +1,29 @@
-// The kprobe plugin. It loads and serves nothing yet: its descriptor declares no hook kinds and no
-// event kinds, so the host routes nothing to it.
+// The kprobe plugin: serves the `kprobes:` and `lsmhooks:` sections of TracingPolicy with typed
+// arguments, return probes and in-kernel enforcement (see kprobe_hooks.hpp for the strategies).
+#include "kprobe_hooks.hpp"
+
+#include <vigil/sdk/bpf.hpp>
 #include <vigil/sdk/plugin.hpp>
 
+#include <fmt/format.h>
+
 namespace {
+
+const char* const hook_kinds[] = {"kprobes", "lsmhooks"};
+const char* const event_kinds[] = {"process_kprobe", "process_lsm"};
+const char* const arg_types[] = {"int",    "int8",    "uint8",     "int16",    "uint16", "int32",
+                                 "uint32", "int64",   "uint64",    "size_t",   "syscall64", "fd",
+                                 "string", "filename", "char_buf", "cred", "file", "path", "dentry"};
+const vigil_map_use shared[] = {
+    {sizeof(vigil_map_use), VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
+    {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
+};
+
+template <class T, size_t N>
+constexpr uint32_t count_of(const T (&)[N])
+{
+    return N;
+}
 
 class KprobePlugin {
 public:
@@ -15,21 +36,43 @@ public:
             x.min_host_minor = 0;
             x.id = "kprobe";
             x.name = "Kernel function hooks";
-            x.version = "0.1.0";
-            x.description = "Kernel-function and syscall hooks; serves no hook kind yet";
+            x.version = "0.2.0";
+            x.description = "Kernel-function, syscall and LSM hooks with typed arguments, return probes and "
+                            "enforcement";
             x.license = "GPL-2.0-only";
+            x.hook_kinds = hook_kinds;
+            x.hook_kind_count = count_of(hook_kinds);
+            x.event_kinds = event_kinds;
+            x.event_kind_count = count_of(event_kinds);
+            x.arg_types = arg_types;
+            x.arg_type_count = count_of(arg_types);
+            x.shared_maps = shared;
+            x.shared_map_count = count_of(shared);
             return x;
         }();
         return d;
     }
 
-    KprobePlugin(vigil::sdk::Host&, const vigil::sdk::Config&) {}
+    KprobePlugin(vigil::sdk::Host& host, const vigil::sdk::Config&) : hooks_(host) {}
+
+    // Hook objects are loaded per policy; the plugin has no sensor of its own to start.
     void start() {}
-    void stop() {}
-    void decode(uint32_t ring_id, std::span<const std::byte>, vigil::sdk::Emitter&)
+    void stop() { hooks_.remove_all(); }
+
+    void decode(uint32_t ring_id, std::span<const std::byte> rec, vigil::sdk::Emitter& out)
     {
-        throw vigil::sdk::Error(VIGIL_ERR_INVALID, "no ring " + std::to_string(ring_id) + " in the kprobe plugin");
+        if (ring_id != vigil::kprobe::KprobeHooks::ring_id)
+            throw vigil::sdk::Error(VIGIL_ERR_INVALID, fmt::format("no ring {} in the kprobe plugin", ring_id));
+        hooks_.decode(rec, out);
     }
+
+    uint64_t add_hook(const vigil_hook_request& req, vigil_hook_status& status) { return hooks_.add(req, status); }
+    void remove_hook(uint64_t handle) { hooks_.remove(handle); }
+    void set_hook_mode(uint64_t handle, bool enforce) { hooks_.set_mode(handle, enforce); }
+    void hook_stats(uint64_t handle, vigil_hook_stats& stats) { hooks_.stats(handle, stats); }
+
+private:
+    vigil::kprobe::KprobeHooks hooks_;
 };
 
 } // namespace

@@ -1,6 +1,6 @@
-// A tracepoint policy added and deleted 200 times through the policy manager and the real
-// tracepoint plugin: afterwards no BPF program, map, link or fd of it is left behind. And the
-// same while the hook fires as fast as a thread can open files.
+// A policy added and deleted 200 times through the policy manager and a real plugin (tracepoint,
+// and kprobe with a syscall hook): afterwards no BPF program, map, link or fd of it is left behind.
+// And a tracepoint policy added and deleted while its hook fires as fast as a thread can open files.
 #include "bpf/shared_maps.hpp"
 #include "core/config.hpp"
 #include "core/features.hpp"
@@ -12,15 +12,14 @@
 
 #include <bpf/bpf.h>
 #include <boost/asio/io_context.hpp>
+#include <spdlog/fmt/fmt.h>
 
 #include <fcntl.h>
-#include <fmt/format.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <memory>
 #include <thread>
 
 namespace {
@@ -42,7 +41,12 @@ size_t open_fds()
     return n;
 }
 
-constexpr const char* policy_yaml = R"(apiVersion: cilium.io/v1alpha1
+struct ChurnCase {
+    const char* plugin;
+    const char* yaml;
+};
+
+constexpr const char* tracepoint_yaml = R"(apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
 metadata:
   name: churn
@@ -60,39 +64,41 @@ spec:
         values: ["/nonexistent/vigil-churn/"]
 )";
 
-// The real tracepoint plugin behind a policy manager, and the churn policy parsed.
-struct Fixture {
-    boost::asio::io_context io;
-    vigil::Features features;
-    vigil::Result<vigil::SharedMaps> maps = vigil::SharedMaps::create();
-    std::unique_ptr<vigil::PluginRegistry> registry;
-    std::unique_ptr<vigil::PolicyManager> manager;
-    vigil::Result<vigil::policy::Policy> policy = vigil::policy::parse_policy(policy_yaml, "churn.yaml");
-
-    explicit Fixture(vigil::EventHandler on_event = [](const std::string&, const vigil_event&) {})
-    {
-        REQUIRE(maps);
-        REQUIRE(policy);
-        registry = std::make_unique<vigil::PluginRegistry>(io, *maps, features, VIGIL_PLUGIN_DIR, std::move(on_event));
-        auto cfg = vigil::parse_config("[plugins.tracepoint]\nlibrary = \"libvigil_tracepoint.so\"\n", "t.toml");
-        REQUIRE(cfg);
-        REQUIRE(registry->load(*cfg));
-        manager = std::make_unique<vigil::PolicyManager>(*registry);
-    }
-    ~Fixture()
-    {
-        manager.reset();
-        registry->stop_all();
-    }
-};
+constexpr const char* kprobe_yaml = R"(apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: churn
+spec:
+  kprobes:
+  - call: sys_openat
+    syscall: true
+    args:
+    - index: 1
+      type: string
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: Prefix
+        values: ["/nonexistent/vigil-churn/"]
+)";
 
 } // namespace
 
 TEST_CASE("adding and deleting a policy many times leaks no programs, maps, links or fds", "[bpf][policy]")
 {
-    Fixture f;
-    auto& policies = *f.manager;
-    auto& parsed = f.policy;
+    boost::asio::io_context io;
+    vigil::Features features;
+    auto maps = vigil::SharedMaps::create();
+    REQUIRE(maps);
+    auto c = GENERATE(ChurnCase{"tracepoint", tracepoint_yaml}, ChurnCase{"kprobe", kprobe_yaml});
+    INFO("plugin " << c.plugin);
+    vigil::PluginRegistry plugins(io, *maps, features, VIGIL_PLUGIN_DIR, [](const std::string&, const vigil_event&) {});
+    auto cfg = vigil::parse_config(fmt::format("[plugins.{0}]\nlibrary = \"libvigil_{0}.so\"\n", c.plugin), "t.toml");
+    REQUIRE(cfg);
+    REQUIRE(plugins.load(*cfg));
+    vigil::PolicyManager policies(plugins);
+    auto parsed = vigil::policy::parse_policy(c.yaml, "churn.yaml");
+    REQUIRE(parsed);
 
     // One round first, so lazily created things (the plugin's hook ring) exist before counting.
     REQUIRE(policies.add(*parsed));
@@ -109,24 +115,34 @@ TEST_CASE("adding and deleting a policy many times leaks no programs, maps, link
         auto r = policies.add(*parsed);
         INFO("round " << i << ": " << (r ? std::string() : r.error().message()));
         REQUIRE(r);
-        REQUIRE(policies.find("churn")->hooks[0].strategy == "tracepoint");
+        REQUIRE(!policies.find("churn")->hooks[0].strategy.empty());
         REQUIRE(policies.remove("churn"));
     }
     CHECK(count_ids(bpf_prog_get_next_id) == progs);
     CHECK(count_ids(bpf_map_get_next_id) == bpf_maps);
     CHECK(count_ids(bpf_link_get_next_id) == links);
     CHECK(open_fds() == fds);
+    plugins.stop_all();
 }
 
 TEST_CASE("a policy added and deleted while its hook fires at full rate", "[bpf][policy][faults]")
 {
+    boost::asio::io_context io;
+    vigil::Features features;
+    auto maps = vigil::SharedMaps::create();
+    REQUIRE(maps);
     size_t events = 0;
-    Fixture f([&](const std::string&, const vigil_event& ev) {
-        events += std::string_view(ev.kind) == "process_tracepoint";
-    });
-    auto& policies = *f.manager;
-    auto& parsed = f.policy;
-    auto& io = f.io;
+    vigil::PluginRegistry plugins(io, *maps, features, VIGIL_PLUGIN_DIR,
+                                  [&](const std::string&, const vigil_event& ev) {
+                                      events += std::string_view(ev.kind) == "process_tracepoint";
+                                  });
+    auto cfg = vigil::parse_config("[plugins.tracepoint]\nlibrary = \"libvigil_tracepoint.so\"\n", "t.toml");
+    REQUIRE(cfg);
+    REQUIRE(plugins.load(*cfg));
+    vigil::PolicyManager policies(plugins);
+    auto parsed = vigil::policy::parse_policy(tracepoint_yaml, "churn.yaml");
+    REQUIRE(parsed);
+
     // Opens that the policy matches, as fast as one thread makes them, the whole time.
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> opens{0};
@@ -152,10 +168,11 @@ TEST_CASE("a policy added and deleted while its hook fires at full rate", "[bpf]
     stop = true;
     firing.join();
     io.poll();
-    const vigil::Plugin* tp = f.registry->find("tracepoint");
+    const vigil::Plugin* tp = plugins.find("tracepoint");
     REQUIRE(tp);
     INFO(fmt::format("{} opens, {} events", opens.load(), events));
     CHECK(events > 0);
     CHECK(tp->decode_errors() == 0);
     CHECK(tp->state() == vigil::PluginState::running);
+    plugins.stop_all();
 }

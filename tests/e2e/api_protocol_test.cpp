@@ -262,24 +262,35 @@ TEST_CASE("a subscriber that never reads does not hold up the agent and learns w
     INFO("burst of " << burst << " execs took " << burst_ms << " ms");
     // The other subscriber got every exec: the agent kept up while `slow` read nothing.
     CHECK(seen == burst);
-    JsonValue st = env.status();
-    CHECK(st.get("counters").get("events_lost").integer(0, INT64_MAX) == before);
-    uint64_t slow_dropped = 0, slow_id = 0;
-    JsonValue subs = st.get("subscribers");
-    for (size_t i = 0; i < subs.size(); ++i) {
-        auto d = subs.at(i).get("dropped").integer(0, INT64_MAX).value_or(0);
-        CHECK(subs.at(i).get("queued").integer(0, INT64_MAX) <= static_cast<int64_t>(queue));
-        if (static_cast<uint64_t>(d) > slow_dropped) {
-            slow_dropped = static_cast<uint64_t>(d);
-            slow_id = static_cast<uint64_t>(subs.at(i).get("id").integer(0, INT64_MAX).value_or(0));
+    CHECK(env.status().get("counters").get("events_lost").integer(0, INT64_MAX) == before);
+    // The slow subscriber's drops, once the exits of the burst are in (the count no longer moves).
+    auto slow_drops = [&] {
+        std::pair<uint64_t, uint64_t> most{0, 0}; // dropped, id
+        JsonValue subs = env.status().get("subscribers");
+        for (size_t i = 0; i < subs.size(); ++i) {
+            auto d = static_cast<uint64_t>(subs.at(i).get("dropped").integer(0, INT64_MAX).value_or(0));
+            CHECK(subs.at(i).get("queued").integer(0, INT64_MAX) <= static_cast<int64_t>(queue));
+            if (d > most.first)
+                most = {d, static_cast<uint64_t>(subs.at(i).get("id").integer(0, INT64_MAX).value_or(0))};
         }
+        return most;
+    };
+    auto [slow_dropped, slow_id] = slow_drops();
+    for (auto settle = clock_type::now() + 10s; clock_type::now() < settle;) {
+        std::this_thread::sleep_for(300ms);
+        auto again = slow_drops();
+        if (again.first == slow_dropped)
+            break;
+        slow_dropped = again.first;
     }
     CHECK(slow_dropped > 0);
 
-    // The drop count is in the Prometheus metrics too.
+    // The drop count is in the Prometheus metrics too (an unrelated process may add to it since).
     std::string scrape = http_request(env.metrics_port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    CHECK(scrape.find("vigil_subscriber_dropped_total{subscriber=\"" + std::to_string(slow_id) + "\"} " +
-                          std::to_string(slow_dropped)) != std::string::npos);
+    std::string key = "vigil_subscriber_dropped_total{subscriber=\"" + std::to_string(slow_id) + "\"} ";
+    auto at = scrape.find(key);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stoull(scrape.substr(at + key.size())) >= slow_dropped);
 
     // Reading at last, `slow` finds a drop notice among its events.
     uint64_t notice_count = 0, notice_total = 0, events = 0;
@@ -294,7 +305,8 @@ TEST_CASE("a subscriber that never reads does not hold up the agent and learns w
         }
     }
     CHECK(notice_count > 0);
-    CHECK(notice_total <= slow_dropped);
+    CHECK(notice_total >= notice_count);
+    CHECK(notice_total <= slow_drops().first); // the notice never claims more than was dropped
     INFO("events before the first drop notice: " << events);
     CHECK(events >= queue);
 }

@@ -231,8 +231,10 @@ TEST_CASE("matchPIDs NotIn [0, 1] with isNamespacePID, with and without followFo
                                                follow ? "true" : "false", (pol.path() / "ns-").string()));
     };
     auto v = start_with_policies(pol, {{"a.yaml", policy("pids-nofollow", false)}, {"b.yaml", policy("pids-follow", true)}});
+    // "& wait": the worker must be a child of PID 1 — busybox's sh (the kernel matrix's) runs cat
+    // inside the shell itself, without a fork.
     auto r = run({"/usr/bin/unshare", "--pid", "--fork", "/bin/sh", "-c",
-                  fmt::format("read x < {}; /usr/bin/cat {} > /dev/null", master, worker)});
+                  fmt::format("read x < {}; /usr/bin/cat {} > /dev/null & wait", master, worker)});
     REQUIRE(WIFEXITED(r.status));
     REQUIRE(WEXITSTATUS(r.status) == 0);
 

@@ -18,14 +18,6 @@
 using namespace vigil::e2e;
 namespace fs = std::filesystem;
 
-#define VIGIL_E2E_NEEDS_ROOT()                                                                                 \
-    do {                                                                                                       \
-        if (!is_root()) {                                                                                      \
-            WARN("skipped: e2e tests load BPF programs and need root");                                        \
-            return;                                                                                            \
-        }                                                                                                      \
-    } while (0)
-
 namespace {
 
 std::string self_exe() { return fs::read_symlink("/proc/self/exe").string(); }

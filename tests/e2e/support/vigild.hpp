@@ -24,6 +24,15 @@
 #include <string_view>
 #include <vector>
 
+// First line of a test that starts vigild: without root it cannot load BPF programs.
+#define VIGIL_E2E_NEEDS_ROOT()                                                                                 \
+    do {                                                                                                       \
+        if (!::vigil::e2e::is_root()) {                                                                        \
+            WARN("skipped: e2e tests load BPF programs and need root");                                        \
+            return;                                                                                            \
+        }                                                                                                      \
+    } while (0)
+
 namespace vigil::e2e {
 
 using json = nlohmann::json;

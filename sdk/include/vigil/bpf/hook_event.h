@@ -49,10 +49,16 @@ static __always_inline long hook__emit(void *ring, struct vsel_hook *cfg, struct
     r->retval = retval;
     r->nargs = nargs > VSEL_MAX_ARGS ? VSEL_MAX_ARGS : nargs;
 
-    __u32 off = sizeof(*r);
+    __u64 off = sizeof(*r);
+    /* Unrolled: with a loop, clang may lay a `continue` out as a fallthrough into the loop head,
+     * which 6.1's verifier rejects as a back-edge. Unrolled, clang proves the bound check below
+     * true and drops it, and 6.1 cannot bound `off` without it: the barrier keeps it (both found
+     * by the kernel matrix). */
+#pragma clang loop unroll(full)
     for (int i = 0; i < VSEL_MAX_ARGS; i++) {
         if (i >= r->nargs)
             break;
+        asm volatile("" : "+r"(off));
         if (off > VHOOK_RECORD_MAX - sizeof(struct vhook_arg) - VHOOK_ARG_MAX)
             break;
         struct vhook_arg *a = (struct vhook_arg *)(s->buf + off);
@@ -89,9 +95,13 @@ static __always_inline long hook__emit(void *ring, struct vsel_hook *cfg, struct
         off += (len + 7) & ~7u;
     }
     r->size = off;
-    if (off > VHOOK_RECORD_MAX)
+    /* A 64-bit copy bounded where the verifier sees it: 6.1 loses the bound of the 32-bit `off`
+     * and refuses the size as unbounded (found by the kernel matrix). */
+    __u64 size = off;
+    asm volatile("" : "+r"(size));
+    if (size > VHOOK_RECORD_MAX)
         return -1;
-    return evt__output(ring, s->buf, off & 0xffff);
+    return evt__output(ring, s->buf, size);
 }
 
 #endif

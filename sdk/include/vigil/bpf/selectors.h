@@ -590,32 +590,67 @@ static __always_inline int sel__match_arg(const struct vsel_arg_filter *f, struc
     return sel__negated(f->op) ? !found : found;
 }
 
-struct sel__loop_ctx {
-    struct vsel_hook *cfg;
-    struct vsel_input *in;
-    struct vigil_proc *self;
-    int ret;      /* 1: evaluate matchReturnArgs, not matchArgs */
-    __s32 match;
-};
+/* The matching is split into global functions. The verifier checks a global function once per
+ * program, on its own and with its arguments unknown, instead of once per call site and per path
+ * of its caller: a hook's verification cost is then the sum, not the product, of its selectors,
+ * filters and argument kinds. (The evaluator as one body reached the 1M-instruction limit once
+ * hooks read paths, strings and sockets; bpf_loop callbacks do not help on kernels that walk a
+ * callback again until its state converges.) Each one takes scalars only and looks up the
+ * selector and the per-CPU input (filled by the hook's program) itself: pointers passed to a
+ * global function become plain memory to the verifier, which 6.1 refuses as a map key. */
 
-static long sel__match_one(__u32 idx, void *data)
+static __always_inline struct vsel_selector *sel__selector(__u32 sel)
 {
-    struct sel__loop_ctx *c = data;
-    /* Bound the index and take the pointer right away: older verifiers (6.1) lose the bound
-     * when clang reloads an unchecked copy of the index from the stack. */
-    __u32 i_sel = idx;
-    if (i_sel >= VSEL_MAX_SELECTORS)
-        return 1;
-    asm volatile("" : "+r"(i_sel));
-    if (i_sel >= VSEL_MAX_SELECTORS)
-        return 1;
-    struct vsel_selector *s = &c->cfg->sel[i_sel];
-    if (i_sel >= c->cfg->nselectors)
-        return 1;
-    struct vsel_input *in = c->in;
+    struct vsel_hook *cfg = sel__config();
+    /* The barrier keeps clang from scaling an unchecked copy of the index (the verifier then
+     * sees an unbounded offset). */
+    __u32 k = sel;
+    asm volatile("" : "+r"(k));
+    if (!cfg || k >= VSEL_MAX_SELECTORS)
+        return 0;
+    return &cfg->sel[k];
+}
 
-    for (int i = 0; i < VSEL_MAX_PID_FILTERS; i++)
-        if (i < s->npids && !sel__match_pid(&s->pids[i], in))
+/* matchPIDs filter i of selector sel */
+__noinline int sel__pid_filter(__u32 sel, __u32 i)
+{
+    struct vsel_input *in = sel__input();
+    struct vsel_selector *s = sel__selector(sel);
+    if (!in || !s || i >= VSEL_MAX_PID_FILTERS)
+        return 0;
+    return sel__match_pid(&s->pids[i], in);
+}
+
+/* matchBinaries of selector sel */
+__noinline int sel__binary_filter(__u32 sel)
+{
+    struct vsel_input *in = sel__input();
+    struct vsel_selector *s = sel__selector(sel);
+    if (!in || !s)
+        return 0;
+    struct vigil_proc *self = bpf_map_lookup_elem(&vigil_procs, &in->tgid);
+    return sel__match_binary(&s->binary, in, self);
+}
+
+/* matchArgs (or, with ret, matchReturnArgs) filter i of selector sel */
+__noinline int sel__arg_filter(__u32 sel, __u32 i, int ret)
+{
+    struct vsel_input *in = sel__input();
+    struct vsel_selector *s = sel__selector(sel);
+    if (!in || !s || i >= VSEL_MAX_ARG_FILTERS)
+        return 0;
+    return sel__match_arg(ret ? &s->ret_args[i] : &s->args[i], in);
+}
+
+/* Whether every filter of selector sel matches. */
+__noinline int sel__match_selector(__u32 sel, int ret)
+{
+    struct vsel_input *in = sel__input();
+    struct vsel_selector *s = sel__selector(sel);
+    if (!in || !s)
+        return 0;
+    for (__u32 i = 0; i < VSEL_MAX_PID_FILTERS; i++)
+        if (i < s->npids && !sel__pid_filter(sel, i))
             return 0;
     for (int i = 0; i < VSEL_MAX_NS_FILTERS; i++)
         if (i < s->nns && !sel__match_ns(&s->ns[i], in))
@@ -623,21 +658,16 @@ static long sel__match_one(__u32 idx, void *data)
     for (int i = 0; i < VSEL_MAX_CAP_FILTERS; i++)
         if (i < s->ncaps && !sel__match_cap(&s->caps[i], in))
             return 0;
-    if (s->has_binary && !sel__match_binary(&s->binary, in, c->self))
+    if (s->has_binary && !sel__binary_filter(sel))
         return 0;
-    if (!c->ret) {
-        for (int i = 0; i < VSEL_MAX_ARG_FILTERS; i++)
-            if (i < s->nargs && !sel__match_arg(&s->args[i], in))
-                return 0;
-    } else {
-#ifndef VSEL_NO_RETURN_ARGS
-        for (int i = 0; i < VSEL_MAX_ARG_FILTERS; i++)
-            if (i < s->nret_args && !sel__match_arg(&s->ret_args[i], in))
-                return 0;
+#ifdef VSEL_NO_RETURN_ARGS
+    ret = 0;
 #endif
-    }
-    c->match = i_sel;
-    return 1; /* first match wins */
+    __u8 nargs = ret ? s->nret_args : s->nargs;
+    for (__u32 i = 0; i < VSEL_MAX_ARG_FILTERS; i++)
+        if (i < nargs && !sel__arg_filter(sel, i, ret))
+            return 0;
+    return 1;
 }
 
 static __always_inline int sel__rate_ok(const struct vsel_action *a, __u32 selector, const struct vsel_input *in)
@@ -657,8 +687,9 @@ static __always_inline int sel__rate_ok(const struct vsel_action *a, __u32 selec
     return 1;
 }
 
-/* Evaluates the hook's selectors for the current task and the arguments in `in`, and applies
- * the matching selector's actions (or, with ret, its return actions). */
+/* Evaluates the hook's selectors for the current task and the arguments in `in` (which must be
+ * sel__input(): the matching functions read it from there), and applies the matching selector's
+ * actions (or, with ret, its return actions). */
 static __always_inline struct vsel_decision sel__evaluate(struct vsel_hook *cfg, struct vsel_input *in, int ret)
 {
     struct vsel_decision d = {.selector = -1};
@@ -673,10 +704,9 @@ static __always_inline struct vsel_decision sel__evaluate(struct vsel_hook *cfg,
     }
     __u32 needs = cfg->needs;
     sel__task(in, needs);
-    struct vigil_proc *self = bpf_map_lookup_elem(&vigil_procs, &in->tgid);
     in->nanc = 0;
     if (needs & VSEL_NEED_ANCESTORS)
-        sel__ancestors(in, self);
+        sel__ancestors(in, bpf_map_lookup_elem(&vigil_procs, &in->tgid));
 
     /* Reversed copies only for the arguments a Postfix filter looks at. */
     for (int i = 0; i < VSEL_MAX_ARGS; i++)
@@ -684,11 +714,16 @@ static __always_inline struct vsel_decision sel__evaluate(struct vsel_hook *cfg,
             in->args[i].len < VSEL_STR_MAX)
             sel__reverse(in->rev[i].data, in->str[i].data, in->args[i].len);
 
-    struct sel__loop_ctx c = {.cfg = cfg, .in = in, .self = self, .ret = ret, .match = -1};
-    bpf_loop(VSEL_MAX_SELECTORS, sel__match_one, &c, 0);
-    /* The index comes back through the stack: bound it again where the verifier can see it. */
-    __u32 m = (__u32)c.match & 0x7;
-    if (c.match < 0 || m >= VSEL_MAX_SELECTORS)
+    __u32 m = VSEL_MAX_SELECTORS;
+    for (__u32 i = 0; i < VSEL_MAX_SELECTORS; i++) {
+        if (i >= cfg->nselectors)
+            break;
+        if (sel__match_selector(i, ret)) {
+            m = i; /* first match wins */
+            break;
+        }
+    }
+    if (m >= VSEL_MAX_SELECTORS)
         return d;
     d.selector = m;
     sel__stat(VSEL_STAT_MATCHED);
