@@ -133,6 +133,7 @@ TEST_CASE("a missing config file is a clear error", "[unit][config]")
 TEST_CASE("a config file others can write is refused", "[unit][config]")
 {
     auto path = std::filesystem::temp_directory_path() / "vigil-config-writable.toml";
+    std::filesystem::remove(path); // a file left by an earlier run would keep its owner
     { std::ofstream(path) << vigil::embedded_default_config(); }
     ::chmod(path.c_str(), 0664);
     auto cfg = vigil::load_config_file(path);
