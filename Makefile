@@ -8,8 +8,8 @@ SANITIZE_BUILD ?= build-asan
 FUZZ_SECONDS ?= 30
 FUZZ_JOBS ?= 2
 # Reduced soak counts for `make test`; the full soak is tests/soak/soak.sh with its defaults.
-SOAK_EXECS ?= 20000
-SOAK_OPENS ?= 500000
+SOAK_EXECS ?= 50000
+SOAK_OPENS ?= 2000000
 
 .PHONY: all setup configure build run test check configure-sanitize build-sanitize sanitize fuzz soak bench clean
 
