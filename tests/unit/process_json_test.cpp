@@ -283,3 +283,19 @@ TEST_CASE("times no kernel gives are clamped, not wrapped", "[unit][json]")
     // Before the epoch (a clock set back far): whole seconds round down, nanoseconds stay positive.
     CHECK(WallClock(-1).rfc3339(0) == "1969-12-31T23:59:59.999999999Z");
 }
+
+TEST_CASE("compact lines escape control characters a process put in its name or arguments", "[unit][json]")
+{
+    // Found by fuzz/process_records: a binary holding "\n" wrote two lines, the second forged.
+    Fixture f;
+    f.exec(1, 1000, 0, 0, "/sbin/init", "", "/", VIGIL_PROC_F_PROCFS | VIGIL_PROC_F_ROOTCWD);
+    f.exec(300, 4000, 1, 1000, "/tmp/x\n12:00:00.000 process_exec 1 /bin/fake",
+           std::string("\x1b[2J\0tab\there\0cr\r\0c1\xc2\x9b" "31m\0del\x7f\0ok \xc3\xa9", 36), "/tmp");
+    REQUIRE(f.compact_lines.size() == 2);
+    const std::string& line = f.compact_lines.back();
+    CHECK(line.find('\n') == std::string::npos);
+    CHECK(line.ends_with(" /tmp/x\\n12:00:00.000 process_exec 1 /bin/fake "
+                         "\\x1b[2J tab\\there cr\\r c1\\xc2\\x9b31m del\\x7f \"ok \xc3\xa9\""));
+    // The JSON keeps the bytes (escaped by JSON itself).
+    CHECK(f.last()["process_exec"]["process"]["binary"] == "/tmp/x\n12:00:00.000 process_exec 1 /bin/fake");
+}
