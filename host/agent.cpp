@@ -129,6 +129,7 @@ Result<void> Agent::start()
                                                  [this](const std::string& id, const vigil_event& ev) {
                                                      pipeline_->on_event(id, ev);
                                                  });
+    pipeline_->set_process_refresh([this] { registry_->drain_rings(); });
     process_service_ = std::make_unique<api::CacheProcessService>(*cache_);
     policies_ = std::make_unique<PolicyManager>(*registry_);
     policy_service_ = std::make_unique<ManagedPolicyService>(*policies_);
@@ -230,9 +231,12 @@ void Agent::log_stats() const
         by_kind += fmt::format(" received_{}={}", kind, n);
     log::get("host")->info("stats: received={} exported={} filtered={} internal={} lost={} "
                            "decode_errors={} map_update_errors={} cache_size={} cache_capacity={} "
-                           "cache_collected={} cache_evicted={} exit_misses={}{}",
-                           s.pipeline.received, s.pipeline.exported, s.pipeline.filtered, s.pipeline.internal, s.ring_lost, s.decode_errors, s.map_update_errors, s.cache.size,
-                           s.cache.capacity, s.cache.collected, s.cache.evicted, s.cache.exit_misses, by_kind);
+                           "cache_collected={} cache_evicted={} exit_misses={} process_refreshes={} "
+                           "process_misses={}{}",
+                           s.pipeline.received, s.pipeline.exported, s.pipeline.filtered, s.pipeline.internal,
+                           s.ring_lost, s.decode_errors, s.map_update_errors, s.cache.size, s.cache.capacity,
+                           s.cache.collected, s.cache.evicted, s.cache.exit_misses, s.pipeline.process_refreshes,
+                           s.pipeline.process_misses, by_kind);
     if (s.ring_lost)
         log::get("host")->warn("{} event(s) lost: a plugin ring buffer was full", s.ring_lost);
 }

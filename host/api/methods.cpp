@@ -243,6 +243,7 @@ MethodResult Methods::status(const JsonValue& params)
     w.end_object();
     w.member("events_exported", ps.exported);
     w.member("events_filtered", ps.filtered);
+    w.member("events_without_process", ps.process_misses);
     w.member("events_lost", bpf_events_lost(s_.maps));
     w.key("bpf_errors").begin_object();
     for (const auto& e : bpf_error_counts(s_.maps))

@@ -77,10 +77,12 @@ void RingSet::arm_timer()
 
 uint64_t RingSet::drain()
 {
-    if (!rb_)
+    if (!rb_ || draining_)
         return 0;
+    draining_ = true;
     uint64_t before = records_;
     ring_buffer__consume(rb_);
+    draining_ = false;
     return records_ - before;
 }
 

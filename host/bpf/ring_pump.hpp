@@ -32,7 +32,8 @@ public:
 
     // Adds the ring buffer map `map_fd` (dup'd here) and starts watching it.
     [[nodiscard]] Result<void> add(int map_fd, uint32_t ring_id);
-    // Consumes every record available now; returns how many.
+    // Consumes every record available now; returns how many. A drain called from inside one of
+    // this set's own record handlers does nothing (libbpf would hand out the same record again).
     uint64_t drain();
     // Stops watching; records still in the rings are drained first.
     void stop();
@@ -58,6 +59,8 @@ private:
     std::list<Fd> map_fds_;
     uint64_t records_ = 0;
     bool stopped_ = false;
+    bool draining_ = false;
+
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

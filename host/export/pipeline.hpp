@@ -13,6 +13,7 @@
 #include <vigil/sdk/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,8 @@ struct PipelineStats {
     uint64_t exported = 0; // written to the sinks
     uint64_t filtered = 0; // dropped by [export.allow] / [export.deny]
     uint64_t internal = 0; // cache-only events (process_clone), never exported
+    uint64_t process_refreshes = 0; // process-cache misses that drained the lifecycle rings first
+    uint64_t process_misses = 0;    // events exported without their process (unknown even then)
     std::map<std::string, uint64_t> by_kind; // received, per kind
 };
 
@@ -52,6 +55,9 @@ public:
     // One event from a plugin; `plugin_id` names the source in counters.
     void on_event(const std::string& plugin_id, const vigil_event& ev);
     void flush();
+    // Called when an event's process is not in the cache: it consumes the lifecycle records
+    // still queued (the registry's drain_rings), after which the lookup is tried again.
+    void set_process_refresh(std::function<void()> refresh) { refresh_ = std::move(refresh); }
 
     // Boot-time ns -> RFC 3339 UTC with nanoseconds, as events carry it.
     std::string format_time(uint64_t ktime_boot_ns) const { return clock_.rfc3339(ktime_boot_ns); }
@@ -79,6 +85,8 @@ private:
     sdk::JsonWriter json_;
     std::string compact_;
     PipelineStats stats_;
+    std::function<void()> refresh_;
+    bool refreshing_ = false;
 };
 
 } // namespace vigil

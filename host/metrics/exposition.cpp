@@ -79,6 +79,10 @@ std::string render_metrics(api::AgentServices& s, const ProgStatsCollector& prog
              "Events [export.allow] / [export.deny] held back from the exporters.");
     t.sample("vigil_events_filtered_total", s.pipeline.stats().filtered);
 
+    t.family("vigil_events_without_process_total", "counter",
+             "Events exported without process details: their process was not in the cache.");
+    t.sample("vigil_events_without_process_total", s.pipeline.stats().process_misses);
+
     t.family("vigil_events_lost_total", "counter", "Events lost in the kernel: ring buffer reservations that failed.");
     t.sample("vigil_events_lost_total", bpf_events_lost(s.maps));
 

@@ -49,7 +49,13 @@ Plugin::Plugin(std::string id, PluginLibrary lib, const PluginConfig& cfg)
 
 Plugin::~Plugin() = default;
 
-uint64_t Plugin::records() const { return rings_ ? rings_->records() : 0; }
+uint64_t Plugin::records() const
+{
+    uint64_t n = 0;
+    for (const auto& r : rings_)
+        n += r->records();
+    return n;
+}
 
 std::vector<int> Plugin::link_fds() const
 {
@@ -228,6 +234,13 @@ Result<void> PluginRegistry::start(Plugin& p)
     return {};
 }
 
+void PluginRegistry::drain_rings()
+{
+    for (auto& p : plugins_)
+        for (auto& r : p->rings_)
+            r->drain(); // a set whose handler is running returns at once
+}
+
 void PluginRegistry::stop(Plugin& p)
 {
     if (p.self_) {
@@ -237,10 +250,9 @@ void PluginRegistry::stop(Plugin& p)
     }
     // Whatever the plugin did, nothing of it stays attached.
     detach_links(p, nullptr);
-    if (p.rings_) {
-        p.rings_->stop();
-        p.rings_.reset();
-    }
+    for (auto& r : p.rings_)
+        r->stop();
+    p.rings_.clear();
     if (p.state_ == PluginState::running)
         p.state_ = PluginState::stopped;
 }
@@ -369,24 +381,23 @@ vigil_result PluginRegistry::cb_add_ring(void* ctx, int map_fd, uint32_t ring_id
 {
     auto* p = static_cast<Plugin*>(ctx);
     PluginRegistry* reg = p->registry_;
-    if (!p->rings_)
-        p->rings_ = std::make_unique<RingSet>(reg->io_, [p, reg](uint32_t ring, const void* data, size_t len) {
-            if (!p->self_)
-                return;
-            char e[err_buf_size] = {};
-            vigil_result r = p->api().decode(p->self_, ring, data, len, &PluginRegistry::cb_emit, p, e, sizeof e);
-            if (r != VIGIL_OK) {
-                // A bad record costs one counter and, now and then, a log line; never the pump.
-                if (p->decode_errors_++ % 1000 == 0)
-                    p->logger_->warn("decode error on ring {} ({} so far): {}", ring, p->decode_errors_,
-                                     err_text(e));
-            }
-        });
-    if (auto r = p->rings_->add(map_fd, ring_id); !r) {
+    auto set = std::make_unique<RingSet>(reg->io_, [p](uint32_t ring, const void* data, size_t len) {
+        if (!p->self_)
+            return;
+        char e[err_buf_size] = {};
+        vigil_result r = p->api().decode(p->self_, ring, data, len, &PluginRegistry::cb_emit, p, e, sizeof e);
+        if (r != VIGIL_OK) {
+            // A bad record costs one counter and, now and then, a log line; never the pump.
+            if (p->decode_errors_++ % 1000 == 0)
+                p->logger_->warn("decode error on ring {} ({} so far): {}", ring, p->decode_errors_, err_text(e));
+        }
+    });
+    if (auto r = set->add(map_fd, ring_id); !r) {
         std::string m = r.error().message();
         std::snprintf(err, err_len, "%s", m.c_str());
         return VIGIL_ERR_KERNEL;
     }
+    p->rings_.push_back(std::move(set));
     return VIGIL_OK;
 }
 

@@ -70,7 +70,9 @@ private:
     class PluginRegistry* registry_ = nullptr;
     std::shared_ptr<spdlog::logger> logger_;
     std::list<Link> links_;
-    std::unique_ptr<RingSet> rings_;
+    // One set per ring: a record of one ring may need the records of another ring of the same
+    // plugin drained first (see drain_rings), which a shared set could not do from its handler.
+    std::list<std::unique_ptr<RingSet>> rings_;
     std::map<std::string, uint64_t> counters_;
     uint64_t decode_errors_ = 0;
     // Config values handed to init; the strings point into cfg_.
@@ -94,6 +96,9 @@ public:
     [[nodiscard]] Result<void> disable(const std::string& id);
     // Stops every plugin (detaching all links, draining rings) and destroys the instances.
     void stop_all();
+    // Consumes what is waiting in every ring but those being drained already: an event whose
+    // process is not known yet may have that process's exec or fork still queued in another ring.
+    void drain_rings();
 
     Plugin* find(const std::string& id);
     const std::list<std::unique_ptr<Plugin>>& plugins() const { return plugins_; }

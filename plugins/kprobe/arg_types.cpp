@@ -1,5 +1,6 @@
 #include "arg_types.hpp"
 
+#include <vigil/sdk/sock.hpp>
 #include <vigil/wire/args.h>
 
 #include <fmt/format.h>
@@ -45,6 +46,11 @@ const PathType* path_type(std::string_view name)
         if (t.name == name)
             return &t;
     return nullptr;
+}
+
+bool is_socket_type(std::string_view name)
+{
+    return name == "sock" || name == "socket" || name == "sockaddr" || name == "skb";
 }
 
 const IntType* int_type(std::string_view name)
@@ -172,6 +178,18 @@ std::expected<kp_arg, std::string> plan_arg(const ArgSpec& a, ArgContext ctx)
     }
     if (a.type == "cred")
         return kernel_only(KP_READ_CRED, VHOOK_ENC_BYTES);
+    // Socket types travel as a struct vsock_arg, decoded with the SDK's socket decoders.
+    if (a.type == "sock")
+        return kernel_only(KP_READ_SOCK, VHOOK_ENC_BYTES);
+    if (a.type == "socket")
+        return kernel_only(KP_READ_SOCKET, VHOOK_ENC_BYTES);
+    if (a.type == "skb")
+        return kernel_only(KP_READ_SKB, VHOOK_ENC_BYTES);
+    if (a.type == "sockaddr") {
+        k.read = sys ? KP_READ_USER_SOCKADDR : KP_READ_SOCKADDR;
+        k.enc = VHOOK_ENC_BYTES;
+        return k;
+    }
     if (const PathType* t = path_type(a.type)) {
         if (t->read == KP_READ_FD) { // an fd is an integer in syscalls and kernel functions alike
             k.read = t->read;
@@ -181,7 +199,7 @@ std::expected<kp_arg, std::string> plan_arg(const ArgSpec& a, ArgContext ctx)
         return kernel_only(t->read, VHOOK_ENC_STRING);
     }
     return std::unexpected(fmt::format("argument type {} is not supported by the kprobe plugin (supported: integer "
-                                       "types, string, filename, char_buf, fd, file, path, dentry, cred)",
+                                       "types, string, filename, char_buf, fd, file, path, dentry, cred, sock, socket, sockaddr, skb)",
                                        a.type));
 }
 
@@ -233,6 +251,9 @@ void write_arg(sdk::JsonWriter& out, const std::string& type, const std::string&
         }
     } else if (type == "cred" && v.arg.value.size() >= sizeof(vigil_cred_arg)) {
         write_cred(out, v);
+    } else if (is_socket_type(type)) {
+        if (auto r = sdk::sock::write_arg(out, v.arg.value); !r)
+            out.key("error_arg").begin_object().member("Message", r.error()).end_object();
     } else if (const PathType* t = path_type(type)) {
         out.key(t->key).begin_object().member("path", v.text());
         if (v.truncated())

@@ -12,6 +12,7 @@
 #include "vigil/bpf/args.h"
 #include "vigil/bpf/hook_event.h"
 #include "vigil/bpf/selectors.h"
+#include "vigil/bpf/sock.h"
 #include "kprobe_hook.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -151,6 +152,30 @@ static long kp__fetch_one(__u32 idx, void *data)
     case KP_READ_CRED:
         args__read_cred(in, i, (const struct cred *)v);
         break;
+    case KP_READ_SOCK:
+    case KP_READ_SOCKET:
+    case KP_READ_SOCKADDR:
+    case KP_READ_USER_SOCKADDR:
+    case KP_READ_SKB: {
+        struct vsock_arg *sa = (struct vsock_arg *)in->str[i].data;
+        int err;
+        if (a.read == KP_READ_SOCK)
+            err = sock__read_sock(sa, (const struct sock *)v);
+        else if (a.read == KP_READ_SOCKET)
+            err = sock__read_socket(sa, (const struct socket *)v);
+        else if (a.read == KP_READ_SKB)
+            err = sock__read_skb(sa, (const struct sk_buff *)v);
+        else
+            /* the reader takes the family first and then only what that family's address needs;
+             * the largest (AF_UNIX) bounds it */
+            err = sock__read_sockaddr(sa, (const void *)v, sizeof(struct sockaddr_un),
+                                      a.read == KP_READ_USER_SOCKADDR);
+        if (err < 0)
+            errors__count(VIGIL_ERR_PROBE_READ); /* the argument stays unread: an error_arg */
+        else
+            sel__set_sock(in, i);
+        break;
+    }
     case KP_READ_FD:
         args__file_path(args__fd_file(args__int(v, 4, 1)), &p);
         break;

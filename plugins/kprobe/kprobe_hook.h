@@ -27,6 +27,11 @@ enum kp_read {
     KP_READ_PATH = 9,       /* struct path *: its path */
     KP_READ_DENTRY = 10,    /* struct dentry *: its path inside its file system */
     KP_READ_CRED = 11,      /* struct cred *: struct vigil_cred_arg */
+    KP_READ_SOCK = 12,      /* struct sock *: struct vsock_arg */
+    KP_READ_SOCKET = 13,    /* struct socket *: struct vsock_arg of its sock */
+    KP_READ_SOCKADDR = 14,  /* struct sockaddr * in kernel memory */
+    KP_READ_USER_SOCKADDR = 15, /* the same in user memory (syscalls) */
+    KP_READ_SKB = 16,       /* struct sk_buff *: its 5-tuple, length and mark */
 };
 
 struct kp_arg {

@@ -25,7 +25,10 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define EAGAIN 11
+#define EINPROGRESS 115
 #define TCP_CLOSE 7
+#define TCP_LISTEN 10
+#define SOCK_DGRAM 2
 
 /* what to report; set by the plugin before load */
 const volatile struct sock_sensor_config sensor_config = {};
@@ -158,10 +161,11 @@ static __always_inline void owner__current(struct sock_owner *o)
     o->proc_ktime = proc__ktime(o->pid);
 }
 
-/* Records the current process as the owner of sk, for its later state changes. */
+/* Records the current process as the owner of sk, for its later state changes. Datagram
+ * sockets have none, and an entry nothing would remove could outlive its socket. */
 static __always_inline void owner__set(const struct sock *sk)
 {
-    if (!sk || !op_wanted(SOCK_OP_STATE))
+    if (!sk || !op_wanted(SOCK_OP_STATE) || BPF_CORE_READ(sk, sk_type) == SOCK_DGRAM)
         return;
     __u64 key = (__u64)sk;
     struct sock_owner o;
@@ -174,7 +178,7 @@ static __always_inline struct listen_key listen__key(const struct sock *sk)
 {
     struct listen_key k = {};
     k.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-    k.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    k.port = sock__local_port(sk);
     return k;
 }
 
@@ -345,6 +349,11 @@ static __always_inline int exit_call(__u8 op, __s64 ret)
     struct sock *sk = s ? BPF_CORE_READ(s, sk) : 0;
     if (sk && op == SOCK_OP_ACCEPT && ret >= 0)
         owner__set(sk);
+    /* a connect that failed before the handshake leaves no state change to clear its owner */
+    if (sk && op == SOCK_OP_CONNECT && ret < 0 && ret != -EINPROGRESS && r->sock.state == TCP_CLOSE) {
+        __u64 key = (__u64)sk;
+        bpf_map_delete_elem(&sock_owners, &key);
+    }
     if (sk && op == SOCK_OP_LISTEN && ret == 0 && op_wanted(SOCK_OP_STATE)) {
         struct listen_key k = listen__key(sk);
         struct sock_owner o;
@@ -442,8 +451,13 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
     if (cookie)
         r->sock.cookie = cookie;
     sock__init(&r->addr, 0);
-    if (newstate == TCP_CLOSE)
+    if (newstate == TCP_CLOSE) {
         bpf_map_delete_elem(&sock_owners, &key);
+        if (oldstate == TCP_LISTEN) {
+            struct listen_key k = listen__key(sk);
+            bpf_map_delete_elem(&listen_owners, &k);
+        }
+    }
     evt__submit(r);
     return 0;
 }

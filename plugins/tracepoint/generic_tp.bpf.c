@@ -5,6 +5,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
+/* tracepoint fields are integers or strings: leave the socket comparisons out of the evaluator */
+#define VSEL_ARG_KINDS ((1 << VSEL_ARG_INT) | (1 << VSEL_ARG_STR))
 #include "vigil/bpf/hook_event.h"
 #include "vigil/bpf/selectors.h"
 #include "generic_tp.h"

@@ -167,6 +167,23 @@ TEST_CASE("kprobe hook: kprobe and kretprobe programs load with every reader", "
     CHECK_LOADED(ret);
 }
 
+TEST_CASE("kprobe hook: socket argument readers load in kprobe and syscall programs", "[bpf][kprobe]")
+{
+    kp_spec k = spec_for(KP_SRC_REGS, false, false);
+    k.args[0].read = KP_READ_SOCK;
+    k.args[1].read = KP_READ_SOCKET;
+    k.args[2].read = KP_READ_SOCKADDR;
+    k.args[2].size_src = 0;
+    k.args[3].read = KP_READ_SKB;
+    for (int i = 0; i < 4; ++i)
+        k.args[i].enc = VHOOK_ENC_BYTES;
+    CHECK_LOADED(load_only("kp_kprobe", k));
+    kp_spec sys = spec_for(KP_SRC_SYSCALL_TP, true, false);
+    sys.args[1].read = KP_READ_USER_SOCKADDR;
+    sys.args[1].enc = VHOOK_ENC_BYTES;
+    CHECK_LOADED(load_only("kp_sys_enter", sys));
+}
+
 TEST_CASE("kprobe hook: syscall tracepoint programs load for both syscall sources", "[bpf][kprobe]")
 {
     auto enter = load_only("kp_sys_enter", spec_for(KP_SRC_RAW_SYSCALLS, true, true));

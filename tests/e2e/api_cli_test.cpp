@@ -297,14 +297,14 @@ TEST_CASE("status and process verbs", "[e2e][api]")
     std::string pid = std::to_string(held.pid());
     auto deadline = clock_type::now() + 10s;
     CliResult got;
-    // Until the exec is in: before it, the cache may know the pid from its fork, with the
-    // parent's binary (seen on a loaded machine).
+    // Until the exec is in the cache: before it, the pid is the forked child still running this test.
     while (clock_type::now() < deadline) {
         got = env.cli({"process", "get", pid});
         if (got.rc == 0 && got.out.find("binary:         " + sleeper) != std::string::npos)
             break;
         ::usleep(100'000);
     }
+    INFO(got.out);
     REQUIRE(got.rc == 0);
     CHECK(got.out.find("binary:         " + sleeper) != std::string::npos);
     CHECK(got.out.find("pid:            " + pid) != std::string::npos);

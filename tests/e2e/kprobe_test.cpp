@@ -12,7 +12,10 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -109,6 +112,21 @@ bool loaded(Vigild& v, const std::string& name, std::string* why = nullptr)
     if (why)
         *why = v.log();
     return false;
+}
+
+// A TCP connect from a forked child to ip:port (nothing listens: the connect is refused); the
+// child exits 0 when the connect failed with ECONNREFUSED, as it should.
+RunResult connect_refused(const std::string& ip, uint16_t port)
+{
+    return in_child([&] {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+        int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        return rc != 0 && errno == ECONNREFUSED ? 0 : 1;
+    });
 }
 
 } // namespace
@@ -490,4 +508,96 @@ TEST_CASE("kprobe policy: a missing kernel function fails the policy unless igno
     CHECK_FALSE(loaded(*v, "kp-missing", &why));
     CHECK(why.find("hook vigil_no_such_function: no kernel function vigil_no_such_function") != std::string::npos);
     CHECK(loaded(*v, "kp-missing-ok"));
+}
+
+TEST_CASE("kprobe policy: sys_connect sockaddr argument with SAddr and SPort", "[e2e][kprobe][socket]")
+{
+    VIGIL_E2E_NEEDS_ROOT();
+    TempDir pol;
+    // A sockaddr has one address and port, compared with SAddr and SPort.
+    auto v = start_with(pol, {{"connect.yaml", policy("kp-connect", R"(  kprobes:
+  - call: sys_connect
+    syscall: true
+    args:
+    - index: 0
+      type: int
+    - index: 1
+      type: sockaddr
+)" + children_selector(R"(      matchArgs:
+      - index: 1
+        operator: SAddr
+        values: ["127.0.0.3/32"]
+      - index: 1
+        operator: SPort
+        values: ["9"]
+)"))}});
+    std::string why;
+    bool ok = loaded(*v, "kp-connect", &why);
+    INFO(why);
+    REQUIRE(ok);
+    auto hit = connect_refused("127.0.0.3", 9);
+    auto other_port = connect_refused("127.0.0.3", 10);
+    auto other_addr = connect_refused("127.0.0.1", 9);
+    for (const auto& r : {hit, other_port, other_addr}) {
+        REQUIRE(WIFEXITED(r.status));
+        CHECK(WEXITSTATUS(r.status) == 0);
+    }
+    auto ev = v->wait_event(kprobe_of("kp-connect", hit.pid));
+    REQUIRE(ev);
+    const json& k = (*ev)["process_kprobe"];
+    CHECK(k["function_name"] == "__x64_sys_connect");
+    CHECK(k["args"][1]["sockaddr_arg"] == json::parse(R"({"family":"AF_INET","addr":"127.0.0.3","port":9})"));
+    v->stop();
+    CHECK(v->select(kprobe_of("kp-connect", other_port.pid)).empty());
+    CHECK(v->select(kprobe_of("kp-connect", other_addr.pid)).empty());
+}
+
+TEST_CASE("kprobe policy: tcp_connect sock argument with network selectors", "[e2e][kprobe][kfunc][socket]")
+{
+    VIGIL_E2E_NEEDS_ROOT();
+    TempDir pol;
+    auto v = start_with(pol, {{"tcp.yaml", policy("kp-tcp-connect", R"(  kprobes:
+  - call: tcp_connect
+    syscall: false
+    args:
+    - index: 0
+      type: sock
+)" + children_selector(R"(      matchArgs:
+      - index: 0
+        operator: DAddr
+        values: ["127.0.0.4/32"]
+      - index: 0
+        operator: NotDPort
+        values: ["10"]
+)"))}});
+    if (!has_kprobes()) {
+        REQUIRE(v->wait_log("kp-tcp-connect", 5s));
+        CHECK(v->log().find("hook tcp_connect: kernel function hooks need kprobe or fentry support") !=
+              std::string::npos);
+        VIGIL_SKIP_MISSING_FEATURE("kprobe");
+    }
+    std::string why;
+    bool ok = loaded(*v, "kp-tcp-connect", &why);
+    INFO(why);
+    REQUIRE(ok);
+    auto hit = connect_refused("127.0.0.4", 9);
+    auto excluded_port = connect_refused("127.0.0.4", 10);
+    auto other_addr = connect_refused("127.0.0.1", 9);
+    for (const auto& r : {hit, excluded_port, other_addr}) {
+        REQUIRE(WIFEXITED(r.status));
+        CHECK(WEXITSTATUS(r.status) == 0);
+    }
+    auto ev = v->wait_event(kprobe_of("kp-tcp-connect", hit.pid));
+    REQUIRE(ev);
+    const json& s = (*ev)["process_kprobe"]["args"][0]["sock_arg"];
+    CHECK(s["family"] == "AF_INET");
+    CHECK(s["type"] == "SOCK_STREAM");
+    CHECK(s["protocol"] == "IPPROTO_TCP");
+    CHECK(s["daddr"] == "127.0.0.4");
+    CHECK(s["dport"] == 9);
+    CHECK(s["saddr"] == "127.0.0.1");
+    CHECK(s["state"] == "TCP_SYN_SENT");
+    v->stop();
+    CHECK(v->select(kprobe_of("kp-tcp-connect", excluded_port.pid)).empty());
+    CHECK(v->select(kprobe_of("kp-tcp-connect", other_addr.pid)).empty());
 }

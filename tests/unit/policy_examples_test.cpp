@@ -26,7 +26,7 @@ TEST_CASE("examples/policies all parse", "[policy][examples]")
     CHECK(count >= 7);
 }
 
-TEST_CASE("the linkat example kills, the others only report", "[policy][examples]")
+TEST_CASE("the linkat example kills, the egress one can deny, the others only report", "[policy][examples]")
 {
     std::string dir = VIGIL_EXAMPLE_POLICIES;
     auto kill = load_policy_file(dir + "/linkat-etc-passwd-sigkill.yaml");
@@ -50,4 +50,11 @@ TEST_CASE("the linkat example kills, the others only report", "[policy][examples
     const Arg& buf = write->spec.kprobes.at(0).args.at(1);
     CHECK(buf.type == ArgType::char_buf);
     CHECK(buf.size_arg_index == 3);
+
+    auto egress = load_policy_file(dir + "/egress-private-only.yaml");
+    REQUIRE(egress);
+    PolicyInfo e = analyse_policy(*egress);
+    CHECK(e.has_enforcement);
+    CHECK(e.requested_mode == PolicyMode::monitor);
+    CHECK(e.hook_kinds == std::vector<HookKind>{HookKind::connects});
 }

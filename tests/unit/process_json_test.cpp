@@ -299,3 +299,39 @@ TEST_CASE("compact lines escape control characters a process put in its name or 
     // The JSON keeps the bytes (escaped by JSON itself).
     CHECK(f.last()["process_exec"]["process"]["binary"] == "/tmp/x\n12:00:00.000 process_exec 1 /bin/fake");
 }
+
+TEST_CASE("an event whose process is not cached yet drains the lifecycle records first", "[unit][json]")
+{
+    Fixture f;
+    f.exec(100, 2000, 1, 0, "/bin/sh", "", "/");
+    // The fork of 101 is still "queued in another ring": the refresh hands it to the pipeline.
+    int refreshes = 0;
+    f.pipeline->set_process_refresh([&] {
+        ++refreshes;
+        f.emit("process_clone", test::process_update(VIGIL_PROC_CLONE, 101, 2500, 100, 2000), 2500);
+    });
+    vigil_event ev{};
+    ev.struct_size = sizeof ev;
+    ev.kind = "process_socket";
+    ev.pid = ev.tid = 101;
+    ev.ktime = 2600;
+    ev.proc_ktime = 2500;
+    f.pipeline->on_event("socket", ev);
+    CHECK(refreshes == 1);
+    json e = f.last()["process_socket"];
+    CHECK(e["process"]["binary"] == "/bin/sh");
+    CHECK(e["parent"]["pid"] == 100);
+    CHECK(f.pipeline->stats().process_refreshes == 1);
+    CHECK(f.pipeline->stats().process_misses == 0);
+
+    // A process nobody knows: one more refresh, then the event goes out with what it carries.
+    f.pipeline->set_process_refresh([&] { ++refreshes; });
+    ev.pid = ev.tid = 4242;
+    ev.proc_ktime = 3000;
+    f.pipeline->on_event("socket", ev);
+    CHECK(refreshes == 2);
+    e = f.last()["process_socket"];
+    CHECK(e["process"]["pid"] == 4242);
+    CHECK_FALSE(e["process"].contains("binary"));
+    CHECK(f.pipeline->stats().process_misses == 1);
+}

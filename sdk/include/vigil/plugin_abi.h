@@ -215,7 +215,10 @@ typedef struct vigil_plugin_api {
     /* Detaches everything; the instance may be started again. */
     vigil_result (*stop)(void *self, char *err, size_t err_len);
     void (*destroy)(void *self);
-    /* Turns one ring-buffer record into zero or more events via emit. */
+    /* Turns one ring-buffer record into zero or more events via emit. May be called for one ring
+     * while a decode of another of the plugin's rings is inside emit (the host drains the other
+     * rings when an event's process is not known yet), never for the same ring: keep decode
+     * scratch per ring. */
     vigil_result (*decode)(void *self, uint32_t ring_id, const void *data, size_t len,
                            vigil_emit_fn emit, void *emit_ctx, char *err, size_t err_len);
     /* Policy hooks; NULL when the plugin serves no hook kind. */

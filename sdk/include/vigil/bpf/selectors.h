@@ -661,7 +661,10 @@ __noinline int sel__match_selector(__u32 sel, int ret)
     if (s->has_binary && !sel__binary_filter(sel))
         return 0;
 #ifdef VSEL_NO_RETURN_ARGS
-    ret = 0;
+    /* Still read ret: an argument the body ignores is left unset by clang's callers, and the
+     * verifier refuses a call whose declared arguments are not all initialised scalars. */
+    if (ret)
+        return 0;
 #endif
     __u8 nargs = ret ? s->nret_args : s->nargs;
     for (__u32 i = 0; i < VSEL_MAX_ARG_FILTERS; i++)

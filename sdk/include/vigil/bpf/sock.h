@@ -97,6 +97,16 @@ static __always_inline void sock__read_unix_addr(struct vsock_arg *a, const stru
     sock__read_unix_path(a, (const char *)&ua->name[0].sun_path, len - 2, 0);
 }
 
+/* The local port of an inet socket, host order. inet_num is zeroed when the port is released,
+ * which TCP does just before its move to TCP_CLOSE is traced; inet_sport keeps it. */
+static __always_inline __u16 sock__local_port(const struct sock *sk)
+{
+    __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    if (!port)
+        port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+    return port;
+}
+
 /* struct sock: family, type, protocol, TCP state, both ends, mark, priority, cookie. */
 static __always_inline int sock__read_sock(struct vsock_arg *a, const struct sock *sk)
 {
@@ -118,14 +128,14 @@ static __always_inline int sock__read_sock(struct vsock_arg *a, const struct soc
         __builtin_memcpy(a->saddr, &s, 4);
         __builtin_memcpy(a->daddr, &d, 4);
     } else if (a->family == VSOCK_AF_INET6) {
-        if (BPF_CORE_READ_INTO(a->saddr, sk, __sk_common.skc_v6_rcv_saddr) ||
-            BPF_CORE_READ_INTO(a->daddr, sk, __sk_common.skc_v6_daddr))
+        if (BPF_CORE_READ_INTO(&a->saddr, sk, __sk_common.skc_v6_rcv_saddr) ||
+            BPF_CORE_READ_INTO(&a->daddr, sk, __sk_common.skc_v6_daddr))
             sock__fail(a);
     } else if (a->family == VSOCK_AF_UNIX) {
         sock__read_unix_addr(a, sk);
         return 0;
     }
-    a->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+    a->sport = sock__local_port(sk);
     a->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
     return 0;
 }
