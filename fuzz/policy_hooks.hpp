@@ -11,6 +11,7 @@ inline const policy::HookCommon& hook_of(const policy::Policy& p, const policy::
     case policy::HookKind::kprobes: return p.spec.kprobes.at(h.index);
     case policy::HookKind::tracepoints: return p.spec.tracepoints.at(h.index);
     case policy::HookKind::uprobes: return p.spec.uprobes.at(h.index);
+    case policy::HookKind::connects: return p.spec.connects.at(h.index);
     default: return p.spec.lsmhooks.at(h.index);
     }
 }
