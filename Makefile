@@ -3,8 +3,15 @@
 BUILD ?= build
 BUILD_TYPE ?= Release
 CTEST_ARGS ?=
+# The sanitizer build (ASan+UBSan, and the AFL++ fuzz targets): a build directory of its own.
+SANITIZE_BUILD ?= build-asan
+FUZZ_SECONDS ?= 30
+FUZZ_JOBS ?= 2
+# Reduced soak counts for `make test`; the full soak is tests/soak/soak.sh with its defaults.
+SOAK_EXECS ?= 50000
+SOAK_OPENS ?= 2000000
 
-.PHONY: all setup configure build run test bench clean
+.PHONY: all setup configure build run test check configure-sanitize build-sanitize sanitize fuzz soak bench clean
 
 all: build
 
@@ -21,12 +28,45 @@ build: configure
 run: build
 	$(BUILD)/bin/vigild
 
-test: build
+# Everything CI runs, in this order, stopping at the first part that fails: the suite on the
+# normal build, the unit and e2e suites (and the fuzz corpora) under the sanitizers, each fuzzer
+# for FUZZ_SECONDS, a short soak. Sequential even under `make -j`. Figures: docs/reliability.md.
+test:
+	$(MAKE) check
+	$(MAKE) sanitize
+	$(MAKE) fuzz
+	$(MAKE) soak
+
+# The test suite (unit, BPF, end-to-end, kernel matrix) on the normal build.
+check: build
 	ctest --test-dir $(BUILD) --output-on-failure $(CTEST_ARGS)
+
+# -O1 -g1: about half the compile time of -O2 -g, still line numbers in every report.
+configure-sanitize: setup
+	cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \
+	  "-DCMAKE_C_FLAGS_DEBUG=-O1 -g1" -DVIGIL_SANITIZE=ON -DVIGIL_FUZZ=ON
+
+# Only what the sanitized suites and the fuzzers need, not the whole tree.
+build-sanitize: configure-sanitize
+	cmake --build $(SANITIZE_BUILD) --target sanitize_suite fuzz_all
+
+# The unit and end-to-end suites and the fuzz corpus replays built with ASan+UBSan; any
+# sanitizer report from any process fails it. The BPF tier is left out (docs/reliability.md).
+sanitize: build-sanitize
+	scripts/sanitize-test.sh $(SANITIZE_BUILD) $(CTEST_ARGS)
+
+# Each fuzz target for FUZZ_SECONDS under AFL++; fails on a crash, hang or leak.
+fuzz: build-sanitize
+	fuzz/run.sh --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) $(SANITIZE_BUILD)
+
+# vigild through SOAK_EXECS execs and SOAK_OPENS opens: RSS, fds and cache stay bounded, no
+# event goes missing uncounted.
+soak: build
+	tests/soak/soak.sh --execs $(SOAK_EXECS) --opens $(SOAK_OPENS) --chunks 10 $(BUILD)
 
 # The overhead benchmark (bench/run.sh): storms with and without vigild, a few minutes.
 bench: build
 	bash bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD)

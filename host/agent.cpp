@@ -243,14 +243,17 @@ AgentStats Agent::stats() const
 void Agent::log_stats() const
 {
     AgentStats s = stats();
+    std::string by_kind; // received per event kind, for accounting (tests/soak)
+    for (const auto& [kind, n] : s.pipeline.by_kind)
+        by_kind += fmt::format(" received_{}={}", kind, n);
     log::get("host")->info("stats: received={} exported={} filtered={} internal={} lost={} "
                            "decode_errors={} map_update_errors={} cache_size={} cache_capacity={} "
                            "cache_collected={} cache_evicted={} exit_misses={} process_refreshes={} "
-                           "process_misses={}",
+                           "process_misses={}{}",
                            s.pipeline.received, s.pipeline.exported, s.pipeline.filtered, s.pipeline.internal,
                            s.ring_lost, s.decode_errors, s.map_update_errors, s.cache.size, s.cache.capacity,
                            s.cache.collected, s.cache.evicted, s.cache.exit_misses, s.pipeline.process_refreshes,
-                           s.pipeline.process_misses);
+                           s.pipeline.process_misses, by_kind);
     if (s.ring_lost)
         log::get("host")->warn("{} event(s) lost: a plugin ring buffer was full", s.ring_lost);
 }

@@ -1,5 +1,7 @@
 #include "api/json_value.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <limits>
 
@@ -33,6 +35,36 @@ bool too_deep(std::string_view text, int max)
     return false;
 }
 
+// A strict JSON syntax check that builds nothing. libjq 1.6 leaks a string on some malformed
+// input (a key without its ':', a value followed by junk; found by fuzz/api_frames) and takes
+// "[1\0]" for [1], so only text without NUL bytes that passes this check reaches jv_parse_sized.
+class SyntaxCheck : public nlohmann::json_sax<nlohmann::json> {
+public:
+    std::string error;
+
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return true; }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { return true; }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e) override
+    {
+        // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 7: ...".
+        std::string_view w = e.what();
+        auto at = w.find("] ");
+        error = at == std::string_view::npos ? fmt::format("invalid JSON at byte {}", pos)
+                                             : std::string(w.substr(at + 2));
+        return false;
+    }
+};
+
 } // namespace
 
 Result<JsonValue> JsonValue::parse(std::string_view text)
@@ -41,6 +73,12 @@ Result<JsonValue> JsonValue::parse(std::string_view text)
         return fail(Errc::invalid_input, "JSON text of {} bytes is too long", text.size());
     if (too_deep(text, max_depth))
         return fail(Errc::invalid_input, "JSON nested deeper than {} levels", max_depth);
+    // JSON has no place for a raw NUL byte, and the check below stops reading at one.
+    if (auto nul = text.find('\0'); nul != std::string_view::npos)
+        return fail(Errc::invalid_input, "a NUL byte at byte {} (JSON has none outside escapes)", nul);
+    SyntaxCheck check;
+    if (!nlohmann::json::sax_parse(text.begin(), text.end(), &check))
+        return fail(Errc::invalid_input, "{}", check.error.empty() ? std::string("not JSON") : check.error);
     jv v = jv_parse_sized(text.data(), static_cast<int>(text.size()));
     if (jv_is_valid(v))
         return JsonValue(v);

@@ -37,6 +37,7 @@ struct PluginConfig {
     bool enabled = true;
     std::string library; // file name or path; relative paths resolve inside plugin_dir
     OnError on_error = OnError::fail;
+    std::string sha256;  // empty: not pinned; else the library's SHA-256, 64 lower-case hex digits
     std::map<std::string, PluginConfigValue> config;
     std::string where;
 };
@@ -87,6 +88,7 @@ struct Config {
 std::string_view embedded_default_config();
 
 [[nodiscard]] Result<Config> parse_config(std::string_view text, std::string_view source_name);
+// Refuses a file not owned by root (or the user running vigild), or writable by group or others.
 [[nodiscard]] Result<Config> load_config_file(const std::filesystem::path& path);
 
 // Resolves a plugin's library against the plugin directory: bare names and relative paths stay

@@ -138,6 +138,41 @@ void EventPipeline::write_json(const vigil_event& ev, const ProcessEntry* proces
     json_.end_object();
 }
 
+namespace {
+
+// Appends s with control characters escaped (\n, \t, \r, \xHH for the rest of C0, DEL and the
+// UTF-8 encoded C1 range): a binary or argument holding a newline or a terminal escape sequence
+// must not forge a line or drive the terminal that shows the compact output (found by
+// fuzz/process_records).
+void append_printable(std::string& out, std::string_view s)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    auto escape = [&](unsigned char c) {
+        out += "\\x";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    };
+    for (size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\t')
+            out += "\\t";
+        else if (c == '\r')
+            out += "\\r";
+        else if (c < 0x20 || c == 0x7f)
+            escape(c);
+        else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                 static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+            escape(c);
+            escape(static_cast<unsigned char>(s[++i]));
+        } else
+            out += static_cast<char>(c);
+    }
+}
+
+} // namespace
+
 void EventPipeline::write_compact(const vigil_event& ev, const ProcessEntry* process)
 {
     std::string_view summary(ev.summary ? ev.summary : "", ev.summary ? ev.summary_len : 0);
@@ -150,11 +185,12 @@ void EventPipeline::write_compact(const vigil_event& ev, const ProcessEntry* pro
         uint32_t code = ev.process->exit_code;
         ending = (code & 0x7f) ? signal_name(static_cast<int>(code & 0x7f)) : fmt::format("{}", (code >> 8) & 0xff);
     }
-    compact_ = fmt::format("{} {:<16} {:>7} {}", format_time(ev.ktime).substr(11, 12), ev.kind, ev.pid, binary);
+    compact_ = fmt::format("{} {:<16} {:>7} ", format_time(ev.ktime).substr(11, 12), ev.kind, ev.pid);
+    append_printable(compact_, binary);
     for (std::string_view part : {std::string_view(args), std::string_view(ending), summary})
         if (!part.empty()) {
             compact_ += ' ';
-            compact_ += part;
+            append_printable(compact_, part);
         }
 }
 

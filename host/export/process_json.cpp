@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <ctime>
 
 namespace vigil {
@@ -55,12 +56,22 @@ WallClock::WallClock() : boot_to_wall_ns_(clock_ns(CLOCK_REALTIME) - clock_ns(CL
 
 std::string WallClock::rfc3339(uint64_t ktime) const
 {
-    int64_t wall = boot_to_wall_ns_ + static_cast<int64_t>(ktime);
+    // ktime comes from ring records: a value no kernel gives (past the year 2262) is clamped,
+    // not wrapped around.
+    int64_t wall = 0;
+    if (ktime > static_cast<uint64_t>(INT64_MAX) ||
+        __builtin_add_overflow(boot_to_wall_ns_, static_cast<int64_t>(ktime), &wall))
+        wall = INT64_MAX;
+    int64_t ns = wall % 1'000'000'000;
     time_t secs = static_cast<time_t>(wall / 1'000'000'000);
+    if (ns < 0) {
+        ns += 1'000'000'000;
+        secs -= 1;
+    }
     std::tm tm{};
     gmtime_r(&secs, &tm);
     return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec, wall % 1'000'000'000);
+                       tm.tm_hour, tm.tm_min, tm.tm_sec, ns);
 }
 
 std::string process_flags_string(uint32_t flags)

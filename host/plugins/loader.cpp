@@ -1,5 +1,7 @@
 #include "plugins/loader.hpp"
 
+#include "core/trusted_file.hpp"
+
 #include <vigil/wire/process.h>
 #include <vigil/wire/errors.h>
 
@@ -128,24 +130,24 @@ Result<void> validate_descriptor(const vigil_descriptor& d)
 
 Result<void> check_plugin_file(const std::filesystem::path& path)
 {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
-        return fail_errno(Errc::io, errno, "{}", path.string());
-    if (!S_ISREG(st.st_mode))
-        return fail(Errc::plugin, "{}: not a regular file", path.string());
-    if (st.st_uid != 0 && st.st_uid != ::geteuid())
-        return fail(Errc::plugin, "{}: owned by uid {}, not by root or the user running vigild; refusing to load it",
-                    path.string(), st.st_uid);
-    if (st.st_mode & (S_IWGRP | S_IWOTH))
-        return fail(Errc::plugin, "{}: writable by group or others (mode {:o}); refusing to load it", path.string(),
-                    st.st_mode & 07777);
+    if (auto f = open_trusted_file(path, "refusing to load it"); !f)
+        return std::unexpected(f.error());
     return {};
 }
 
-Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path)
+Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std::string_view sha256)
 {
-    if (auto r = check_plugin_file(path); !r)
-        return std::unexpected(r.error());
+    auto file = open_trusted_file(path, "refusing to load it");
+    if (!file)
+        return std::unexpected(file.error());
+    if (!sha256.empty()) {
+        auto have = sha256_hex(*file, path);
+        if (!have)
+            return std::unexpected(have.error());
+        if (*have != sha256)
+            return fail(Errc::plugin, "{}: SHA-256 is {}, but the configuration pins {}; refusing to load it",
+                        path.string(), *have, sha256);
+    }
 
     PluginLibrary out;
     out.path = path;
@@ -153,6 +155,10 @@ Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path)
     out.library.load(path, ec, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
     if (ec)
         return fail(Errc::plugin, "{}: cannot load: {}", path.string(), ec.message());
+    // What was loaded must be the file that was checked, not one renamed into its place since.
+    struct stat now {};
+    if (::stat(path.c_str(), &now) != 0 || now.st_dev != file->st.st_dev || now.st_ino != file->st.st_ino)
+        return fail(Errc::plugin, "{}: replaced while being loaded; refusing it", path.string());
     if (!out.library.has(VIGIL_ENTRY_SYMBOL))
         return fail(Errc::plugin, "{}: no entry point \"{}\" (was it built with VIGIL_PLUGIN()?)", path.string(),
                     VIGIL_ENTRY_SYMBOL);

@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace vigil {
 
@@ -25,8 +26,10 @@ struct PluginLibrary {
     const vigil_descriptor* descriptor = nullptr;
 };
 
-// Opens `path` and checks it; the error names the file and the reason.
-[[nodiscard]] Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path);
+// Opens `path` and checks it (and, when `sha256` is given, that its content has that SHA-256, in
+// lower-case hex); the error names the file and the reason.
+[[nodiscard]] Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path,
+                                                        std::string_view sha256 = {});
 
 // The checks on a descriptor's content alone (ids, versions, lists, config schema).
 [[nodiscard]] Result<void> validate_descriptor(const vigil_descriptor& d);

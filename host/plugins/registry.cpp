@@ -172,7 +172,7 @@ Result<void> PluginRegistry::load_one(const PluginConfig& pc)
     auto path = resolve_plugin_library(pc, plugin_dir_);
     if (!path)
         return std::unexpected(path.error());
-    auto lib = load_plugin_library(*path);
+    auto lib = load_plugin_library(*path, pc.sha256);
     if (!lib)
         return std::unexpected(lib.error());
     std::string desc_id = lib->descriptor->id;

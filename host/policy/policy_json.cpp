@@ -5,6 +5,8 @@
 
 #include "policy/values.hpp"
 
+#include <vigil/sdk/json.hpp>
+
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
@@ -12,58 +14,6 @@
 namespace vigil::policy {
 
 namespace {
-
-// Appends s as a JSON string body. Invalid UTF-8 becomes U+FFFD so the output is always valid
-// JSON, whatever bytes the policy held.
-void escape_into(std::string& out, std::string_view s)
-{
-    static constexpr char hex[] = "0123456789abcdef";
-    size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-            ++i;
-        } else if (c < 0x20) {
-            switch (c) {
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 15];
-            }
-            ++i;
-        } else if (c < 0x80) {
-            out += static_cast<char>(c);
-            ++i;
-        } else {
-            // Length of the sequence from its lead byte, then check the continuation bytes
-            // (rejecting overlong forms, surrogates and values past U+10FFFF).
-            size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-            bool ok = len != 0 && i + len <= s.size();
-            for (size_t k = 1; ok && k < len; ++k)
-                ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-            if (ok && len >= 3) {
-                auto c1 = static_cast<unsigned char>(s[i + 1]);
-                if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) ||
-                    (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90))
-                    ok = false;
-            }
-            if (ok) {
-                out.append(s.substr(i, len));
-                i += len;
-            } else {
-                out += "\\ufffd";
-                ++i;
-            }
-        }
-    }
-}
 
 // Appends JSON to a string; tracks where commas go.
 class JsonOut {
@@ -123,7 +73,7 @@ private:
     void quoted(std::string_view s)
     {
         buf_ += '"';
-        escape_into(buf_, s);
+        sdk::JsonWriter::escape_into(buf_, s); // invalid UTF-8 becomes U+FFFD
         buf_ += '"';
     }
 

@@ -9,9 +9,13 @@
 #include "policy/values.hpp"
 #include "policy/yaml_reader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 namespace vigil::policy {
@@ -1703,12 +1707,58 @@ std::optional<Action> Parser::parse_action(const Field& f, const HookCtx& ctx, b
 }
 
 // Reads and parses; the one place yaml-cpp may throw.
+// yaml-cpp 0.7's LoadAll loops for ever, making empty documents without consuming input, on
+// some malformed input (a ',' at the top level of a document is enough; found by fuzz/policy).
+// A first pass that only counts documents stops at this many and says where it was.
+constexpr size_t max_yaml_documents = 64;
+
+class DocumentCounter : public YAML::EventHandler {
+public:
+    size_t documents = 0;
+    YAML::Mark last; // where the last document started
+
+    void OnDocumentStart(const YAML::Mark& mark) override
+    {
+        ++documents;
+        last = mark;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+// Where the text holds more than max_yaml_documents documents, if it does. Throws what yaml-cpp
+// throws on a syntax error, as LoadAll would.
+std::optional<YAML::Mark> too_many_documents(const std::string& text)
+{
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentCounter counter;
+    while (parser.HandleNextDocument(counter))
+        if (counter.documents > max_yaml_documents)
+            return counter.last;
+    return std::nullopt;
+}
+
 Result<Policy> parse_text(std::string_view text, std::string_view source)
 {
     Diagnostics d(source);
     std::vector<YAML::Node> docs;
     try {
-        docs = YAML::LoadAll(std::string(text));
+        std::string owned(text);
+        if (auto at = too_many_documents(owned)) {
+            d.error(loc_of(*at), "",
+                    fmt::format("invalid YAML: more than {} documents (a stray ',' outside a flow collection "
+                                "makes yaml-cpp see endless empty ones)",
+                                max_yaml_documents));
+            return std::unexpected(d.to_error());
+        }
+        docs = YAML::LoadAll(owned);
     } catch (const YAML::ParserException& e) {
         d.error(loc_of(e.mark), "", fmt::format("invalid YAML: {}", e.msg));
         return std::unexpected(d.to_error());

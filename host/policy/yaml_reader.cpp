@@ -2,6 +2,8 @@
 
 #include "policy/values.hpp"
 
+#include <vigil/sdk/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -55,24 +57,9 @@ bool is_scalar(const YAML::Node& n)
 // so they must be text.
 bool valid_utf8(std::string_view s)
 {
-    size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3
-                                                              : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-        if (len == 0 || i + len > s.size())
+    for (size_t i = 0, n; i < s.size(); i += n)
+        if ((n = sdk::JsonWriter::utf8_sequence_length(s, i)) == 0)
             return false;
-        for (size_t k = 1; k < len; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80)
-                return false;
-        if (len >= 3) {
-            auto c1 = static_cast<unsigned char>(s[i + 1]);
-            if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) ||
-                (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90))
-                return false;
-        }
-        i += len;
-    }
     return true;
 }
 

@@ -61,6 +61,11 @@ const char* action_name(const vhook_record& r)
 
 std::expected<FetchPlan, std::string> plan_fetch(const FormatField& field, const std::string& type, bool user_pointers)
 {
+    // gtp_arg holds 16-bit offsets and sizes; a field past them would be fetched from the wrong
+    // place (found by fuzz/tracefs_format).
+    if (uint64_t(field.offset) + field.size > UINT16_MAX)
+        return std::unexpected(fmt::format("field {} (offset {}, size {}) lies past the {} bytes a hook can read",
+                                           field.name, field.offset, field.size, UINT16_MAX));
     FetchPlan p;
     p.arg.offset = static_cast<uint16_t>(field.offset);
     p.arg.size = static_cast<uint16_t>(field.size);

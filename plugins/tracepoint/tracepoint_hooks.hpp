@@ -50,6 +50,7 @@ public:
     void decode(std::span<const std::byte> rec, sdk::Emitter& out);
 
 private:
+    friend struct TracepointHooksTestAccess; // fuzz/hook_records.cpp: hooks without a kernel
     struct Hook {
         uint64_t handle = 0;
         std::string policy;

@@ -1,6 +1,7 @@
 // A policy added and deleted 200 times through the policy manager and a real plugin (tracepoint,
 // kprobe with a syscall hook, socket with a connects hook): afterwards no BPF program, map, link or
-// fd of it is left behind.
+// fd of it is left behind. And a tracepoint policy added and deleted while its hook fires as fast
+// as a thread can open files.
 #include "bpf/shared_maps.hpp"
 #include "core/config.hpp"
 #include "core/features.hpp"
@@ -14,11 +15,16 @@
 #include <boost/asio/io_context.hpp>
 #include <spdlog/fmt/fmt.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace {
 
@@ -144,5 +150,57 @@ TEST_CASE("adding and deleting a policy many times leaks no programs, maps, link
     CHECK(count_bpf_fds("bpf-map") == bpf_maps);
     CHECK(count_bpf_fds("bpf_link") == links);
     CHECK(open_fds() == fds);
+    plugins.stop_all();
+}
+
+TEST_CASE("a policy added and deleted while its hook fires at full rate", "[bpf][policy][faults]")
+{
+    boost::asio::io_context io;
+    vigil::Features features;
+    auto maps = vigil::SharedMaps::create();
+    REQUIRE(maps);
+    size_t events = 0;
+    vigil::PluginRegistry plugins(io, *maps, features, VIGIL_PLUGIN_DIR,
+                                  [&](const std::string&, const vigil_event& ev) {
+                                      events += std::string_view(ev.kind) == "process_tracepoint";
+                                  });
+    auto cfg = vigil::parse_config("[plugins.tracepoint]\nlibrary = \"libvigil_tracepoint.so\"\n", "t.toml");
+    REQUIRE(cfg);
+    REQUIRE(plugins.load(*cfg));
+    vigil::PolicyManager policies(plugins);
+    auto parsed = vigil::policy::parse_policy(tracepoint_yaml, "churn.yaml");
+    REQUIRE(parsed);
+
+    // Opens that the policy matches, as fast as one thread makes them, the whole time.
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> opens{0};
+    std::thread firing([&] {
+        while (!stop) {
+            ::open("/nonexistent/vigil-churn/x", O_RDONLY);
+            opens++;
+        }
+    });
+    const char* env = std::getenv("VIGIL_POLICY_CHURN_ROUNDS");
+    int rounds = env ? std::atoi(env) / 4 + 1 : 50;
+    for (int i = 0; i < rounds; ++i) {
+        auto r = policies.add(*parsed);
+        INFO("round " << i << ": " << (r ? std::string() : r.error().message()));
+        REQUIRE(r);
+        // Let records pile up in the ring, then drain part of them while the hook exists and the
+        // rest after it is gone: records of a removed hook must be dropped, not misread.
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        io.poll();
+        REQUIRE(policies.remove("churn"));
+        io.poll();
+    }
+    stop = true;
+    firing.join();
+    io.poll();
+    const vigil::Plugin* tp = plugins.find("tracepoint");
+    REQUIRE(tp);
+    INFO(fmt::format("{} opens, {} events", opens.load(), events));
+    CHECK(events > 0);
+    CHECK(tp->decode_errors() == 0);
+    CHECK(tp->state() == vigil::PluginState::running);
     plugins.stop_all();
 }

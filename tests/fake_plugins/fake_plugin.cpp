@@ -3,6 +3,16 @@
 #include <vigil/sdk/plugin.hpp>
 #include <vigil/wire/process.h>
 
+#ifdef FAKE_BAD_DECODER
+#include "bad_records.skel.h"
+
+#include <vigil/sdk/bpf.hpp>
+
+#include <cstring>
+#endif
+
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #ifndef FAKE_ID
@@ -26,6 +36,9 @@ const vigil_config_field fields[] = {
     {sizeof(vigil_config_field), "greeting", VIGIL_CONFIG_STRING, "a word to log at start", "\"hello\""},
     {sizeof(vigil_config_field), "repeat", VIGIL_CONFIG_INT, "how often", "1"},
     {sizeof(vigil_config_field), "fail_start", VIGIL_CONFIG_BOOL, "make start() fail", "false"},
+#ifdef FAKE_BAD_DECODER
+    {sizeof(vigil_config_field), "target_pid", VIGIL_CONFIG_INT, "process whose getppid() calls make records", "0"},
+#endif
 };
 
 class FakePlugin {
@@ -47,7 +60,7 @@ public:
             x.shared_maps = maps;
             x.shared_map_count = 1;
             x.config_fields = fields;
-            x.config_field_count = 3;
+            x.config_field_count = std::size(fields);
             return x;
         }();
         return d;
@@ -57,6 +70,9 @@ public:
         : host_(host), greeting_(cfg.get_string("greeting", "hello")), repeat_(cfg.get_int("repeat", 1)),
           fail_start_(cfg.get_bool("fail_start", false))
     {
+#ifdef FAKE_BAD_DECODER
+        target_pid_ = static_cast<uint32_t>(cfg.get_int("target_pid", 0));
+#endif
 #ifdef FAKE_INIT_THROWS
         throw std::runtime_error("constructor exploded");
 #endif
@@ -74,9 +90,44 @@ public:
         // Proves the shared map reached the plugin: a valid fd for the host's process map.
         int fd = host_.shared_map_fd(VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT);
         ::close(fd);
+#ifdef FAKE_BAD_DECODER
+        skel_ = bad_records__open();
+        if (!skel_)
+            throw vigil::sdk::Error(VIGIL_ERR_KERNEL, std::strerror(errno));
+        skel_->rodata->target_tgid = target_pid_;
+        if (int err = bad_records__load(skel_))
+            throw vigil::sdk::Error(VIGIL_ERR_KERNEL, std::strerror(-err));
+        host_.add_ring(bpf_map__fd(skel_->maps.bad_events), 0);
+        link_ = vigil::sdk::attach(skel_->progs.bad_getppid, host_);
+#endif
     }
+#ifdef FAKE_BAD_DECODER
+    ~FakePlugin() { stop(); }
+    void stop()
+    {
+        link_.reset();
+        if (skel_)
+            bad_records__destroy(skel_);
+        skel_ = nullptr;
+    }
+    // Every record is refused, three ways in turn: an SDK error, an exception the SDK does not
+    // know, and a malformed event (no kind) that the host must refuse itself.
+    void decode(uint32_t, std::span<const std::byte> rec, vigil::sdk::Emitter& out)
+    {
+        uint64_t seq = 0;
+        std::memcpy(&seq, rec.data(), std::min(rec.size(), sizeof seq));
+        if (seq % 3 == 0)
+            throw vigil::sdk::Error(VIGIL_ERR_INVALID, "record refused on purpose");
+        if (seq % 3 == 1)
+            throw 42;
+        vigil_event ev{};
+        ev.struct_size = sizeof ev;
+        out.emit(ev);
+    }
+#else
     void stop() {}
     void decode(uint32_t, std::span<const std::byte>, vigil::sdk::Emitter&) {}
+#endif
     uint64_t add_hook(const vigil_hook_request&, vigil_hook_status&) { return 1; }
     void remove_hook(uint64_t) {}
     void set_hook_mode(uint64_t, bool) {}
@@ -87,6 +138,11 @@ private:
     std::string greeting_;
     int64_t repeat_;
     bool fail_start_;
+#ifdef FAKE_BAD_DECODER
+    uint32_t target_pid_ = 0;
+    bad_records* skel_ = nullptr;
+    vigil::sdk::Link link_;
+#endif
 };
 
 } // namespace

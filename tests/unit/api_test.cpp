@@ -92,6 +92,36 @@ TEST_CASE("JSON nesting is bounded before libjq parses it", "[unit][api]")
     CHECK(JsonValue::parse("\"" + std::string(1000, '[') + "\""));
 }
 
+TEST_CASE("malformed JSON is refused before libjq parses it", "[unit][api]")
+{
+    // Found by fuzz/api_frames: libjq 1.6 leaks a string on the first three (the sanitizer run
+    // of this test would report it) and reads the fourth as [1].
+    using namespace std::string_view_literals;
+    struct Case {
+        std::string_view text, message;
+    };
+    const Case cases[] = {
+        {R"({"k" 1})"sv, "parse error at line 1, column 6: syntax error while parsing object separator - "
+                         "unexpected number literal; expected ':'"sv},
+        {"\"ab\"\0"sv, "a NUL byte at byte 4 (JSON has none outside escapes)"sv},
+        {"{\"v\":1,\"id\":7\0\0\0dthod\":\"x\"}"sv, "a NUL byte at byte 13 (JSON has none outside escapes)"sv},
+        {"[1\0]"sv, "a NUL byte at byte 2 (JSON has none outside escapes)"sv},
+        {"{\"a\":1} trailing"sv, ""sv},
+    };
+    for (const auto& c : cases) {
+        INFO(c.text);
+        auto r = JsonValue::parse(c.text);
+        REQUIRE(!r);
+        if (!c.message.empty())
+            CHECK(r.error().message() == c.message);
+        else
+            CHECK(r.error().message().starts_with("parse error at line 1, column "));
+    }
+    auto ok = JsonValue::parse(R"({"k":["\u0000",1.5e3,null,true]})");
+    REQUIRE(ok);
+    CHECK(ok->get("k").at(1).number() == 1500.0);
+}
+
 TEST_CASE("replies: results, errors, events with their own bytes, drop notices", "[unit][api]")
 {
     std::string body = result_body(3, R"({"a":1})");

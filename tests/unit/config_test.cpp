@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <fstream>
 
 using vigil::parse_config;
@@ -126,6 +128,39 @@ TEST_CASE("a missing config file is a clear error", "[unit][config]")
     auto cfg = vigil::load_config_file("/nonexistent/vigil.toml");
     REQUIRE_FALSE(cfg);
     CHECK(cfg.error().message() == "cannot read config /nonexistent/vigil.toml: No such file or directory");
+}
+
+TEST_CASE("a config file others can write is refused", "[unit][config]")
+{
+    auto path = std::filesystem::temp_directory_path() / "vigil-config-writable.toml";
+    std::filesystem::remove(path); // a file left by an earlier run would keep its owner
+    { std::ofstream(path) << vigil::embedded_default_config(); }
+    ::chmod(path.c_str(), 0664);
+    auto cfg = vigil::load_config_file(path);
+    REQUIRE_FALSE(cfg);
+    CHECK(cfg.error().message() == "config " + path.string() +
+                                       ": writable by group or others (mode 664); refusing to read it (chmod go-w, "
+                                       "and chown root, fix that)");
+    ::chmod(path.c_str(), 0644);
+    CHECK(vigil::load_config_file(path));
+    if (::geteuid() == 0) {
+        REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);
+        cfg = vigil::load_config_file(path);
+        REQUIRE_FALSE(cfg);
+        CHECK(cfg.error().message().find("owned by uid 65534, not by root") != std::string::npos);
+    }
+}
+
+TEST_CASE("a plugin's sha256 pin is 64 hex digits, kept in lower case", "[unit][config]")
+{
+    std::string upper(64, 'A');
+    auto cfg = parse_config("[plugins.x]\nlibrary = \"x.so\"\nsha256 = \"" + upper + "\"\n", "test.toml");
+    REQUIRE(cfg);
+    CHECK(cfg->plugins[0].sha256 == std::string(64, 'a'));
+    CHECK(error_of("[plugins.x]\nlibrary = \"x.so\"\nsha256 = \"abc\"\n") ==
+          "test.toml:3:10: plugins.x.sha256 must be 64 hexadecimal digits (as sha256sum prints them)");
+    CHECK(error_of("[plugins.x]\nlibrary = \"x.so\"\nsha256 = \"" + std::string(64, 'g') + "\"\n").starts_with(
+        "test.toml:3:10: plugins.x.sha256 must be"));
 }
 
 TEST_CASE("plugin library paths stay inside the plugin directory", "[unit][config]")

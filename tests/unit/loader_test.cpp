@@ -1,8 +1,11 @@
 #include "plugins/loader.hpp"
 
+#include "core/trusted_file.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -98,6 +101,50 @@ TEST_CASE("a plugin file writable by others is refused", "[unit][loader]")
     REQUIRE_FALSE(lib);
     CHECK(lib.error().message() ==
           path.string() + ": writable by group or others (mode 666); refusing to load it");
+}
+
+TEST_CASE("a plugin file owned by another user is refused", "[unit][loader]")
+{
+    auto path = std::filesystem::temp_directory_path() / "vigil-foreign.so";
+    std::filesystem::remove(path); // a copy over a file left by an earlier run would keep its owner
+    std::filesystem::copy_file(fake("libfake_good.so"), path);
+    ::chmod(path.c_str(), 0755);
+    CHECK(vigil::load_plugin_library(path)); // owned by the user running the test
+    // Handing the file to another user needs root (the suite runs as root, as vigild does).
+    REQUIRE(::geteuid() == 0);
+    REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);
+    auto lib = vigil::load_plugin_library(path);
+    REQUIRE_FALSE(lib);
+    CHECK(lib.error().message() ==
+          path.string() + ": owned by uid 65534, not by root or the user running vigild; refusing to load it");
+}
+
+TEST_CASE("SHA-256 of a trusted file", "[unit][loader]")
+{
+    auto path = std::filesystem::temp_directory_path() / "vigil-sha256.txt";
+    { std::ofstream(path) << "abc"; }
+    ::chmod(path.c_str(), 0644);
+    auto f = vigil::open_trusted_file(path, "refusing it");
+    REQUIRE(f);
+    auto h = vigil::sha256_hex(*f, path);
+    REQUIRE(h);
+    CHECK(*h == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("a pinned plugin loads only with the pinned SHA-256", "[unit][loader]")
+{
+    auto path = fake("libfake_good.so");
+    auto f = vigil::open_trusted_file(path, "");
+    REQUIRE(f);
+    auto have = vigil::sha256_hex(*f, path);
+    REQUIRE(have);
+    CHECK(vigil::load_plugin_library(path, *have));
+
+    std::string wrong(64, '0');
+    auto lib = vigil::load_plugin_library(path, wrong);
+    REQUIRE_FALSE(lib);
+    CHECK(lib.error().message() == path.string() + ": SHA-256 is " + *have + ", but the configuration pins " +
+                                       wrong + "; refusing to load it");
 }
 
 TEST_CASE("descriptor validation", "[unit][loader]")

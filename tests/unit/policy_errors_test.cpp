@@ -75,6 +75,20 @@ TEST_CASE("bad YAML syntax reports yaml-cpp's position", "[policy][errors]")
     CHECK(parse_errc("a: [\n") == Errc::invalid_input);
 }
 
+TEST_CASE("a stray ',' is an error, not an endless loop in yaml-cpp", "[policy][errors]")
+{
+    // yaml-cpp 0.7's LoadAll never returns on these (found by fuzz/policy).
+    const std::string message = "invalid YAML: more than 64 documents (a stray ',' outside a flow collection "
+                                "makes yaml-cpp see endless empty ones)";
+    CHECK(parse_error(",") == "test.yaml:1:1: " + message);
+    CHECK(parse_error("---\n,\n").ends_with(message));
+    CHECK(parse_error("# policy\n,, x\n").ends_with(message));
+    std::string many;
+    for (int i = 0; i < 65; ++i)
+        many += "---\n";
+    CHECK(parse_error(many).ends_with(message));
+}
+
 TEST_CASE("exactly one policy document", "[policy][errors]")
 {
     CHECK(fixture_error("multi_doc.yaml") ==

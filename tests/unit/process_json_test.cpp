@@ -244,6 +244,62 @@ TEST_CASE("export filters: allow, deny, event types, binary, pids", "[unit][json
     }
 }
 
+TEST_CASE("JSON strings are valid UTF-8 whatever bytes a process put in them", "[unit][json]")
+{
+    // Found by fuzz/process_records: lead bytes F5..FF passed as 3-byte sequences.
+    struct Case {
+        std::string in, out;
+    };
+    const std::string bad = "\xEF\xBF\xBD"; // U+FFFD
+    const Case cases[] = {
+        {"\xff\xb4\xb4", bad + bad + bad},
+        {"\xf5\x80\x80\x80", bad + bad + bad + bad},
+        {"\xc0\xaf", bad + bad},                  // overlong '/'
+        {"\xe0\x80\xaf", bad + bad + bad},        // overlong, 3 bytes
+        {"\xed\xa0\x80", bad + bad + bad},        // a UTF-16 surrogate
+        {"\xf4\x90\x80\x80", bad + bad + bad + bad}, // past U+10FFFF
+        {"\xe2\x82", bad + bad},                  // cut short
+        {"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z", "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z"}, // é € 😀
+        {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"}, // U+10FFFF
+    };
+    for (const auto& c : cases) {
+        std::string out;
+        vigil::sdk::JsonWriter::escape_into(out, c.in);
+        INFO(c.in);
+        CHECK(out == c.out);
+        CHECK_NOTHROW(json::parse("\"" + out + "\""));
+    }
+}
+
+TEST_CASE("times no kernel gives are clamped, not wrapped", "[unit][json]")
+{
+    // Found by fuzz/hook_records: a ktime past INT64_MAX overflowed the boot-to-wall sum.
+    WallClock clock(1'700'000'000'000'000'000); // boot at 2023-11-14T22:13:20Z
+    CHECK(clock.rfc3339(0) == "2023-11-14T22:13:20.000000000Z");
+    CHECK(clock.rfc3339(1'500'000'001) == "2023-11-14T22:13:21.500000001Z");
+    const std::string last = "2262-04-11T23:47:16.854775807Z"; // INT64_MAX ns after the epoch
+    CHECK(clock.rfc3339(UINT64_MAX) == last);
+    CHECK(clock.rfc3339(static_cast<uint64_t>(INT64_MAX)) == last);
+    // Before the epoch (a clock set back far): whole seconds round down, nanoseconds stay positive.
+    CHECK(WallClock(-1).rfc3339(0) == "1969-12-31T23:59:59.999999999Z");
+}
+
+TEST_CASE("compact lines escape control characters a process put in its name or arguments", "[unit][json]")
+{
+    // Found by fuzz/process_records: a binary holding "\n" wrote two lines, the second forged.
+    Fixture f;
+    f.exec(1, 1000, 0, 0, "/sbin/init", "", "/", VIGIL_PROC_F_PROCFS | VIGIL_PROC_F_ROOTCWD);
+    f.exec(300, 4000, 1, 1000, "/tmp/x\n12:00:00.000 process_exec 1 /bin/fake",
+           std::string("\x1b[2J\0tab\there\0cr\r\0c1\xc2\x9b" "31m\0del\x7f\0ok \xc3\xa9", 36), "/tmp");
+    REQUIRE(f.compact_lines.size() == 2);
+    const std::string& line = f.compact_lines.back();
+    CHECK(line.find('\n') == std::string::npos);
+    CHECK(line.ends_with(" /tmp/x\\n12:00:00.000 process_exec 1 /bin/fake "
+                         "\\x1b[2J tab\\there cr\\r c1\\xc2\\x9b31m del\\x7f \"ok \xc3\xa9\""));
+    // The JSON keeps the bytes (escaped by JSON itself).
+    CHECK(f.last()["process_exec"]["process"]["binary"] == "/tmp/x\n12:00:00.000 process_exec 1 /bin/fake");
+}
+
 TEST_CASE("an event whose process is not cached yet drains the lifecycle records first", "[unit][json]")
 {
     Fixture f;

@@ -51,6 +51,28 @@ public:
     template <class V>
     JsonWriter& member(std::string_view k, const V& v) { key(k); return value(v); }
 
+    // Length of the well-formed UTF-8 sequence that starts at s[i] (RFC 3629: no overlong forms,
+    // no surrogates, nothing past U+10FFFF), or 0 when there is none.
+    static size_t utf8_sequence_length(std::string_view s, size_t i)
+    {
+        auto at = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+        unsigned char c = at(0);
+        if (c < 0x80)
+            return 1;
+        size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (n == 0 || i + n > s.size())
+            return 0;
+        // The second byte's range depends on the lead byte; the others are 80..BF.
+        unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+        unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+        if (at(1) < lo || at(1) > hi)
+            return 0;
+        for (size_t k = 2; k < n; ++k)
+            if ((at(k) & 0xC0) != 0x80)
+                return 0;
+        return n;
+    }
+
     // Escapes s as a JSON string body (no quotes). Invalid UTF-8 bytes become U+FFFD so the
     // output is always valid JSON whatever a process put in its arguments.
     static void escape_into(std::string& out, std::string_view s)
@@ -78,7 +100,7 @@ public:
                 out += static_cast<char>(c);
                 ++i;
             } else {
-                size_t n = utf8_len(s, i);
+                size_t n = utf8_sequence_length(s, i);
                 if (n == 0) {
                     out += "\xEF\xBF\xBD";
                     ++i;
@@ -110,19 +132,6 @@ private:
         auto [p, ec] = std::to_chars(tmp, tmp + sizeof tmp, v);
         buf_.append(tmp, p);
     }
-    // Length of a well-formed UTF-8 sequence at s[i], or 0.
-    static size_t utf8_len(std::string_view s, size_t i)
-    {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-        if (n == 0 || i + n > s.size())
-            return 0;
-        for (size_t k = 1; k < n; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80)
-                return 0;
-        return n;
-    }
-
     std::string buf_;
     bool first_ = true;
 };

@@ -250,7 +250,8 @@ private:
     static void take(std::vector<T>& v, uint32_t n, const unsigned char* p, size_t& off)
     {
         v.resize(n);
-        std::memcpy(v.data(), p + off, n * sizeof(T));
+        if (n) // an empty vector's data() may be null, which memcpy must not get even for 0 bytes
+            std::memcpy(v.data(), p + off, n * sizeof(T));
         off += n * sizeof(T);
     }
     static vsel_lpm_key lpm(uint32_t id, std::string_view s, bool reversed)

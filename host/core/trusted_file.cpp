@@ -1,0 +1,87 @@
+#include "core/trusted_file.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <memory>
+
+namespace vigil {
+
+namespace {
+
+// Calls f(chunk) for the file's content from offset 0, without moving the file offset.
+template <class F>
+Result<void> for_each_chunk(const TrustedFile& f, const std::filesystem::path& path, F&& on_chunk)
+{
+    char buf[1 << 16];
+    off_t off = 0;
+    for (;;) {
+        ssize_t n = ::pread(f.fd.get(), buf, sizeof buf, off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail_errno(Errc::io, errno, "{}: read", path.string());
+        }
+        if (n == 0)
+            return {};
+        on_chunk(std::string_view(buf, static_cast<size_t>(n)));
+        off += n;
+    }
+}
+
+} // namespace
+
+Result<TrustedFile> open_trusted_file(const std::filesystem::path& path, std::string_view refusal)
+{
+    TrustedFile f;
+    f.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!f.fd.valid())
+        return fail_errno(Errc::io, errno, "{}", path.string());
+    if (::fstat(f.fd.get(), &f.st) != 0)
+        return fail_errno(Errc::io, errno, "{}: fstat", path.string());
+    if (!S_ISREG(f.st.st_mode))
+        return fail(Errc::invalid_input, "{}: not a regular file; {}", path.string(), refusal);
+    if (f.st.st_uid != 0 && f.st.st_uid != ::geteuid())
+        return fail(Errc::invalid_input, "{}: owned by uid {}, not by root or the user running vigild; {}",
+                    path.string(), f.st.st_uid, refusal);
+    if (f.st.st_mode & (S_IWGRP | S_IWOTH))
+        return fail(Errc::invalid_input, "{}: writable by group or others (mode {:o}); {}", path.string(),
+                    f.st.st_mode & 07777, refusal);
+    return f;
+}
+
+Result<std::string> read_all(const TrustedFile& f, const std::filesystem::path& path)
+{
+    std::string out;
+    out.reserve(static_cast<size_t>(f.st.st_size));
+    if (auto r = for_each_chunk(f, path, [&](std::string_view c) { out += c; }); !r)
+        return std::unexpected(r.error());
+    return out;
+}
+
+Result<std::string> sha256_hex(const TrustedFile& f, const std::filesystem::path& path)
+{
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+        return fail(Errc::internal, "{}: cannot set up SHA-256", path.string());
+    bool ok = true;
+    auto r = for_each_chunk(f, path, [&](std::string_view c) {
+        ok = ok && EVP_DigestUpdate(ctx.get(), c.data(), c.size()) == 1;
+    });
+    if (!r)
+        return std::unexpected(r.error());
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!ok || EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
+        return fail(Errc::internal, "{}: SHA-256 failed", path.string());
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) {
+        out += hex[md[i] >> 4];
+        out += hex[md[i] & 15];
+    }
+    return out;
+}
+
+} // namespace vigil

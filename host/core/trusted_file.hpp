@@ -1,0 +1,32 @@
+// Files vigild runs on (its configuration, plugin libraries): whoever can write one controls the
+// agent. Such a file must be a regular file owned by root (or by the user vigild runs as) and
+// not writable by group or others. The checks, the read and the SHA-256 all go through one open
+// file description, so what was checked is what is read.
+#pragma once
+
+#include "core/error.hpp"
+#include "core/fd.hpp"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace vigil {
+
+struct TrustedFile {
+    Fd fd;
+    struct stat st {};
+};
+
+// Opens `path` and checks owner and mode; `refusal` ends the message ("refusing to load it").
+[[nodiscard]] Result<TrustedFile> open_trusted_file(const std::filesystem::path& path, std::string_view refusal);
+
+// The whole content, read from the start.
+[[nodiscard]] Result<std::string> read_all(const TrustedFile& f, const std::filesystem::path& path);
+
+// SHA-256 of the whole content, as 64 lower-case hex digits.
+[[nodiscard]] Result<std::string> sha256_hex(const TrustedFile& f, const std::filesystem::path& path);
+
+} // namespace vigil

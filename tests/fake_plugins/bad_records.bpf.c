@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0
+/* For the fake plugin whose decoder refuses every record: one record per getppid() call of one
+ * process, so a test decides how many records the host hands to that decoder. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 target_tgid = 0; /* set before load */
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 1 << 16);
+} bad_events SEC(".maps");
+
+__u64 seq = 0;
+
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int bad_getppid(void *ctx)
+{
+    if ((bpf_get_current_pid_tgid() >> 32) != target_tgid)
+        return 0;
+    __u64 s = __sync_fetch_and_add(&seq, 1);
+    bpf_ringbuf_output(&bad_events, &s, sizeof(s), 0);
+    return 0;
+}
