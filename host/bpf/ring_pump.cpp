@@ -1,7 +1,10 @@
 #include "bpf/ring_pump.hpp"
 
+#include <boost/asio/post.hpp>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+
+#include <cerrno>
 
 namespace vigil {
 
@@ -20,12 +23,19 @@ RingSet::~RingSet()
         ring_buffer__free(rb_);
 }
 
+namespace {
+// What on_record returns to stop ring_buffer__consume once a drain has used its budget; libbpf
+// has already moved past the record just handled.
+constexpr int budget_spent = -EAGAIN;
+} // namespace
+
 int RingSet::on_record(void* ctx, void* data, size_t len)
 {
     auto* c = static_cast<RingCtx*>(ctx);
-    c->self->records_++;
-    c->self->handler_(c->ring_id, data, len);
-    return 0;
+    RingSet* self = c->self;
+    self->records_++;
+    self->handler_(c->ring_id, data, len);
+    return ++self->slice_ >= max_records_per_drain ? budget_spent : 0;
 }
 
 Result<void> RingSet::add(int map_fd, uint32_t ring_id)
@@ -80,10 +90,20 @@ uint64_t RingSet::drain()
     if (!rb_ || draining_)
         return 0;
     draining_ = true;
-    uint64_t before = records_;
-    ring_buffer__consume(rb_);
+    slice_ = 0;
+    int rc = ring_buffer__consume(rb_);
     draining_ = false;
-    return records_ - before;
+    if (rc == budget_spent && !stopped_ && !continuation_posted_) {
+        continuation_posted_ = true;
+        boost::asio::post(io_, [this, alive = alive_] {
+            if (!*alive)
+                return;
+            continuation_posted_ = false;
+            if (!stopped_)
+                drain();
+        });
+    }
+    return slice_;
 }
 
 void RingSet::stop()
@@ -91,7 +111,8 @@ void RingSet::stop()
     if (stopped_)
         return;
     stopped_ = true;
-    drain();
+    while (drain() >= max_records_per_drain) // everything left, a budget at a time
+        ;
     boost::system::error_code ec;
     if (watch_)
         watch_->cancel(ec);

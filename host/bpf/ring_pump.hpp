@@ -32,9 +32,13 @@ public:
 
     // Adds the ring buffer map `map_fd` (dup'd here) and starts watching it.
     [[nodiscard]] Result<void> add(int map_fd, uint32_t ring_id);
-    // Consumes every record available now; returns how many. A drain called from inside one of
-    // this set's own record handlers does nothing (libbpf would hand out the same record again).
+    // Consumes the records available now, at most max_records_per_drain of them: past that the
+    // rest is left for a continuation posted to the io_context, so that a flood of records
+    // never keeps API writes, timers and signals waiting. Returns how many were consumed. A
+    // drain called from inside one of this set's own record handlers does nothing (libbpf
+    // would hand out the same record again).
     uint64_t drain();
+    static constexpr uint64_t max_records_per_drain = 4096;
     // Stops watching; records still in the rings are drained first.
     void stop();
 
@@ -60,6 +64,8 @@ private:
     uint64_t records_ = 0;
     bool stopped_ = false;
     bool draining_ = false;
+    bool continuation_posted_ = false;
+    uint64_t slice_ = 0; // records consumed by the drain under way
 
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

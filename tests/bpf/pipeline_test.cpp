@@ -95,3 +95,33 @@ TEST_CASE("a full ring buffer is counted in the shared error map, and the pump r
     CHECK(received + lost == calls + 10);
     CHECK(maps->error_count(VIGIL_ERR_RINGBUF_RESERVE) == lost);
 }
+
+TEST_CASE("a drain takes a bounded slice of a flood and leaves the rest to the io_context", "[bpf]")
+{
+    auto maps = vigil::SharedMaps::create();
+    REQUIRE(maps);
+    CounterSkel c;
+    REQUIRE(c.skel);
+    c.skel->rodata->target_tgid = static_cast<uint32_t>(::getpid());
+    reuse(c.skel->maps.vigil_procs, maps->procs_fd());
+    reuse(c.skel->maps.vigil_errors, maps->errors_fd());
+    REQUIRE(bpf_map__set_max_entries(c.skel->maps.counter_events, 1 << 20) == 0); // room for the flood
+    REQUIRE(counter__load(c.skel) == 0);
+    REQUIRE(counter__attach(c.skel) == 0);
+
+    boost::asio::io_context io;
+    uint64_t received = 0;
+    vigil::RingSet rings(io, [&](uint32_t, const void*, size_t) { received++; });
+    REQUIRE(rings.add(bpf_map__fd(c.skel->maps.counter_events), 0));
+
+    const uint64_t calls = vigil::RingSet::max_records_per_drain * 2 + 100;
+    for (uint64_t i = 0; i < calls; ++i)
+        ::syscall(SYS_getpid);
+    REQUIRE(maps->error_count(VIGIL_ERR_RINGBUF_RESERVE) == 0);
+    CHECK(rings.drain() == vigil::RingSet::max_records_per_drain);
+    CHECK(received == vigil::RingSet::max_records_per_drain);
+    // The continuation posted to the io_context takes the next slices.
+    for (int i = 0; i < 10 && received < calls; ++i)
+        io.poll();
+    CHECK(received == calls);
+}
