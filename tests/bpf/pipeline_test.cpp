@@ -26,6 +26,20 @@ void reuse(bpf_map* map, int fd)
     REQUIRE(bpf_map__reuse_fd(map, fd) == 0);
 }
 
+// The counter program loaded with the host's shared maps, attached, counting this process's
+// getpid() calls; ring_bytes, when given, resizes its ring.
+void load_counter(CounterSkel& c, const vigil::SharedMaps& maps, uint32_t ring_bytes = 0)
+{
+    REQUIRE(c.skel);
+    c.skel->rodata->target_tgid = static_cast<uint32_t>(::getpid());
+    reuse(c.skel->maps.vigil_procs, maps.procs_fd());
+    reuse(c.skel->maps.vigil_errors, maps.errors_fd());
+    if (ring_bytes)
+        REQUIRE(bpf_map__set_max_entries(c.skel->maps.counter_events, ring_bytes) == 0);
+    REQUIRE(counter__load(c.skel) == 0);
+    REQUIRE(counter__attach(c.skel) == 0);
+}
+
 } // namespace
 
 TEST_CASE("a tracepoint program built by the pipeline fires and its records reach the ring pump", "[bpf]")
@@ -33,12 +47,7 @@ TEST_CASE("a tracepoint program built by the pipeline fires and its records reac
     auto maps = vigil::SharedMaps::create();
     REQUIRE(maps);
     CounterSkel c;
-    REQUIRE(c.skel);
-    c.skel->rodata->target_tgid = static_cast<uint32_t>(::getpid());
-    reuse(c.skel->maps.vigil_procs, maps->procs_fd());
-    reuse(c.skel->maps.vigil_errors, maps->errors_fd());
-    REQUIRE(counter__load(c.skel) == 0);
-    REQUIRE(counter__attach(c.skel) == 0);
+    load_counter(c, *maps);
 
     boost::asio::io_context io;
     std::vector<uint64_t> seqs;
@@ -68,12 +77,7 @@ TEST_CASE("a full ring buffer is counted in the shared error map, and the pump r
     auto maps = vigil::SharedMaps::create();
     REQUIRE(maps);
     CounterSkel c;
-    REQUIRE(c.skel);
-    c.skel->rodata->target_tgid = static_cast<uint32_t>(::getpid());
-    reuse(c.skel->maps.vigil_procs, maps->procs_fd());
-    reuse(c.skel->maps.vigil_errors, maps->errors_fd());
-    REQUIRE(counter__load(c.skel) == 0);
-    REQUIRE(counter__attach(c.skel) == 0);
+    load_counter(c, *maps);
 
     boost::asio::io_context io;
     uint64_t received = 0;
@@ -101,13 +105,7 @@ TEST_CASE("a drain takes a bounded slice of a flood and leaves the rest to the i
     auto maps = vigil::SharedMaps::create();
     REQUIRE(maps);
     CounterSkel c;
-    REQUIRE(c.skel);
-    c.skel->rodata->target_tgid = static_cast<uint32_t>(::getpid());
-    reuse(c.skel->maps.vigil_procs, maps->procs_fd());
-    reuse(c.skel->maps.vigil_errors, maps->errors_fd());
-    REQUIRE(bpf_map__set_max_entries(c.skel->maps.counter_events, 1 << 20) == 0); // room for the flood
-    REQUIRE(counter__load(c.skel) == 0);
-    REQUIRE(counter__attach(c.skel) == 0);
+    load_counter(c, *maps, 1 << 20); // room for the flood
 
     boost::asio::io_context io;
     uint64_t received = 0;
