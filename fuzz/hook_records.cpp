@@ -26,7 +26,7 @@ struct TracepointHooksTestAccess {
         if (handle == 3)
             h->tags = {"tag-a", "tag\xff-b"};
         h->args = std::move(args);
-        t.hooks_.emplace(handle, std::move(h));
+        t.hooks_.insert(std::move(h));
     }
 };
 
