@@ -22,7 +22,7 @@ std::string params_with(std::string_view key, std::string_view value)
 {
     sdk::JsonWriter w;
     w.begin_object().member(key, value).end_object();
-    return w.str();
+    return w.take();
 }
 
 std::optional<uint32_t> parse_pid(const std::string& s)

@@ -134,7 +134,7 @@ std::string subscribe_params(const Options& o)
     if (o.filter)
         w.member("filter", *o.filter);
     w.end_object();
-    return w.str();
+    return w.take();
 }
 
 // Milliseconds left before the deadline (-1: none), 0 when it has passed.

@@ -277,7 +277,7 @@ MethodResult Methods::status(const JsonValue& params)
             .end_object();
     w.end_array();
     w.end_object();
-    return std::move(w.buffer());
+    return w.take();
 }
 
 MethodResult Methods::sensors_list(const JsonValue& params)
@@ -289,7 +289,7 @@ MethodResult Methods::sensors_list(const JsonValue& params)
     for (const auto& p : s_.plugins.plugins())
         write_plugin(w, *p, true);
     w.end_array().end_object();
-    return std::move(w.buffer());
+    return w.take();
 }
 
 MethodResult Methods::sensors_set(const JsonValue& params, bool enable)
@@ -312,7 +312,7 @@ MethodResult Methods::sensors_set(const JsonValue& params, bool enable)
         return error(r.error());
     JsonWriter w;
     write_plugin(w, *s_.plugins.find(*id), true);
-    return std::move(w.buffer());
+    return w.take();
 }
 
 MethodResult Methods::process_list(const JsonValue& params)
@@ -337,7 +337,7 @@ MethodResult Methods::process_list(const JsonValue& params)
     w.member("total", static_cast<uint64_t>(all.size()));
     w.member("truncated", all.size() > limit);
     w.end_object();
-    return std::move(w.buffer());
+    return w.take();
 }
 
 MethodResult Methods::process_get(const JsonValue& params)
@@ -354,7 +354,7 @@ MethodResult Methods::process_get(const JsonValue& params)
     w.begin_object().key("process");
     write_process(w, *p, s_.pipeline);
     w.end_object();
-    return std::move(w.buffer());
+    return w.take();
 }
 
 MethodResult Methods::process_tree(const JsonValue& params)
@@ -411,7 +411,7 @@ MethodResult Methods::process_tree(const JsonValue& params)
                 stack.emplace_back(*it, depth + 1);
     }
     w.end_array().end_object();
-    return std::move(w.buffer());
+    return w.take();
 }
 
 namespace {
@@ -475,14 +475,14 @@ MethodResult Methods::policy_call(const std::string& method, const JsonValue& pa
         for (const auto& p : ps->list())
             write_policy(w, p);
         w.end_array().end_object();
-        return std::move(w.buffer());
+        return w.take();
     }
     if (method == "policy.add") {
         auto r = ps->add(pp->yaml, pp->mode);
         if (!r)
             return error(r.error());
         write_policy(w, *r);
-        return std::move(w.buffer());
+        return w.take();
     }
     Result<void> r = method == "policy.delete"    ? ps->remove(name)
                      : method == "policy.enable"  ? ps->enable(name)
@@ -491,7 +491,7 @@ MethodResult Methods::policy_call(const std::string& method, const JsonValue& pa
     if (!r)
         return error(r.error());
     w.begin_object().member("name", name).end_object();
-    return std::move(w.buffer());
+    return w.take();
 }
 
 } // namespace vigil::api

@@ -81,7 +81,7 @@ std::string result_body(std::optional<uint64_t> id, std::string_view result_json
     sdk::JsonWriter w;
     write_head(w, id);
     w.key("result").raw(result_json).end_object();
-    return std::move(w.buffer());
+    return w.take();
 }
 
 std::string error_body(std::optional<uint64_t> id, ErrorCode code, std::string_view message)
@@ -90,7 +90,7 @@ std::string error_body(std::optional<uint64_t> id, ErrorCode code, std::string_v
     write_head(w, id);
     w.key("error").begin_object().member("code", to_string(code)).member("message", message).end_object();
     w.end_object();
-    return std::move(w.buffer());
+    return w.take();
 }
 
 std::string event_prefix(uint64_t id) { return fmt::format("{{\"v\":{},\"id\":{},\"event\":", protocol_version, id); }

@@ -108,7 +108,7 @@ void EventPipeline::write_json(const vigil_event& ev, const ProcessEntry* proces
         json_.begin_object().member("pid", ev.pid).member("tid", ev.tid ? ev.tid : ev.pid);
         if (ev.proc_ktime)
             json_.member("exec_id", cache_.exec_id(ev.pid, ev.proc_ktime))
-                .member("start_time", format_time(ev.proc_ktime));
+                .member("start_time", clock_.stamp(ev.proc_ktime).view());
         json_.end_object();
     }
     if (const ProcessEntry* parent = process ? cache_.parent_of(*process) : nullptr) {
@@ -129,12 +129,12 @@ void EventPipeline::write_json(const vigil_event& ev, const ProcessEntry* proces
         if (int sig = static_cast<int>(code & 0x7f))
             json_.member("signal", signal_name(sig));
         json_.member("status", (code >> 8) & 0xff);
-        json_.member("time", format_time(ev.ktime));
+        json_.member("time", clock_.stamp(ev.ktime).view());
     }
     json_.raw_members(std::string_view(ev.body_json ? ev.body_json : "", ev.body_json ? ev.body_json_len : 0));
     json_.end_object();
     json_.member("node_name", node_name_);
-    json_.member("time", format_time(ev.ktime));
+    json_.member("time", clock_.stamp(ev.ktime).view());
     json_.end_object();
 }
 
@@ -185,7 +185,7 @@ void EventPipeline::write_compact(const vigil_event& ev, const ProcessEntry* pro
         uint32_t code = ev.process->exit_code;
         ending = (code & 0x7f) ? signal_name(static_cast<int>(code & 0x7f)) : fmt::format("{}", (code >> 8) & 0xff);
     }
-    compact_ = fmt::format("{} {:<16} {:>7} ", format_time(ev.ktime).substr(11, 12), ev.kind, ev.pid);
+    compact_ = fmt::format("{} {:<16} {:>7} ", clock_.stamp(ev.ktime).view().substr(11, 12), ev.kind, ev.pid);
     append_printable(compact_, binary);
     for (std::string_view part : {std::string_view(args), std::string_view(ending), summary})
         if (!part.empty()) {

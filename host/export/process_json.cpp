@@ -54,7 +54,35 @@ constexpr const char* cap_names[] = {
 
 WallClock::WallClock() : boot_to_wall_ns_(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME)) {}
 
-std::string WallClock::rfc3339(uint64_t ktime) const
+namespace {
+
+// Writes v as `width` decimal digits, zero-padded, at p.
+void put_digits(char* p, uint64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    }
+}
+
+// The proleptic Gregorian date of a day count since 1970-01-01 (the era-based conversion:
+// 400-year eras of 146097 days, years starting on March 1st so the leap day comes last).
+void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2);
+}
+
+} // namespace
+
+WallClock::Stamp WallClock::stamp(uint64_t ktime) const
 {
     // ktime comes from ring records: a value no kernel gives (past the year 2262) is clamped,
     // not wrapped around.
@@ -63,20 +91,48 @@ std::string WallClock::rfc3339(uint64_t ktime) const
         __builtin_add_overflow(boot_to_wall_ns_, static_cast<int64_t>(ktime), &wall))
         wall = INT64_MAX;
     int64_t ns = wall % 1'000'000'000;
-    time_t secs = static_cast<time_t>(wall / 1'000'000'000);
+    int64_t secs = wall / 1'000'000'000;
     if (ns < 0) {
         ns += 1'000'000'000;
         secs -= 1;
     }
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec, ns);
+    int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days -= 1;
+    }
+    int64_t year;
+    unsigned month, day;
+    civil_from_days(days, year, month, day);
+    Stamp s;
+    char* p = s.text;
+    put_digits(p, static_cast<uint64_t>(year), 4); // 1677..2262 for any int64 wall time
+    p[4] = '-';
+    put_digits(p + 5, month, 2);
+    p[7] = '-';
+    put_digits(p + 8, day, 2);
+    p[10] = 'T';
+    put_digits(p + 11, static_cast<uint64_t>(sod / 3600), 2);
+    p[13] = ':';
+    put_digits(p + 14, static_cast<uint64_t>(sod / 60 % 60), 2);
+    p[16] = ':';
+    put_digits(p + 17, static_cast<uint64_t>(sod % 60), 2);
+    p[19] = '.';
+    put_digits(p + 20, static_cast<uint64_t>(ns), 9);
+    p[29] = 'Z';
+    return s;
 }
 
 std::string process_flags_string(uint32_t flags)
 {
     std::string out;
+    process_flags_into(out, flags);
+    return out;
+}
+
+void process_flags_into(std::string& out, uint32_t flags)
+{
+    out.clear();
     for (const auto& f : flag_names) {
         if (!(flags & f.bit))
             continue;
@@ -84,14 +140,20 @@ std::string process_flags_string(uint32_t flags)
             out += ' ';
         out += f.name;
     }
-    return out;
 }
 
 std::string join_arguments(std::string_view args)
 {
     std::string out;
+    join_arguments_into(out, args);
+    return out;
+}
+
+void join_arguments_into(std::string& out, std::string_view args)
+{
+    out.clear();
     if (args.empty())
-        return out;
+        return;
     size_t i = 0;
     for (;;) {
         size_t j = args.find('\0', i);
@@ -109,10 +171,9 @@ std::string join_arguments(std::string_view args)
             break;
         i = j + 1;
     }
-    return out;
 }
 
-std::string container_id(std::string_view name)
+std::string_view container_id(std::string_view name)
 {
     // Tetragon: the part after the last ':' and the last '-', cut to 31 characters; shorter
     // than that is no container id.
@@ -123,7 +184,7 @@ std::string container_id(std::string_view name)
         name.remove_prefix(d + 1);
     if (name.size() < id_len)
         return {};
-    return std::string(name.substr(0, id_len));
+    return name.substr(0, id_len);
 }
 
 void write_capability_list(sdk::JsonWriter& w, uint64_t caps)
@@ -140,8 +201,10 @@ void write_capability_list(sdk::JsonWriter& w, uint64_t caps)
     w.end_array();
 }
 
-void write_process_json(sdk::JsonWriter& w, const ProcessEntry& e, uint32_t tid, const WallClock& clock,
-                        const ProcessJsonOptions& opts)
+namespace {
+
+// The members that describe the process, from "exec_id" to "parent_exec_id", after the '{'.
+void write_process_head(sdk::JsonWriter& w, const ProcessEntry& e, const WallClock& clock)
 {
     w.begin_object();
     w.member("exec_id", e.exec_id);
@@ -150,15 +213,36 @@ void write_process_json(sdk::JsonWriter& w, const ProcessEntry& e, uint32_t tid,
     w.member("uid", e.euid);
     w.member("cwd", e.cwd);
     w.member("binary", e.binary);
-    if (!e.args.empty())
-        w.member("arguments", join_arguments(e.args));
-    w.member("flags", process_flags_string(e.flags));
-    w.member("start_time", clock.rfc3339(e.key.ktime));
+    std::string scratch;
+    if (!e.args.empty()) {
+        join_arguments_into(scratch, e.args);
+        w.member("arguments", std::string_view(scratch));
+    }
+    process_flags_into(scratch, e.flags);
+    w.member("flags", std::string_view(scratch));
+    w.member("start_time", clock.stamp(e.key.ktime).view());
     w.member("auid", e.auid);
-    if (std::string docker = container_id(e.cgroup_name); !docker.empty())
+    if (std::string_view docker = container_id(e.cgroup_name); !docker.empty())
         w.member("docker", docker);
     if (!e.parent_exec_id.empty())
         w.member("parent_exec_id", e.parent_exec_id);
+}
+
+} // namespace
+
+void write_process_json(sdk::JsonWriter& w, const ProcessEntry& e, uint32_t tid, const WallClock& clock,
+                        const ProcessJsonOptions& opts)
+{
+    // Rendered once per entry; each event adds what changes (refcnt, tid) and the options.
+    RenderedText& head = e.json_head;
+    if (!head.valid || head.tag != clock.offset()) {
+        sdk::JsonWriter h;
+        write_process_head(h, e, clock);
+        head.text = h.take();
+        head.tag = clock.offset();
+        head.valid = true;
+    }
+    w.raw(head.text);
     w.member("refcnt", e.refcnt);
     w.member("tid", tid ? tid : (e.tid ? e.tid : e.key.pid));
     w.member("in_init_tree", (e.flags & VIGIL_PROC_F_IN_INIT_TREE) != 0);

@@ -18,7 +18,14 @@ class WallClock {
 public:
     WallClock(); // reads the boot-to-wall offset now
     explicit WallClock(int64_t boot_to_wall_ns) : boot_to_wall_ns_(boot_to_wall_ns) {}
-    std::string rfc3339(uint64_t ktime_boot_ns) const;
+    // "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ", formatted without allocating.
+    struct Stamp {
+        char text[30];
+        std::string_view view() const { return {text, sizeof text}; }
+    };
+    Stamp stamp(uint64_t ktime_boot_ns) const;
+    std::string rfc3339(uint64_t ktime_boot_ns) const { return std::string(stamp(ktime_boot_ns).view()); }
+    int64_t offset() const { return boot_to_wall_ns_; }
 
 private:
     int64_t boot_to_wall_ns_;
@@ -33,13 +40,15 @@ struct ProcessJsonOptions {
 // "execve rootcwd clone": the flag names Tetragon uses, in its order; vigil's own flags
 // (truncCwd) come after them.
 std::string process_flags_string(uint32_t flags);
+void process_flags_into(std::string& out, uint32_t flags); // replaces out
 
 // Arguments as Tetragon prints them: space-separated, an argument holding a space in quotes.
 std::string join_arguments(std::string_view nul_separated);
+void join_arguments_into(std::string& out, std::string_view nul_separated); // replaces out
 
 // The container id in a cgroup name ("docker-<64 hex>.scope" -> its first 31 characters), as
 // Tetragon's "docker" field; empty when the name holds none.
-std::string container_id(std::string_view cgroup_name);
+std::string_view container_id(std::string_view cgroup_name); // a view into cgroup_name
 
 // CAP_CHOWN ... for each bit set.
 void write_capability_list(sdk::JsonWriter& w, uint64_t caps);

@@ -30,6 +30,23 @@ inline constexpr const char* ns_names[ns_slot_count] = {
     "uts", "ipc", "mnt", "pid", "pid_for_children", "net", "time", "time_for_children", "cgroup", "user"};
 inline constexpr size_t ns_pid_slot = 3;
 
+// Text rendered from an entry's description and kept for the events that follow (the export
+// path writes the same process into every one of its events). A copy starts empty: a forked
+// child begins as a copy of its parent and must not carry the parent's rendering.
+struct RenderedText {
+    RenderedText() = default;
+    RenderedText(const RenderedText&) {}
+    RenderedText& operator=(const RenderedText&)
+    {
+        text.clear();
+        valid = false;
+        return *this;
+    }
+    std::string text;
+    int64_t tag = 0; // what the text was rendered with (the wall clock's offset)
+    bool valid = false;
+};
+
 struct ProcessEntry {
     ProcessKey key;
     ProcessKey parent;         // parent.ktime == 0: the parent is unknown
@@ -54,6 +71,10 @@ struct ProcessEntry {
     bool exited = false;       // exited, or replaced by an exec of the same thread group
     bool holds_parent = false; // this entry counts in its parent's refcnt
     bool gc_queued = false;
+
+    // The fields above refcnt, as process JSON (host/export/process_json.cpp). The described
+    // fields never change once an entry is in the cache, so it stays valid for the entry's life.
+    mutable RenderedText json_head;
 };
 
 } // namespace vigil

@@ -176,6 +176,7 @@ uint64_t TracepointHooks::add(const vigil_hook_request& req, vigil_hook_status& 
     hook->subsystem = spec.value("subsystem", "");
     hook->event = spec.value("event", "");
     hook->message = spec.value("message", "");
+    hook->summary = fmt::format("{}/{} {}", hook->subsystem, hook->event, hook->policy);
     for (const auto& t : spec.value("tags", nlohmann::json::array()))
         hook->tags.push_back(t.get<std::string>());
     bool raw = spec.value("raw", false);
@@ -340,8 +341,9 @@ void TracepointHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
             body_.value(t);
         body_.end_array();
     }
-    summary_ = fmt::format("{}/{} {}{}", h.subsystem, h.event, h.policy,
-                           r.signal ? ((r.flags & VHOOK_F_ENFORCED) ? " killed" : " (monitor: would signal)") : "");
+    summary_ = h.summary; // reuses summary_'s storage: no allocation per event
+    if (r.signal)
+        summary_ += (r.flags & VHOOK_F_ENFORCED) ? " killed" : " (monitor: would signal)";
 
     vigil_event ev{};
     ev.struct_size = sizeof ev;

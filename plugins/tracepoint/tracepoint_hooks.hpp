@@ -55,6 +55,7 @@ private:
         uint64_t handle = 0;
         std::string policy;
         std::string subsystem, event, message;
+        std::string summary; // "subsystem/event policy", the start of every compact line
         std::vector<std::string> tags;
         std::vector<ArgOut> args;
         std::string link_tag; // the host holds this hook's link under this tag

@@ -8,9 +8,11 @@
 #include <vigil/wire/process.h>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -334,4 +336,122 @@ TEST_CASE("an event whose process is not cached yet drains the lifecycle records
     CHECK(e["process"]["pid"] == 4242);
     CHECK_FALSE(e["process"].contains("binary"));
     CHECK(f.pipeline->stats().process_misses == 1);
+}
+
+namespace {
+
+// The escaping rules one byte at a time, as the writer's word-at-a-time scan must reproduce.
+std::string reference_escape(std::string_view s)
+{
+    std::string out;
+    for (size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+            ++i;
+        } else if (c == '\n') {
+            out += "\\n", ++i;
+        } else if (c == '\t') {
+            out += "\\t", ++i;
+        } else if (c == '\r') {
+            out += "\\r", ++i;
+        } else if (c < 0x20) {
+            out += fmt::format("\\u{:04x}", c);
+            ++i;
+        } else if (c < 0x80) {
+            out += static_cast<char>(c);
+            ++i;
+        } else if (size_t n = sdk::JsonWriter::utf8_sequence_length(s, i)) {
+            out.append(s.substr(i, n));
+            i += n;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("the JSON writer escapes exactly as the byte-wise rules say", "[unit][json]")
+{
+    // Every special byte at every offset of a word, and random text mixing all byte classes.
+    const std::string specials = std::string("\"\\\n\t\r\x01\x1f\x7f\x80\xc3\xa9\xff", 14) + '\0';
+    for (char sp : specials)
+        for (size_t len = 1; len <= 19; ++len)
+            for (size_t at = 0; at < len; ++at) {
+                std::string s(len, 'a');
+                s[at] = sp;
+                INFO("len " << len << " at " << at << " byte " << int(static_cast<unsigned char>(sp)));
+                std::string out;
+                sdk::JsonWriter::escape_into(out, s);
+                REQUIRE(out == reference_escape(s));
+            }
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    auto next = [&] {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        return seed;
+    };
+    for (int round = 0; round < 2000; ++round) {
+        std::string s(next() % 64, '\0');
+        for (char& c : s) {
+            uint64_t r = next();
+            // mostly plain text, as paths and arguments are
+            c = static_cast<char>(r % 8 ? 0x20 + (r >> 8) % 0x5f : (r >> 8) & 0xff);
+        }
+        std::string out;
+        sdk::JsonWriter::escape_into(out, s);
+        REQUIRE(out == reference_escape(s));
+        sdk::JsonWriter w;
+        w.value(s);
+        REQUIRE(w.str() == "\"" + out + "\"");
+        CHECK_NOTHROW(json::parse(w.str()));
+    }
+}
+
+TEST_CASE("timestamps match the C library's calendar from 1970 to 2262", "[unit][json]")
+{
+    uint64_t seed = 12345;
+    for (int i = 0; i < 20000; ++i) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        // boot-time ns spread over the whole int64 range of wall times after the epoch
+        auto ktime = static_cast<uint64_t>(seed >> 1) % static_cast<uint64_t>(INT64_MAX);
+        WallClock clock(0);
+        time_t secs = static_cast<time_t>(ktime / 1'000'000'000);
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        std::string want = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ktime % 1'000'000'000);
+        INFO(ktime);
+        REQUIRE(clock.rfc3339(ktime) == want);
+    }
+    // leap days, century rules and the turn of a year
+    WallClock clock(0);
+    CHECK(clock.rfc3339(951'782'400'000'000'000) == "2000-02-29T00:00:00.000000000Z");
+    CHECK(clock.rfc3339(4'107'542'400'000'000'000) == "2100-03-01T00:00:00.000000000Z");
+    CHECK(clock.rfc3339(1'704'067'199'999'999'999) == "2023-12-31T23:59:59.999999999Z");
+}
+
+TEST_CASE("a process renders the same JSON on every event, and a fork does not inherit its parent's", "[unit][json]")
+{
+    Fixture f;
+    f.exec(100, 2000, 1, 0, "/bin/sh", "-c\0x", "/");
+    f.exec(200, 3000, 100, 2000, "/bin/cat", "a\"b", "/tmp");
+    json first = f.last()["process_exec"]["parent"];
+    // The same entries again, now from the rendered text kept on each entry.
+    f.exec(300, 4000, 100, 2000, "/bin/true", "", "/");
+    json again = f.last()["process_exec"]["parent"];
+    CHECK(again["refcnt"] == 3); // what changes is written per event
+    first.erase("refcnt"), again.erase("refcnt");
+    CHECK(first == again);
+    f.emit("process_clone", test::process_update(VIGIL_PROC_CLONE, 201, 3500, 200, 3000), 3500);
+    f.exit(201, 3500, 0, 3600);
+    json child = f.last()["process_exit"]["process"];
+    CHECK(child["pid"] == 201);
+    CHECK(child["exec_id"] == f.cache.exec_id(201, 3500));
+    CHECK(child["flags"] == "execve clone");
+    CHECK(child["parent_exec_id"] == f.cache.exec_id(200, 3000));
+    CHECK(child["arguments"] == "a\"b");
 }
