@@ -2,6 +2,9 @@
 // stops after STORM_MAX_SECONDS), then prints one line:
 //   mode=<m> pid=<pid> ops=<n> seconds=<s> ops_per_s=<rate>
 // The process renames itself "storm_<mode>" so its events are easy to pick out.
+// STORM_RATE=<ops/s> paces a storm to that rate (open and connect).
+// `storm sleepers N` forks N children that sleep, prints "sleepers=N ready" and waits for its
+// standard input to close, then ends them all: a process table of a given size.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -9,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -22,10 +26,29 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static double rate; /* ops/s, 0: as fast as possible */
+static double t_start;
+
+/* Every 256 ops: past the deadline? With a rate, sleeps until op i is due. */
+static int keep_going(long i, double deadline)
+{
+    if (i & 255)
+        return 1;
+    double t = now();
+    if (rate > 0) {
+        double due = t_start + i / rate;
+        if (due > t) {
+            struct timespec ts = {.tv_sec = (time_t)(due - t), .tv_nsec = (long)((due - t - (time_t)(due - t)) * 1e9)};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return t < deadline;
+}
+
 static long open_storm(long n, const char *file, double deadline)
 {
     long i;
-    for (i = 0; i < n && (i & 1023 || now() < deadline); i++) {
+    for (i = 0; i < n && keep_going(i, deadline); i++) {
         int fd = open(file, O_RDONLY);
         if (fd < 0) {
             perror(file);
@@ -66,7 +89,7 @@ static long connect_storm(long n, double deadline)
         exit(1);
     }
     long i;
-    for (i = 0; i < n && (i & 63 || now() < deadline); i++) {
+    for (i = 0; i < n && keep_going(i, deadline); i++) {
         int c = socket(AF_INET, SOCK_STREAM, 0);
         if (connect(c, (struct sockaddr *)&a, sizeof(a))) {
             perror("connect");
@@ -82,10 +105,38 @@ static long connect_storm(long n, double deadline)
     return i;
 }
 
+static int sleepers(long n)
+{
+    for (long i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p < 0) {
+            perror("fork");
+            kill(0, SIGTERM);
+            return 1;
+        }
+        if (p == 0) {
+            prctl(PR_SET_NAME, "storm_sleeper");
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            for (;;)
+                pause();
+        }
+    }
+    printf("sleepers=%ld ready\n", n);
+    fflush(stdout);
+    char buf[64];
+    while (read(0, buf, sizeof(buf)) > 0)
+        ;
+    signal(SIGTERM, SIG_IGN);
+    kill(0, SIGTERM); /* the children (the caller runs us in a process group of our own) */
+    while (wait(NULL) > 0)
+        ;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: storm open N FILE | exec N BIN | connect N\n");
+        fprintf(stderr, "usage: storm open N FILE | exec N BIN | connect N | sleepers N\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -93,8 +144,13 @@ int main(int argc, char **argv)
     char name[16];
     snprintf(name, sizeof(name), "storm_%s", mode);
     prctl(PR_SET_NAME, name);
+    if (!strcmp(mode, "sleepers"))
+        return sleepers(n);
     const char *env = getenv("STORM_MAX_SECONDS");
+    const char *r = getenv("STORM_RATE");
+    rate = r ? atof(r) : 0;
     double t0 = now(), deadline = t0 + (env ? atof(env) : 20);
+    t_start = t0;
     long done;
     if (!strcmp(mode, "open") && argc > 3)
         done = open_storm(n, argv[3], deadline);

@@ -100,10 +100,10 @@ inline std::expected<SensorOptions, std::string> parse_options(const sdk::Config
             o.bpf.states |= 1u << *n;
         }
     }
-    int64_t mb = cfg.get_int("ring_buffer_mb", 8);
-    if (mb < 1 || mb > 1024 || (mb & (mb - 1)) != 0)
-        return std::unexpected(fmt::format("ring_buffer_mb must be a power of two between 1 and 1024, not {}", mb));
-    o.ring_bytes = static_cast<uint32_t>(mb) << 20;
+    auto ring = cfg.get_ring_bytes("ring_buffer_mb", 8);
+    if (!ring)
+        return std::unexpected(ring.error());
+    o.ring_bytes = *ring;
     o.attach = cfg.get_string("attach", "auto");
     if (o.attach != "auto" && o.attach != "tp_btf" && o.attach != "tracepoint")
         return std::unexpected(

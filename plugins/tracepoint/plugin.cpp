@@ -28,6 +28,8 @@ const vigil_map_use shared[] = {
 const vigil_config_field config_fields[] = {
     {sizeof(vigil_config_field), "ring_buffer_mb", VIGIL_CONFIG_INT,
      "size of the process event ring buffer in MiB (a power of two)", "16"},
+    {sizeof(vigil_config_field), "hook_ring_buffer_mb", VIGIL_CONFIG_INT,
+     "size of the ring buffer the tracepoint policy hooks share, in MiB (a power of two)", "4"},
     {sizeof(vigil_config_field), "attach", VIGIL_CONFIG_STRING,
      "program type for the sched tracepoints: auto (tp_btf where the kernel has it), tp_btf or raw_tp",
      "\"auto\""},
@@ -63,11 +65,12 @@ public:
 
     TracepointPlugin(vigil::sdk::Host& host, const vigil::sdk::Config& cfg) : host_(host)
     {
-        int64_t mb = cfg.get_int("ring_buffer_mb", 16);
-        if (mb < 1 || mb > 1024 || (mb & (mb - 1)) != 0)
-            throw Error(VIGIL_ERR_INVALID,
-                        fmt::format("ring_buffer_mb must be a power of two between 1 and 1024, not {}", mb));
-        ring_bytes_ = static_cast<uint32_t>(mb) << 20;
+        auto ring = cfg.get_ring_bytes("ring_buffer_mb", 16);
+        auto hook_ring = cfg.get_ring_bytes("hook_ring_buffer_mb", 4);
+        if (!ring || !hook_ring)
+            throw Error(VIGIL_ERR_INVALID, !ring ? ring.error() : hook_ring.error());
+        ring_bytes_ = *ring;
+        hooks_.set_ring_bytes(*hook_ring);
         attach_ = cfg.get_string("attach", "auto");
         if (attach_ != "auto" && attach_ != "tp_btf" && attach_ != "raw_tp")
             throw Error(VIGIL_ERR_INVALID,

@@ -335,7 +335,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
     r->nspid = nspid;
     r->flags = flags;
     r->pad = 0;
-    evt__submit_to(&process_events, r);
+    evt__submit_to(&process_events, r, sizeof(*r));
     return 0;
 }
 
@@ -375,7 +375,7 @@ static __always_inline int on_exit(struct task_struct *task)
     r->tid = BPF_CORE_READ(task, pid);
     r->exit_code = task__group_exit_code(task);
     r->flags = flags;
-    evt__submit_to(&process_events, r);
+    evt__submit_to(&process_events, r, sizeof(*r));
     return 0;
 }
 

@@ -146,7 +146,7 @@ int TracepointHooks::ring_fd()
 {
     if (ring_fd_ >= 0)
         return ring_fd_;
-    int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tp_hook_events", 0, 0, 1u << 22, nullptr);
+    int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tp_hook_events", 0, 0, ring_bytes_, nullptr);
     if (fd < 0)
         throw Error(VIGIL_ERR_KERNEL, fmt::format("creating the hook ring buffer: {}", std::strerror(errno)));
     try {

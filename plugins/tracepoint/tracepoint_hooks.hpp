@@ -35,6 +35,8 @@ public:
     static constexpr uint32_t ring_id = 1;
 
     explicit TracepointHooks(sdk::Host& host) : host_(host) {}
+    // Size of the ring the hooks share, created with the first hook.
+    void set_ring_bytes(uint32_t bytes) { ring_bytes_ = bytes; }
     ~TracepointHooks();
 
     uint64_t add(const vigil_hook_request& req, vigil_hook_status& status);
@@ -67,6 +69,7 @@ private:
 
     sdk::Host& host_;
     int ring_fd_ = -1;
+    uint32_t ring_bytes_ = 4u << 20;
     sdk::HookTable<Hook> hooks_{"tracepoint", [this](Hook& h) { destroy(h); }};
     sdk::JsonWriter body_;
     std::string summary_;

@@ -1,8 +1,8 @@
 /* Event emission: reserve in the plugin's ring buffer, count a reserve failure, and submit
  * without waking the consumer. The host drains every ring on a short timer (host/bpf/ring_pump),
- * so a wake-up per record, which costs more than the record itself, is not needed; only a
- * backlog past VIGIL_WAKEUP_BYTES wakes the consumer early, so a burst cannot fill the ring
- * between two timer ticks. */
+ * so a wake-up per record, which costs more than the record itself, is not needed; only the
+ * record that takes the backlog past VIGIL_WAKEUP_BYTES wakes the consumer early, so a burst
+ * cannot fill the ring between two timer ticks. */
 #ifndef VIGIL_BPF_EMIT_H
 #define VIGIL_BPF_EMIT_H
 
@@ -18,17 +18,24 @@ static __always_inline void *evt__reserve(void *ring, __u64 size)
     return rec;
 }
 
-/* Wake-up flag for a record going into `ring`. */
-static __always_inline __u64 evt__wakeup(void *ring)
+/* Wake-up flag for a record of `size` bytes going into `ring`, where `avail` is the backlog
+ * before it: a wake-up only for the record that takes the backlog past VIGIL_WAKEUP_BYTES. Once
+ * past, the consumer has been woken; waking it again for every record while it catches up would
+ * cost an interrupt per record, the very cost the timer saves. */
+static __always_inline __u64 evt__wakeup_crossing(__u64 avail, __u64 size)
 {
-    return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= VIGIL_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+    return avail < VIGIL_WAKEUP_BYTES && avail + size >= VIGIL_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
                                                                              : BPF_RB_NO_WAKEUP;
 }
 
-/* Submits a record reserved from `ring`. */
-static __always_inline void evt__submit_to(void *ring, void *rec)
+/* Submits a record of `size` bytes reserved from `ring`. The backlog already counts it, with the
+ * ring's 8-byte header, rounded up to 8. Concurrent producers make this a best effort; the
+ * host's drain timer is the bound on a missed wake-up. */
+static __always_inline void evt__submit_to(void *ring, void *rec, __u64 size)
 {
-    bpf_ringbuf_submit(rec, evt__wakeup(ring));
+    __u64 used = (size + 8 + 7) & ~7ull;
+    __u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+    bpf_ringbuf_submit(rec, evt__wakeup_crossing(avail > used ? avail - used : 0, used));
 }
 
 /* Submits a reserved record; the host's drain timer picks it up. */
@@ -40,7 +47,8 @@ static __always_inline void evt__submit(void *rec)
 /* Copies size bytes into `ring` as one record; counts a full ring. */
 static __always_inline long evt__output(void *ring, void *data, __u64 size)
 {
-    long err = bpf_ringbuf_output(ring, data, size, evt__wakeup(ring));
+    long err = bpf_ringbuf_output(ring, data, size,
+                                  evt__wakeup_crossing(bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA), size));
     if (err)
         errors__count(VIGIL_ERR_RINGBUF_RESERVE);
     return err;

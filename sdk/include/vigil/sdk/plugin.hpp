@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <expected>
 #include <memory>
 #include <optional>
 #include <span>
@@ -130,6 +131,16 @@ public:
     {
         auto* v = find(key);
         return v && v->str_value ? std::string(v->str_value) : def;
+    }
+    // A ring buffer size given in MiB under `key`: a power of two from 1 to 1024. Returns the
+    // size in bytes, or the error naming the key and the value.
+    std::expected<uint32_t, std::string> get_ring_bytes(std::string_view key, int64_t def_mb) const
+    {
+        int64_t mb = get_int(key, def_mb);
+        if (mb < 1 || mb > 1024 || (mb & (mb - 1)) != 0)
+            return std::unexpected(std::string(key) + " must be a power of two between 1 and 1024, not " +
+                                   std::to_string(mb));
+        return static_cast<uint32_t>(mb) << 20;
     }
     std::vector<std::string> get_list(std::string_view key, std::vector<std::string> def) const
     {

@@ -1,0 +1,524 @@
+#!/usr/bin/env python3
+"""vigil's benchmark: what vigild costs the workloads it watches, and what it sustains.
+
+usage: bench.py BUILD_DIR [--parts table,scaling,rate,pipeline,footprint] [--pairs N] [--json FILE]
+
+Parts (all by default, about 4 minutes on a 2-core machine):
+  table      storms with and without vigild, in alternating pairs: slowdown (median of the
+             pairs' ratios), the share of the storm's events exported, vigild's CPU and RSS
+  scaling    the open storm under 1, 10 and 100 policies that match nothing: cost per hook,
+             and how long the policies take to load
+  rate       the open storm paced from 10k to 200k events/s, every event exported: vigild's CPU
+  pipeline   events/s from the ring buffer to the JSON file (the ring filled while vigild is
+             stopped, then drained), and a ring overflow: every lost event is counted
+  footprint  start to ready on the default configuration, idle CPU, RSS with the three
+             plugins, 20 policies and 10 000 processes in the cache
+Targets are checked at the end (docs/performance.md); the exit status is 1 only when the bench
+itself could not run.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def die(msg):
+    print(f"bench: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+class Bench:
+    def __init__(self, build, pairs):
+        self.build = os.path.abspath(build)
+        self.pairs = pairs
+        self.vigild = os.path.join(self.build, "bin", "vigild")
+        self.vigil = os.path.join(self.build, "bin", "vigil")
+        self.storm_bin = os.path.join(self.build, "bench", "storm")
+        for f in (self.vigild, self.vigil, self.storm_bin):
+            if not os.access(f, os.X_OK):
+                die(f"{f} is missing: build first (make bench builds)")
+        self.work = tempfile.mkdtemp(prefix="vigil-bench.")
+        self.target = os.path.join(self.work, "target")
+        with open(self.target, "w") as f:
+            f.write("x\n")
+        self.true_bin = os.path.join(self.work, "bench_true")
+        shutil.copy("/bin/true", self.true_bin)
+        self.sock = os.path.join(self.work, "api.sock")
+        self.events = os.path.join(self.work, "events.json")
+        self.results = {}
+
+    def cleanup(self):
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    # ---- workloads ---------------------------------------------------------------------------
+
+    def storm(self, mode, n, rate=None):
+        """Runs one storm; returns (ops_per_s, pid, ops)."""
+        args = {"open": ["open", str(n), self.target], "exec": ["exec", str(n), self.true_bin],
+                "connect": ["connect", str(n)]}[mode]
+        env = dict(os.environ, STORM_MAX_SECONDS="20")
+        if rate:
+            env["STORM_RATE"] = str(rate)
+        out = subprocess.run([self.storm_bin] + args, capture_output=True, text=True, env=env, check=True).stdout
+        m = re.search(r"pid=(\d+) ops=(\d+) seconds=\S+ ops_per_s=(\d+)", out)
+        if not m:
+            die(f"storm printed {out!r}")
+        return int(m.group(3)), int(m.group(1)), int(m.group(2))
+
+    # ---- vigild ------------------------------------------------------------------------------
+
+    def config(self, name, plugins, policy_dir=None, extra=""):
+        """Writes the configuration file `name`.toml; returns its path."""
+        lines = ["[agent]"]
+        if policy_dir:
+            lines.append(f'policy_dir = "{policy_dir}"')
+        lines += ["[output]", 'stdout = "none"']
+        for p in plugins:
+            lines += [f"[plugins.{p}]", f'library = "libvigil_{p}.so"']
+        path = os.path.join(self.work, f"{name}.toml")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n" + extra)
+        return path
+
+    def start(self, config=None, export=True, timeout=120):
+        """Starts vigild and waits for it to be ready; returns (process, seconds to ready)."""
+        for f in glob.glob(self.events + "*"):
+            os.unlink(f)
+        cmd = [self.vigild, "--api-socket", self.sock]
+        if config:
+            cmd += ["--config", config]
+        if export:
+            cmd += ["--export-file", self.events]
+        log = open(os.path.join(self.work, "vigild.log"), "w+")
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+        while time.monotonic() - t0 < timeout:
+            log.seek(0)
+            if "vigild ready" in log.read():
+                return p, time.monotonic() - t0
+            if p.poll() is not None:
+                break
+            time.sleep(0.01)
+        log.seek(0)
+        text = log.read()
+        p.kill()
+        p.wait()
+        die(f"vigild did not get ready:\n{text[-3000:]}")
+
+    @staticmethod
+    def stop(p):
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    @staticmethod
+    def cpu_seconds(pid):
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / HZ
+
+    @staticmethod
+    def memory(pid):
+        """(VmRSS, VmHWM, ring buffer mappings) in MiB."""
+        status = {}
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                status[k] = v.strip()
+        rings = 0
+        current = ""
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                    current = line
+                elif line.startswith("Rss:") and "anon_inode:bpf-map" in current:
+                    rings += int(line.split()[1])
+        kb = lambda k: int(status[k].split()[0])
+        return kb("VmRSS") / 1024, kb("VmHWM") / 1024, rings / 1024
+
+    def api(self, *args):
+        out = subprocess.run([self.vigil, "--socket", self.sock] + list(args) + ["-o", "json"],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            die(f"vigil {' '.join(args)}: {out.stderr.strip()}")
+        return json.loads(out.stdout)
+
+    def export_size(self):
+        return sum(os.path.getsize(f) for f in glob.glob(self.events + "*"))
+
+    def wait_drained(self, timeout=30):
+        """Until the export files stop growing for 300 ms."""
+        last, since, t0 = -1, time.monotonic(), time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            size = self.export_size()
+            if size != last:
+                last, since = size, time.monotonic()
+            elif time.monotonic() - since > 0.3:
+                return
+            time.sleep(0.05)
+
+    def count(self, mode, pid, policy=None):
+        """The storm's events in the export files. Lines are matched by their fixed member order,
+        which is vigil's output format (the process object comes first in every event)."""
+        proc = re.compile(r'^\{"(process_\w+)":\{"process":\{"exec_id":"[^"]*","pid":(\d+),')
+        parent = re.compile(r'"parent":\{"exec_id":"[^"]*","pid":(\d+),')
+        n = {"exec": 0, "exit": 0, "open": 0, "connect": 0}
+        pid_s = str(pid)
+        for name in glob.glob(self.events + "*"):
+            with open(name, errors="replace") as f:
+                for line in f:
+                    m = proc.match(line)
+                    if not m:
+                        continue
+                    kind = m.group(1)
+                    if mode == "open" and kind == "process_tracepoint" and m.group(2) == pid_s:
+                        n["open"] += f'"policy_name":"{policy}"' in line
+                    elif mode == "connect" and kind == "process_socket" and m.group(2) == pid_s:
+                        n["connect"] += '"op":"connect"' in line
+                    elif mode == "exec" and kind in ("process_exec", "process_exit"):
+                        pm = parent.search(line)
+                        if pm and pm.group(1) == pid_s:
+                            n["exec" if kind == "process_exec" else "exit"] += 1
+        return min(n["exec"], n["exit"]) if mode == "exec" else n[mode]
+
+    # ---- policies ----------------------------------------------------------------------------
+
+    def policy_dir(self, name, docs):
+        d = os.path.join(self.work, name)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for i, text in enumerate(docs):
+            with open(os.path.join(d, f"p{i:03}.yaml"), "w") as f:
+                f.write(text)
+        return d
+
+    @staticmethod
+    def open_policy(name, prefix):
+        return f"""apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: {name}
+spec:
+  tracepoints:
+  - subsystem: syscalls
+    event: sys_enter_openat
+    args:
+    - index: 6
+      type: string
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["{prefix}"]
+"""
+
+    # ---- parts -------------------------------------------------------------------------------
+
+    def measure_pairs(self, mode, n, config, policy=None, counted=True):
+        """Alternating baseline / vigild runs (ABBA order). Returns a dict of medians."""
+        ratios, base, tool, capture, cpu, rss, rings = [], [], [], [], [], 0, 0
+        for i in range(self.pairs):
+            order = ["base", "tool"] if i % 2 == 0 else ["tool", "base"]
+            b = t = None
+            for which in order:
+                if which == "base":
+                    b = self.storm(mode, n)[0]
+                    continue
+                p, _ = self.start(config)
+                c0 = self.cpu_seconds(p.pid)
+                t, spid, ops = self.storm(mode, n)
+                if counted:
+                    self.wait_drained()
+                cpu.append(self.cpu_seconds(p.pid) - c0)
+                r, hwm, rg = self.memory(p.pid)
+                rss, rings = max(rss, hwm), max(rings, rg)
+                self.stop(p)
+                if counted:
+                    capture.append(100.0 * self.count(mode, spid, policy) / ops)
+            base.append(b)
+            tool.append(t)
+            ratios.append(b / t)
+        return {"base": statistics.median(base), "tool": statistics.median(tool),
+                "slowdown": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
+                "capture": min(capture) if capture else None, "cpu_ms": 1000 * statistics.median(cpu),
+                "rss": rss, "rings": rings}
+
+    def part_table(self):
+        print("== overhead: storms without and with vigild, alternating pairs", flush=True)
+        print(f"{'workload':9}{'arm':17}{'pairs':>6}{'base ops/s':>12}{'vigild ops/s':>14}{'slowdown':>10}"
+              f"{'(min..max)':>14}{'capture%':>10}{'cpu_ms':>8}{'rss MiB':>9}")
+        all_dir = self.policy_dir("pol-all", [self.open_policy("bench-open", self.work + "/")])
+        none_dir = self.policy_dir("pol-none", [self.open_policy("bench-none", "/nonexistent/vigil-bench/")])
+        arms = [
+            ("open", "open-all", 200000, self.config("open-all", ["tracepoint"], all_dir), "bench-open", True),
+            ("open", "open-none", 200000, self.config("open-none", ["tracepoint"], none_dir), None, False),
+            ("connect", "socket-sensor", 15000, self.config("socket", ["tracepoint", "socket"]), None, True),
+            ("exec", "process-sensor", 1000, self.config("process", ["tracepoint"]), None, True),
+        ]
+        rows = {}
+        for mode, arm, n, cfg, policy, counted in arms:
+            self.storm(mode, n // 4)  # warm-up
+            r = self.measure_pairs(mode, n, cfg, policy, counted)
+            rows[arm] = r
+            cap = f"{r['capture']:.1f}" if r["capture"] is not None else "n/a"
+            print(f"{mode:9}{arm:17}{self.pairs:>6}{r['base']:>12.0f}{r['tool']:>14.0f}{r['slowdown']:>9.2f}x"
+                  f"{'(%.2f..%.2f)' % (r['min'], r['max']):>14}{cap:>10}{r['cpu_ms']:>8.0f}{r['rss']:>9.1f}",
+                  flush=True)
+        self.results["table"] = rows
+
+    def part_scaling(self):
+        print("\n== cost per hook: open storm, N policies on sys_enter_openat matching nothing", flush=True)
+        print(f"{'hooks':>6}{'load s':>8}{'base ops/s':>12}{'vigild ops/s':>14}{'slowdown':>10}{'+ns/op/hook':>13}")
+        rows = {}
+        n = 150000
+        for hooks in (1, 10, 100):
+            d = self.policy_dir(f"pol-scale-{hooks}",
+                                [self.open_policy(f"scale-{i}", f"/nonexistent/{i}/") for i in range(hooks)])
+            cfg = self.config(f"scale-{hooks}", ["tracepoint"], d)
+            p, load = self.start(cfg, export=False, timeout=600)
+            self.stop(p)
+            pairs, self.pairs = self.pairs, max(3, self.pairs - 2)
+            r = self.measure_pairs("open", n, cfg, counted=False)
+            self.pairs = pairs
+            r["load_s"] = load
+            per_hook = 1e9 * (1 / r["tool"] - 1 / r["base"]) / hooks
+            r["ns_per_hook"] = per_hook
+            rows[hooks] = r
+            print(f"{hooks:>6}{load:>8.2f}{r['base']:>12.0f}{r['tool']:>14.0f}{r['slowdown']:>9.2f}x{per_hook:>13.0f}",
+                  flush=True)
+        self.results["scaling"] = rows
+
+    def part_rate(self):
+        print("\n== vigild CPU by event rate: open storm paced, every event exported", flush=True)
+        print(f"{'events/s':>10}{'achieved':>10}{'vigild CPU%':>13}{'us/event':>10}{'capture%':>10}")
+        d = self.policy_dir("pol-rate", [self.open_policy("bench-rate", self.work + "/")])
+        cfg = self.config("rate", ["tracepoint"], d)
+        rows = {}
+        for rate in (10000, 50000, 100000, 200000):
+            p, _ = self.start(cfg)
+            n = rate * 2
+            c0, t0 = self.cpu_seconds(p.pid), time.monotonic()
+            ops_s, spid, ops = self.storm("open", n, rate=rate)
+            self.wait_drained()
+            # the drain wait adds 0.3 s of idle at most: CPU over the storm's own duration
+            busy = self.cpu_seconds(p.pid) - c0
+            wall = ops / ops_s
+            cap = 100.0 * self.count("open", spid, "bench-rate") / ops
+            self.stop(p)
+            rows[rate] = {"achieved": ops_s, "cpu_pct": 100 * busy / wall, "us_per_event": 1e6 * busy / ops,
+                          "capture": cap}
+            print(f"{rate:>10}{ops_s:>10}{100 * busy / wall:>12.1f}%{1e6 * busy / ops:>10.2f}{cap:>10.1f}", flush=True)
+        self.results["rate"] = rows
+
+    def part_pipeline(self):
+        print("\n== pipeline: ring buffer to JSON file", flush=True)
+        d = self.policy_dir("pol-pipe", [self.open_policy("bench-pipe", self.work + "/")])
+        n = 1000000
+        # A ring that holds the whole storm: vigild is stopped while it fills, then drains it.
+        cfg = self.config("pipeline", ["tracepoint"], d, "[plugins.tracepoint.config]\nhook_ring_buffer_mb = 256\n")
+        p, _ = self.start(cfg)
+        before = self.api("status")["counters"]["events_exported"]
+        os.kill(p.pid, signal.SIGSTOP)
+        self.storm("open", n)
+        t0 = time.monotonic()
+        os.kill(p.pid, signal.SIGCONT)
+        while self.api("status")["counters"]["events_exported"] - before < n:
+            if time.monotonic() - t0 > 60:
+                break
+            time.sleep(0.02)
+        secs = time.monotonic() - t0
+        st = self.api("status")
+        exported = st["counters"]["events_exported"] - before
+        lost = st["counters"]["bpf_errors"]["ringbuf_reserve"]
+        self.stop(p)
+        rate = exported / secs
+        print(f"drained {exported} events in {secs:.2f} s: {rate:,.0f} events/s (ring full: {lost})", flush=True)
+
+        # The default ring, overflowing while vigild is stopped: what is not exported is counted.
+        n2 = 300000
+        cfg = self.config("overflow", ["tracepoint"], d)
+        p, _ = self.start(cfg)
+        os.kill(p.pid, signal.SIGSTOP)
+        _, spid, ops = self.storm("open", n2)
+        os.kill(p.pid, signal.SIGCONT)
+        self.wait_drained()
+        st = self.api("status")
+        pol = [x for x in self.api("policy", "list")["policies"] if x["name"] == "bench-pipe"][0]
+        self.stop(p)
+        got = self.count("open", spid, "bench-pipe")
+        full = st["counters"]["bpf_errors"]["ringbuf_reserve"]
+        posted = pol["counters"]["posted"]
+        print(f"overflow: {ops} opens, {posted} posted, {got} exported, {full} counted as ring full "
+              f"({'all accounted for' if got + full >= ops and posted >= ops else 'NOT accounted for'})", flush=True)
+        self.results["pipeline"] = {"events_per_s": rate, "drained": exported, "lost_in_drain": lost,
+                                    "overflow_ops": ops, "overflow_exported": got, "overflow_counted": full,
+                                    "accounted": got + full >= ops and posted >= ops}
+
+    def part_footprint(self):
+        print("\n== footprint", flush=True)
+        starts = []
+        for _ in range(3):
+            p, secs = self.start(None, export=False)
+            starts.append(secs)
+            if len(starts) == 3:
+                time.sleep(1)
+                c0 = self.cpu_seconds(p.pid)
+                time.sleep(10)
+                idle = 100 * (self.cpu_seconds(p.pid) - c0) / 10
+            self.stop(p)
+        start = statistics.median(starts)
+        print(f"default configuration: start to ready {start:.2f} s (median of 3), idle CPU {idle:.2f}% over 10 s",
+              flush=True)
+
+        nproc = 10000
+        sleepers = subprocess.Popen([self.storm_bin, "sleepers", str(nproc)], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True, start_new_session=True)
+        if "ready" not in sleepers.stdout.readline():
+            die("the sleepers did not start")
+        try:
+            d = self.policy_dir("pol-footprint", self.footprint_policies())
+            cfg = os.path.join(self.work, "footprint.toml")
+            with open(cfg, "w") as f:
+                f.write(f'[agent]\npolicy_dir = "{d}"\n[output]\nstdout = "none"\n'
+                        '[plugins.tracepoint]\nlibrary = "libvigil_tracepoint.so"\n'
+                        '[plugins.kprobe]\nlibrary = "libvigil_kprobe.so"\n'
+                        '[plugins.socket]\nlibrary = "libvigil_socket.so"\n')
+            p, load = self.start(cfg, timeout=600)
+            time.sleep(2)
+            st = self.api("status")
+            loaded = sum(1 for x in self.api("policy", "list")["policies"] if x["state"] == "loaded")
+            rss, hwm, rings = self.memory(p.pid)
+            self.stop(p)
+        finally:
+            sleepers.stdin.close()
+            sleepers.wait()
+        cached = st["process_cache"]["size"]
+        print(f"3 plugins, {loaded} policies loaded in {load:.1f} s, {cached} processes cached: RSS {rss:.1f} MiB "
+              f"(ring buffer mappings {rings:.1f} MiB, the rest {rss - rings:.1f} MiB), peak {hwm:.1f} MiB", flush=True)
+        self.results["footprint"] = {"start_s": start, "idle_cpu_pct": idle, "rss": rss, "rings": rings,
+                                     "policies": loaded, "cached": cached}
+
+    def footprint_policies(self):
+        docs = []
+        for i in range(10):
+            docs.append(self.open_policy(f"fp-tp-{i}", f"/nonexistent/fp/{i}/"))
+        # (function, argument index, type, operator, value): syscall hooks that match nothing
+        kprobes = [("sys_openat", 1, "string", "Prefix", "/nonexistent/fp/"),
+                   ("sys_unlinkat", 1, "string", "Prefix", "/nonexistent/fp/"),
+                   ("sys_renameat2", 1, "string", "Prefix", "/nonexistent/fp/"),
+                   ("sys_fchmodat", 1, "string", "Prefix", "/nonexistent/fp/"),
+                   ("sys_linkat", 1, "string", "Prefix", "/nonexistent/fp/"),
+                   ("sys_setuid", 0, "int", "Equal", "4242")]
+        for i, (call, index, type_, op, value) in enumerate(kprobes):
+            docs.append(f"""apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: fp-kp-{i}
+spec:
+  kprobes:
+  - call: {call}
+    syscall: true
+    args:
+    - index: {index}
+      type: {type_}
+    selectors:
+    - matchArgs:
+      - index: {index}
+        operator: {op}
+        values: ["{value}"]
+""")
+        for i in range(4):
+            docs.append(f"""apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: fp-net-{i}
+spec:
+  connects:
+  - selectors:
+    - matchArgs:
+      - index: 0
+        operator: DAddr
+        values: ["192.0.2.{i}/32"]
+""")
+        return docs
+
+    # ---- targets -----------------------------------------------------------------------------
+
+    def verdicts(self):
+        res = self.results
+        checks = []
+        t = res.get("table", {})
+
+        def add(name, ok, got):
+            checks.append((name, ok, got))
+
+        if "open-all" in t:
+            r = t["open-all"]
+            add("open storm, every event exported: slowdown <= 1.35x, 100% captured",
+                r["slowdown"] <= 1.35 and r["capture"] >= 100, f"{r['slowdown']:.2f}x, {r['capture']:.1f}%")
+        if "open-none" in t:
+            r = t["open-none"]
+            add("open storm, selector matching none: slowdown <= 1.20x", r["slowdown"] <= 1.20, f"{r['slowdown']:.2f}x")
+        if "socket-sensor" in t:
+            r = t["socket-sensor"]
+            add("connect storm, socket sensor: slowdown <= 1.15x, 100% captured",
+                r["slowdown"] <= 1.15 and r["capture"] >= 100, f"{r['slowdown']:.2f}x, {r['capture']:.1f}%")
+        if "process-sensor" in t:
+            r = t["process-sensor"]
+            add("exec storm, process sensor: within noise of the floor (<= 1.05x), 100% of exec and exit",
+                r["slowdown"] <= 1.05 and r["capture"] >= 100,
+                f"{r['slowdown']:.2f}x ({r['min']:.2f}..{r['max']:.2f}), {r['capture']:.1f}%")
+        if "pipeline" in res:
+            r = res["pipeline"]
+            add("pipeline >= 500k events/s, every lost event counted",
+                r["events_per_s"] >= 500000 and r["accounted"], f"{r['events_per_s']:,.0f}/s")
+        if "footprint" in res:
+            r = res["footprint"]
+            add("RSS <= 40 MiB: 3 plugins, 20 policies, 10k processes", r["rss"] <= 40 and r["cached"] >= 10000,
+                f"{r['rss']:.1f} MiB ({r['cached']} cached)")
+            add("idle CPU < 0.5%", r["idle_cpu_pct"] < 0.5, f"{r['idle_cpu_pct']:.2f}%")
+            add("start to ready <= 1 s", r["start_s"] <= 1, f"{r['start_s']:.2f} s")
+        if checks:
+            print("\n== targets")
+            for name, ok, got in checks:
+                print(f"{'met ' if ok else 'MISS'}  {name}: {got}")
+        res["targets"] = [{"target": n, "met": ok, "measured": g} for n, ok, g in checks]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("build")
+    ap.add_argument("--parts", default="table,scaling,rate,pipeline,footprint")
+    ap.add_argument("--pairs", type=int, default=5, help="baseline/vigild pairs per arm (default 5)")
+    ap.add_argument("--json", help="write the results here as JSON")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        die("vigild needs root")
+    b = Bench(a.build, a.pairs)
+    t0 = time.monotonic()
+    try:
+        for part in a.parts.split(","):
+            getattr(b, f"part_{part}")()
+        b.verdicts()
+    finally:
+        b.cleanup()
+    print(f"\nbench took {time.monotonic() - t0:.0f} s")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(b.results, f, indent=2)
+
+
+main()
