@@ -54,7 +54,8 @@ Result<void> RingSet::add(int map_fd, uint32_t ring_id)
         }
         watch_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, ring_buffer__epoll_fd(rb_));
         arm_wait();
-        arm_timer();
+        if (drain_interval_.count() > 0)
+            arm_timer();
     } else if (int err = ring_buffer__add(rb_, fd, &RingSet::on_record, &ctx); err) {
         ctxs_.pop_back();
         return fail_errno(Errc::kernel, -err, "ring buffer {}", ring_id);

@@ -24,6 +24,7 @@ public:
     // Called for every record; a non-zero return is counted by the caller, never stops the pump.
     using Handler = std::function<void(uint32_t ring_id, const void* data, size_t len)>;
 
+    // A drain_interval of 0: no timer of its own, the owner calls drain() on its own tick.
     RingSet(boost::asio::io_context& io, Handler handler,
             std::chrono::milliseconds drain_interval = std::chrono::milliseconds(20));
     ~RingSet();

@@ -67,12 +67,29 @@ std::vector<int> Plugin::link_fds() const
 
 PluginRegistry::PluginRegistry(boost::asio::io_context& io, const SharedMaps& maps, Features& features,
                                std::filesystem::path plugin_dir, EventHandler on_event)
-    : io_(io), maps_(maps), features_(features), plugin_dir_(std::move(plugin_dir)), on_event_(std::move(on_event)),
+    : io_(io), drain_timer_(io), maps_(maps), features_(features), plugin_dir_(std::move(plugin_dir)), on_event_(std::move(on_event)),
       log_(log::get("plugins"))
 {
 }
 
-PluginRegistry::~PluginRegistry() { stop_all(); }
+PluginRegistry::~PluginRegistry()
+{
+    stop_all();
+    *alive_ = false;
+    drain_timer_.cancel();
+}
+
+void PluginRegistry::arm_drain_timer()
+{
+    drain_timer_armed_ = true;
+    drain_timer_.expires_after(drain_tick_);
+    drain_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (ec || !*alive)
+            return;
+        drain_tick_ = drain_rings() > 0 ? drain_interval : std::min(drain_tick_ * 2, idle_drain_interval);
+        arm_drain_timer();
+    });
+}
 
 Result<void> PluginRegistry::bind_config(Plugin& p)
 {
@@ -234,11 +251,13 @@ Result<void> PluginRegistry::start(Plugin& p)
     return {};
 }
 
-void PluginRegistry::drain_rings()
+uint64_t PluginRegistry::drain_rings()
 {
+    uint64_t n = 0;
     for (auto& p : plugins_)
         for (auto& r : p->rings_)
-            r->drain(); // a set whose handler is running returns at once
+            n += r->drain(); // a set whose handler is running returns at once
+    return n;
 }
 
 void PluginRegistry::stop(Plugin& p)
@@ -381,6 +400,7 @@ vigil_result PluginRegistry::cb_add_ring(void* ctx, int map_fd, uint32_t ring_id
 {
     auto* p = static_cast<Plugin*>(ctx);
     PluginRegistry* reg = p->registry_;
+    // No timer of its own: the registry's drain timer ticks every ring.
     auto set = std::make_unique<RingSet>(reg->io_, [p](uint32_t ring, const void* data, size_t len) {
         if (!p->self_)
             return;
@@ -391,13 +411,15 @@ vigil_result PluginRegistry::cb_add_ring(void* ctx, int map_fd, uint32_t ring_id
             if (p->decode_errors_++ % 1000 == 0)
                 p->logger_->warn("decode error on ring {} ({} so far): {}", ring, p->decode_errors_, err_text(e));
         }
-    });
+    }, std::chrono::milliseconds(0));
     if (auto r = set->add(map_fd, ring_id); !r) {
         std::string m = r.error().message();
         std::snprintf(err, err_len, "%s", m.c_str());
         return VIGIL_ERR_KERNEL;
     }
     p->rings_.push_back(std::move(set));
+    if (!reg->drain_timer_armed_)
+        reg->arm_drain_timer();
     return VIGIL_OK;
 }
 

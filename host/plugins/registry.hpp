@@ -14,8 +14,10 @@
 #include <vigil/plugin_abi.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <list>
@@ -98,7 +100,8 @@ public:
     void stop_all();
     // Consumes what is waiting in every ring but those being drained already: an event whose
     // process is not known yet may have that process's exec or fork still queued in another ring.
-    void drain_rings();
+    // Returns how many records were consumed.
+    uint64_t drain_rings();
 
     Plugin* find(const std::string& id);
     const std::list<std::unique_ptr<Plugin>>& plugins() const { return plugins_; }
@@ -126,7 +129,20 @@ private:
     static void cb_count(void* ctx, const char* counter, uint64_t delta);
     static void cb_emit(void* ctx, const vigil_event* ev);
 
+    // One drain timer for every ring of every plugin: an idle agent wakes once per tick, not once
+    // per ring per tick. Armed with the first ring. The tick is drain_interval while records
+    // come; each tick that finds none doubles it, up to idle_drain_interval, so an idle agent
+    // costs next to nothing (the first records after a quiet spell wait that long at most; a
+    // burst wakes the pump through the ring's own wake-up well before).
+    void arm_drain_timer();
+    static constexpr std::chrono::milliseconds drain_interval{20};
+    static constexpr std::chrono::milliseconds idle_drain_interval{160};
+    std::chrono::milliseconds drain_tick_ = drain_interval;
+
     boost::asio::io_context& io_;
+    boost::asio::steady_timer drain_timer_;
+    bool drain_timer_armed_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     const SharedMaps& maps_;
     Features& features_;
     std::filesystem::path plugin_dir_;

@@ -6,6 +6,7 @@
 #include "policy/policy.hpp"
 
 #include <fmt/format.h>
+#include <malloc.h>
 
 namespace vigil {
 
@@ -74,8 +75,12 @@ Result<void> PolicyManager::add(policy::Policy p, std::optional<policy::PolicyMo
     for (const auto& h : info.hooks)
         e.hooks.push_back({std::string(policy::name_of(h.kind)), h.index, "", 0, "", ""});
     e.policy = std::move(p);
-    if (auto r = attach(e); !r)
-        return r;
+    auto attached = attach(e);
+    // Loading hook objects parses kernel BTF, tens of MiB freed again right after: give that heap
+    // back, or the agent's resident size keeps the peak of its largest policy load.
+    malloc_trim(0);
+    if (!attached)
+        return attached;
     e.state = PolicyState::loaded;
     log::get("policy")->info("policy {} loaded ({} hook(s), {} mode)", e.policy.name, e.hooks.size(),
                              e.enforce ? "enforce" : "monitor");

@@ -22,7 +22,7 @@ const volatile struct kp_spec kp_spec = {};
 /* records of every hook of the plugin: the plugin reuses one ring for all its hook objects */
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 1 << 22);
+    __uint(max_entries, 1 << 20);
 } hook_events SEC(".maps");
 
 /* The entry half of a return probe: the arguments as read at entry and what entry decided. */

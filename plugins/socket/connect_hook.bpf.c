@@ -32,7 +32,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* records of every connects hook: the plugin reuses one ring for all its hook objects */
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 1 << 22);
+    __uint(max_entries, 1 << 20);
 } hook_events SEC(".maps");
 
 /* cgroup/sock_addr verdicts */

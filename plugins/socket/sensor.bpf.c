@@ -36,7 +36,7 @@ const volatile struct sock_sensor_config sensor_config = {};
 /* sensor records for the host; size set by the plugin before load */
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 1 << 23);
+    __uint(max_entries, 1 << 21);
 } socket_events SEC(".maps");
 
 /* A syscall between its sys_enter and sys_exit. */
@@ -361,7 +361,7 @@ static __always_inline int exit_call(__u8 op, __s64 ret)
         if (bpf_map_update_elem(&listen_owners, &k, &o, BPF_ANY))
             errors__count(VIGIL_ERR_MAP_UPDATE);
     }
-    evt__submit(r);
+    evt__submit_to(&socket_events, r, sizeof(*r));
     return 0;
 }
 
@@ -458,7 +458,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
             bpf_map_delete_elem(&listen_owners, &k);
         }
     }
-    evt__submit(r);
+    evt__submit_to(&socket_events, r, sizeof(*r));
     return 0;
 }
 

@@ -18,7 +18,7 @@ const volatile struct gtp_spec gtp_spec = {};
 /* records of every hook of the plugin: the plugin reuses one ring for all its hook objects */
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 1 << 22);
+    __uint(max_entries, 1 << 20);
 } hook_events SEC(".maps");
 
 static __always_inline void gtp__fetch(struct vsel_input *in, __u32 i, const void *base, int raw)

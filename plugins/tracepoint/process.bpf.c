@@ -25,7 +25,7 @@ const volatile __u32 host_pidns = 0;
 /* lifecycle records for the host (exec, clone, exit); size set by the plugin before load */
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 1 << 24);
+    __uint(max_entries, 1 << 21);
 } process_events SEC(".maps");
 
 /* Upper bound of the variable parts of an exec record, and where the args part may start. */

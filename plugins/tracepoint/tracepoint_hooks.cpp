@@ -137,27 +137,9 @@ TracepointHooks::~TracepointHooks() { reset(); }
 void TracepointHooks::reset()
 {
     remove_all();
-    if (ring_fd_ >= 0)
-        ::close(ring_fd_);
-    ring_fd_ = -1;
+    ring_.reset();
 }
 
-int TracepointHooks::ring_fd()
-{
-    if (ring_fd_ >= 0)
-        return ring_fd_;
-    int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tp_hook_events", 0, 0, ring_bytes_, nullptr);
-    if (fd < 0)
-        throw Error(VIGIL_ERR_KERNEL, fmt::format("creating the hook ring buffer: {}", std::strerror(errno)));
-    try {
-        host_.add_ring(fd, ring_id);
-    } catch (...) {
-        ::close(fd);
-        throw;
-    }
-    ring_fd_ = fd;
-    return fd;
-}
 
 uint64_t TracepointHooks::add(const vigil_hook_request& req, vigil_hook_status& status)
 {
@@ -224,7 +206,7 @@ uint64_t TracepointHooks::add(const vigil_hook_request& req, vigil_hook_status& 
         std::memcpy(const_cast<gtp_spec*>(&hook->skel->rodata->gtp_spec), &cfg, sizeof cfg);
         bpf_program__set_autoload(raw ? hook->skel->progs.gtp_tracepoint : hook->skel->progs.gtp_raw, false);
         sdk::reuse_shared_maps(hook->skel->obj, host_);
-        if (int err = bpf_map__reuse_fd(hook->skel->maps.hook_events, ring_fd()))
+        if (int err = bpf_map__reuse_fd(hook->skel->maps.hook_events, ring_.fd()))
             throw Error(VIGIL_ERR_KERNEL, fmt::format("{}: sharing the hook ring: {}", where, std::strerror(-err)));
         if (int err = generic_tp__load(hook->skel))
             throw Error(VIGIL_ERR_KERNEL, fmt::format("{}: loading the hook program: {}", where, std::strerror(-err)));

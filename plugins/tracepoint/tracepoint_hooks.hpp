@@ -34,9 +34,9 @@ class TracepointHooks {
 public:
     static constexpr uint32_t ring_id = 1;
 
-    explicit TracepointHooks(sdk::Host& host) : host_(host) {}
+    explicit TracepointHooks(sdk::Host& host) : host_(host), ring_(host, "tp_hook_events", ring_id) {}
     // Size of the ring the hooks share, created with the first hook.
-    void set_ring_bytes(uint32_t bytes) { ring_bytes_ = bytes; }
+    void set_ring_bytes(uint32_t bytes) { ring_.set_bytes(bytes); }
     ~TracepointHooks();
 
     uint64_t add(const vigil_hook_request& req, vigil_hook_status& status);
@@ -64,12 +64,10 @@ private:
         generic_tp* skel = nullptr;
         sdk::Link link;
     };
-    int ring_fd();
     void destroy(Hook& h);
 
     sdk::Host& host_;
-    int ring_fd_ = -1;
-    uint32_t ring_bytes_ = 4u << 20;
+    sdk::HookRing ring_;
     sdk::HookTable<Hook> hooks_{"tracepoint", [this](Hook& h) { destroy(h); }};
     sdk::JsonWriter body_;
     std::string summary_;

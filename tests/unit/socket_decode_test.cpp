@@ -444,7 +444,7 @@ TEST_CASE("sensor configuration: defaults and every key", "[unit][socket]")
                             (1u << SOCK_OP_SENDMSG) | (1u << SOCK_OP_SENDMMSG)));
     CHECK(d->bpf.families == (SOCK_FAM_INET | SOCK_FAM_INET6));
     CHECK(d->bpf.states == 0x1ffe); // states 1..12
-    CHECK(d->ring_bytes == 8u << 20);
+    CHECK(d->ring_bytes == 2u << 20);
     CHECK(d->attach == "auto");
 
     FakeConfig c;
@@ -453,14 +453,14 @@ TEST_CASE("sensor configuration: defaults and every key", "[unit][socket]")
     c.list("families", {"AF_UNIX", "AF_INET6"});
     c.list("tcp_states", {"TCP_ESTABLISHED", "TCP_CLOSE"});
     c.str("attach", "tracepoint");
-    c.num("ring_buffer_mb", 2);
+    c.num("ring_buffer_mb", 4);
     auto o = c.parse();
     REQUIRE(o);
     CHECK(o->bpf.events == ((1u << SOCK_OP_CONNECT) | (1u << SOCK_OP_STATE)));
     CHECK(o->bpf.families == (SOCK_FAM_UNIX | SOCK_FAM_INET6));
     CHECK(o->bpf.states == ((1u << 1) | (1u << 7)));
     CHECK(o->attach == "tracepoint");
-    CHECK(o->ring_bytes == 2u << 20);
+    CHECK(o->ring_bytes == 4u << 20);
 
     FakeConfig empty;
     empty.storage.reserve(8);

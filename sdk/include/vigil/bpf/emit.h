@@ -1,14 +1,16 @@
 /* Event emission: reserve in the plugin's ring buffer, count a reserve failure, and submit
- * without waking the consumer. The host drains every ring on a short timer (host/bpf/ring_pump),
+ * without waking the consumer. The host drains every ring on a short timer (host/plugins/registry),
  * so a wake-up per record, which costs more than the record itself, is not needed; only the
- * record that takes the backlog past VIGIL_WAKEUP_BYTES wakes the consumer early, so a burst
+ * record that takes the backlog past an eighth of the ring wakes the consumer early, so a burst
  * cannot fill the ring between two timer ticks. */
 #ifndef VIGIL_BPF_EMIT_H
 #define VIGIL_BPF_EMIT_H
 
 #include "vigil/bpf/maps.h"
 
-#define VIGIL_WAKEUP_BYTES (256 * 1024)
+/* The backlog that wakes the host early: an eighth of the ring, so that 7/8 of it is left for
+ * what arrives while the host wakes up. */
+#define VIGIL_WAKEUP_SHIFT 3
 
 static __always_inline void *evt__reserve(void *ring, __u64 size)
 {
@@ -19,13 +21,13 @@ static __always_inline void *evt__reserve(void *ring, __u64 size)
 }
 
 /* Wake-up flag for a record of `size` bytes going into `ring`, where `avail` is the backlog
- * before it: a wake-up only for the record that takes the backlog past VIGIL_WAKEUP_BYTES. Once
- * past, the consumer has been woken; waking it again for every record while it catches up would
- * cost an interrupt per record, the very cost the timer saves. */
-static __always_inline __u64 evt__wakeup_crossing(__u64 avail, __u64 size)
+ * before it: a wake-up only for the record that takes the backlog past the ring's threshold.
+ * Once past, the consumer has been woken; waking it again for every record while it catches up
+ * would cost an interrupt per record, the very cost the timer saves. */
+static __always_inline __u64 evt__wakeup_crossing(void *ring, __u64 avail, __u64 size)
 {
-    return avail < VIGIL_WAKEUP_BYTES && avail + size >= VIGIL_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
-                                                                             : BPF_RB_NO_WAKEUP;
+    __u64 threshold = bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) >> VIGIL_WAKEUP_SHIFT;
+    return avail < threshold && avail + size >= threshold ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* Submits a record of `size` bytes reserved from `ring`. The backlog already counts it, with the
@@ -35,10 +37,12 @@ static __always_inline void evt__submit_to(void *ring, void *rec, __u64 size)
 {
     __u64 used = (size + 8 + 7) & ~7ull;
     __u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
-    bpf_ringbuf_submit(rec, evt__wakeup_crossing(avail > used ? avail - used : 0, used));
+    bpf_ringbuf_submit(rec, evt__wakeup_crossing(ring, avail > used ? avail - used : 0, used));
 }
 
-/* Submits a reserved record; the host's drain timer picks it up. */
+/* Submits a reserved record without ever waking the host: its drain timer picks it up, within
+ * 20 ms while records come and 160 ms after a quiet spell. For rings that never see bursts;
+ * evt__submit_to is the one that keeps up with a storm. */
 static __always_inline void evt__submit(void *rec)
 {
     bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
@@ -48,7 +52,7 @@ static __always_inline void evt__submit(void *rec)
 static __always_inline long evt__output(void *ring, void *data, __u64 size)
 {
     long err = bpf_ringbuf_output(ring, data, size,
-                                  evt__wakeup_crossing(bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA), size));
+                                  evt__wakeup_crossing(ring, bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA), size));
     if (err)
         errors__count(VIGIL_ERR_RINGBUF_RESERVE);
     return err;

@@ -30,7 +30,8 @@ namespace vigil::sdk {
 // load). Created, and handed to the host under ring_id, on first use.
 class HookRing {
 public:
-    HookRing(const Host& host, const char* name, uint32_t ring_id, uint32_t bytes = 1u << 22)
+    // 1 MiB by default: the host is woken when an eighth of it is waiting (vigil/bpf/emit.h).
+    HookRing(const Host& host, const char* name, uint32_t ring_id, uint32_t bytes = 1u << 20)
         : host_(host), name_(name), ring_id_(ring_id), bytes_(bytes)
     {
     }
@@ -54,6 +55,8 @@ public:
         fd_ = fd;
         return fd_;
     }
+    // The size of a ring not created yet.
+    void set_bytes(uint32_t bytes) { bytes_ = bytes; }
     // Lets go of the ring (the host drops it when the plugin stops).
     void reset()
     {
