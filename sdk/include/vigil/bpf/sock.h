@@ -99,44 +99,63 @@ static __always_inline void sock__read_unix_addr(struct vsock_arg *a, const stru
 
 /* The local port of an inet socket, host order. inet_num is zeroed when the port is released,
  * which TCP does just before its move to TCP_CLOSE is traced; inet_sport keeps it. */
+static __always_inline __u16 sock__port_or_sport(const struct sock *sk, __u16 num)
+{
+    return num ? num : bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+}
+
 static __always_inline __u16 sock__local_port(const struct sock *sk)
 {
-    __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
-    if (!port)
-        port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
-    return port;
+    return sock__port_or_sport(sk, BPF_CORE_READ(sk, __sk_common.skc_num));
 }
+
+/* A copy of a struct sock_common: read in one call, then picked apart through CO-RE offsets
+ * (a probe read per field costs a helper call each; the common part holds most of them). */
+#define VSOCK_COMMON_MAX 512
+struct vsock_common_copy {
+    char data[VSOCK_COMMON_MAX];
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct vsock_common_copy);
+} vsock_common_scratch SEC(".maps");
 
 /* struct sock: family, type, protocol, TCP state, both ends, mark, priority, cookie. */
 static __always_inline int sock__read_sock(struct vsock_arg *a, const struct sock *sk)
 {
     sock__init(a, VSOCK_KIND_SOCK);
-    if (!sk) {
+    __u32 zero = 0;
+    struct vsock_common_copy *copy = bpf_map_lookup_elem(&vsock_common_scratch, &zero);
+    __u32 size = bpf_core_type_size(struct sock_common);
+    if (!sk || !copy || size > VSOCK_COMMON_MAX ||
+        bpf_probe_read_kernel(copy->data, size & (VSOCK_COMMON_MAX - 1), &sk->__sk_common)) {
         sock__fail(a);
         return -1;
     }
-    a->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-    a->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+    const struct sock_common *c = (const struct sock_common *)copy->data;
+    a->family = c->skc_family;
+    a->state = c->skc_state;
+    a->cookie = c->skc_cookie.counter;
     a->type = BPF_CORE_READ(sk, sk_type);
     a->protocol = BPF_CORE_READ(sk, sk_protocol);
     a->mark = BPF_CORE_READ(sk, sk_mark);
     a->priority = BPF_CORE_READ(sk, sk_priority);
-    a->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
     if (a->family == VSOCK_AF_INET) {
-        __be32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-        __be32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+        __be32 s = c->skc_rcv_saddr;
+        __be32 d = c->skc_daddr;
         __builtin_memcpy(a->saddr, &s, 4);
         __builtin_memcpy(a->daddr, &d, 4);
     } else if (a->family == VSOCK_AF_INET6) {
-        if (BPF_CORE_READ_INTO(&a->saddr, sk, __sk_common.skc_v6_rcv_saddr) ||
-            BPF_CORE_READ_INTO(&a->daddr, sk, __sk_common.skc_v6_daddr))
-            sock__fail(a);
+        __builtin_memcpy(a->saddr, &c->skc_v6_rcv_saddr, 16);
+        __builtin_memcpy(a->daddr, &c->skc_v6_daddr, 16);
     } else if (a->family == VSOCK_AF_UNIX) {
         sock__read_unix_addr(a, sk);
         return 0;
     }
-    a->sport = sock__local_port(sk);
-    a->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    a->sport = sock__port_or_sport(sk, c->skc_num);
+    a->dport = bpf_ntohs(c->skc_dport);
     return 0;
 }
 
