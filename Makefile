@@ -64,9 +64,12 @@ fuzz: build-sanitize
 soak: build
 	tests/soak/soak.sh --execs $(SOAK_EXECS) --opens $(SOAK_OPENS) --chunks 10 $(BUILD)
 
-# The overhead benchmark (bench/run.sh): storms with and without vigild, a few minutes.
+# The benchmark (bench/bench.py): overhead on syscall storms with and without vigild, cost per
+# hook, CPU by event rate, pipeline throughput, footprint; checks the targets of
+# docs/performance.md. About 4 minutes; BENCH_ARGS="--parts table --pairs 9" for a subset.
+BENCH_ARGS ?=
 bench: build
-	bash bench/run.sh $(BUILD)
+	python3 bench/bench.py $(BUILD) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(SANITIZE_BUILD)
