@@ -364,13 +364,7 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
 
 void KprobeHooks::destroy(Hook& h)
 {
-    // The host's copies of the links keep the hook attached until the host lets go of them too.
-    if (!h.links.empty())
-        host_.remove_links(h.link_tag.c_str());
-    h.links.clear();
-    if (h.skel)
-        kprobe_hook__destroy(h.skel);
-    h.skel = nullptr;
+    sdk::destroy_hook_object(host_, h.link_tag, h.links, h.skel, kprobe_hook__destroy);
 }
 
 void KprobeHooks::remove(uint64_t handle)

@@ -103,13 +103,7 @@ uint64_t ConnectHooks::add(const vigil_hook_request& req, vigil_hook_status& sta
 
 void ConnectHooks::destroy(Hook& h)
 {
-    // The host's copies of the links keep them attached until the host lets go of them too.
-    if (!h.link_tag.empty())
-        host_.remove_links(h.link_tag.c_str());
-    h.links.clear();
-    if (h.skel)
-        connect_hook__destroy(h.skel);
-    h.skel = nullptr;
+    sdk::destroy_hook_object(host_, h.link_tag, h.links, h.skel, connect_hook__destroy);
 }
 
 void ConnectHooks::remove(uint64_t handle)

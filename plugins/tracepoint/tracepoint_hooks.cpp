@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 namespace vigil::tracepoint {
@@ -233,13 +234,7 @@ uint64_t TracepointHooks::add(const vigil_hook_request& req, vigil_hook_status& 
 
 void TracepointHooks::destroy(Hook& h)
 {
-    // The host's copy of the link keeps it attached until the host lets go of it too.
-    if (!h.link_tag.empty())
-        host_.remove_links(h.link_tag.c_str());
-    h.link.reset();
-    if (h.skel)
-        generic_tp__destroy(h.skel);
-    h.skel = nullptr;
+    sdk::destroy_hook_object(host_, h.link_tag, h.link, h.skel, generic_tp__destroy);
 }
 
 void TracepointHooks::remove(uint64_t handle)
@@ -264,12 +259,10 @@ void TracepointHooks::stats(uint64_t handle, vigil_hook_stats& out) const
 
 void TracepointHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
 {
-    vhook_record r;
-    if (rec.size() < sizeof r)
-        throw Error(VIGIL_ERR_INVALID, fmt::format("hook record of {} bytes is too short", rec.size()));
-    std::memcpy(&r, rec.data(), sizeof r);
-    if (r.kind != VHOOK_RECORD_KIND || r.size > rec.size() || r.nargs > VSEL_MAX_ARGS)
-        throw Error(VIGIL_ERR_INVALID, "malformed hook record header");
+    auto parsed = sdk::parse_hook_record(rec);
+    if (!parsed)
+        throw Error(VIGIL_ERR_INVALID, parsed.error());
+    const vhook_record& r = parsed->hdr;
     const Hook* found = hooks_.find(r.hook_id);
     if (!found)
         return; // the hook was removed while its records were in flight
@@ -278,38 +271,28 @@ void TracepointHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
     body_.clear();
     body_.member("subsys", h.subsystem).member("event", h.event);
     body_.key("args").begin_array();
-    size_t off = sizeof r;
-    for (uint32_t i = 0; i < r.nargs; ++i) {
-        vhook_arg a;
-        if (off + sizeof a > r.size)
-            throw Error(VIGIL_ERR_INVALID, fmt::format("hook record cut in argument {}", i));
-        std::memcpy(&a, rec.data() + off, sizeof a);
-        off += sizeof a;
-        size_t padded = (a.len + 7) & ~size_t(7);
-        if (a.len > VHOOK_ARG_MAX || off + padded > r.size)
-            throw Error(VIGIL_ERR_INVALID, fmt::format("hook record argument {} overruns the record", i));
+    for (size_t i = 0; i < parsed->args.size(); ++i) {
+        const sdk::HookArg& a = parsed->args[i];
         const ArgOut* spec = i < h.args.size() ? &h.args[i] : nullptr;
         body_.begin_object();
-        if (a.flags & VHOOK_ARG_ERROR) {
+        if (a.hdr.flags & VHOOK_ARG_ERROR) {
             body_.member("error_arg", "could not be read");
-        } else if (a.enc == VHOOK_ENC_S64 || a.enc == VHOOK_ENC_U64) {
-            int64_t v;
-            std::memcpy(&v, rec.data() + off, 8);
-            const char* key = json_key(spec ? spec->type : "", a.enc);
-            if (a.enc == VHOOK_ENC_U64)
+        } else if (a.hdr.enc == VHOOK_ENC_S64 || a.hdr.enc == VHOOK_ENC_U64) {
+            int64_t v = 0;
+            std::memcpy(&v, a.value.data(), std::min(a.value.size(), sizeof v));
+            const char* key = json_key(spec ? spec->type : "", a.hdr.enc);
+            if (a.hdr.enc == VHOOK_ENC_U64)
                 body_.member(key, static_cast<uint64_t>(v));
             else
                 body_.member(key, v);
         } else {
-            body_.member("string_arg",
-                         std::string_view(reinterpret_cast<const char*>(rec.data() + off), a.len));
-            if (a.flags & VHOOK_ARG_TRUNCATED)
+            body_.member("string_arg", std::string_view(reinterpret_cast<const char*>(a.value.data()), a.value.size()));
+            if (a.hdr.flags & VHOOK_ARG_TRUNCATED)
                 body_.member("truncated", true);
         }
         if (spec && !spec->label.empty())
             body_.member("label", spec->label);
         body_.end_object();
-        off += padded;
     }
     body_.end_array();
     body_.member("policy_name", h.policy).member("action", action_name(r));

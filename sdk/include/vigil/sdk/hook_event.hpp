@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -76,6 +77,21 @@ private:
 // The hooks a plugin holds, by the handle the host knows each one by (Hook has a uint64_t
 // `handle`). The plugin says how a hook is torn down; an unknown handle is a VIGIL_ERR_NOT_FOUND
 // that names the hook kind. The owner calls clear() while what the teardown uses still exists.
+// Tears down one hook object: the host's copies of its links (registered under link_tag) go
+// first, since they keep the programs attached until the host lets go of them too; then the
+// plugin's own links (a Link or a container of them), then the skeleton.
+template <class Skel, class Links>
+void destroy_hook_object(const Host& host, const std::string& link_tag, Links& links, Skel*& skel,
+                         void (*destroy_skel)(Skel*))
+{
+    if (!link_tag.empty())
+        host.remove_links(link_tag.c_str());
+    links = Links{};
+    if (skel)
+        destroy_skel(skel);
+    skel = nullptr;
+}
+
 template <class Hook>
 class HookTable {
 public:
@@ -159,9 +175,19 @@ struct HookArg {
     std::span<const std::byte> value; // hdr.len bytes
 };
 
+// At most VSEL_MAX_ARGS arguments, held in place: parsing a record allocates nothing.
+struct HookArgs {
+    std::array<HookArg, VSEL_MAX_ARGS> items{};
+    size_t count = 0;
+    size_t size() const { return count; }
+    const HookArg& operator[](size_t i) const { return items[i]; }
+    const HookArg* begin() const { return items.data(); }
+    const HookArg* end() const { return items.data() + count; }
+};
+
 struct HookRecord {
     vhook_record hdr;
-    std::vector<HookArg> args;
+    HookArgs args;
 };
 
 // The header and arguments of one record, every length checked against the record's size.
@@ -186,7 +212,7 @@ inline std::expected<HookRecord, std::string> parse_hook_record(std::span<const 
             return std::unexpected("hook record argument " + std::to_string(i) + " overruns the record");
         a.value = rec.subspan(off, a.hdr.len);
         off += padded;
-        out.args.push_back(a);
+        out.args.items[out.args.count++] = a;
     }
     return out;
 }
