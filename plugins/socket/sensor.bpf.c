@@ -290,15 +290,12 @@ int enter_sendmmsg(struct sys_enter_ctx *ctx)
 
 /* ---- sys_exit: the outcome and the socket as the kernel left it ---------------------------- */
 
-static __always_inline void record__header(struct sock_record *r, __u8 op, __u32 flags)
+/* Everything but the process, which the caller fills. */
+static __always_inline void record__base(struct sock_record *r, __u8 op, __u32 flags)
 {
-    __u64 id = bpf_get_current_pid_tgid();
     r->kind = SOCK_RECORD_KIND;
     r->size = sizeof(*r);
     r->ktime = bpf_ktime_get_boot_ns();
-    r->pid = id >> 32;
-    r->tid = (__u32)id;
-    r->proc_ktime = proc__ktime(r->pid);
     r->op = op;
     r->old_state = 0;
     r->new_state = 0;
@@ -307,6 +304,16 @@ static __always_inline void record__header(struct sock_record *r, __u8 op, __u32
     r->ret = 0;
     r->fd = -1;
     r->pad1 = 0;
+}
+
+/* A record about the calling process. */
+static __always_inline void record__header(struct sock_record *r, __u8 op, __u32 flags)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    record__base(r, op, flags);
+    r->pid = id >> 32;
+    r->tid = (__u32)id;
+    r->proc_ktime = proc__ktime(r->pid);
 }
 
 static __always_inline int exit_call(__u8 op, __s64 ret)
@@ -432,7 +439,8 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
     struct sock_record *r = evt__reserve(&socket_events, sizeof(*r));
     if (!r)
         return 0;
-    record__header(r, SOCK_OP_STATE, 0);
+    /* the socket's owner, not the task the state change happens to run on */
+    record__base(r, SOCK_OP_STATE, 0);
     if (o) {
         r->pid = o->pid;
         r->tid = o->tid;
