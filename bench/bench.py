@@ -290,13 +290,13 @@ class Bench:
         return d
 
     @staticmethod
+    def tracing_policy(name, spec):
+        """A TracingPolicy document named `name` whose spec is the YAML text `spec`."""
+        return f"apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: {name}\nspec:\n{spec}"
+
+    @staticmethod
     def open_policy(name, prefix):
-        return f"""apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: {name}
-spec:
-  tracepoints:
+        return Bench.tracing_policy(name, f"""  tracepoints:
   - subsystem: syscalls
     event: sys_enter_openat
     args:
@@ -307,14 +307,15 @@ spec:
       - index: 0
         operator: Prefix
         values: ["{prefix}"]
-"""
+""")
 
     # ---- parts -------------------------------------------------------------------------------
 
-    def measure_pairs(self, mode, n, tool_arm):
-        """Alternating baseline / tool runs (ABBA order). Returns a dict of medians."""
+    def measure_pairs(self, mode, n, tool_arm, pairs=None):
+        """Alternating baseline / tool runs (ABBA order), `pairs` of them (default: --pairs).
+        Returns a dict of medians."""
         ratios, base, tool, capture, cpu, rss = [], [], [], [], [], 0
-        for i in range(self.pairs):
+        for i in range(pairs or self.pairs):
             order = ["base", "tool"] if i % 2 == 0 else ["tool", "base"]
             b = t = None
             for which in order:
@@ -381,9 +382,8 @@ spec:
             cfg = self.config(f"scale-{hooks}", ["tracepoint"], d)
             p, load = self.start(cfg, export=False, timeout=600)
             self.stop(p)
-            pairs, self.pairs = self.pairs, max(3, self.pairs - 2)
-            r = self.measure_pairs("open", n, VigildArm(self, cfg, counted=False, timeout=600))
-            self.pairs = pairs
+            r = self.measure_pairs("open", n, VigildArm(self, cfg, counted=False, timeout=600),
+                                   pairs=max(3, self.pairs - 2))
             r["load_s"] = load
             per_hook = 1e9 * (1 / r["tool"] - 1 / r["base"]) / hooks
             r["ns_per_hook"] = per_hook
@@ -514,12 +514,7 @@ spec:
                    ("sys_linkat", 1, "string", "Prefix", "/nonexistent/fp/"),
                    ("sys_setuid", 0, "int", "Equal", "4242")]
         for i, (call, index, type_, op, value) in enumerate(kprobes):
-            docs.append(f"""apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: fp-kp-{i}
-spec:
-  kprobes:
+            docs.append(self.tracing_policy(f"fp-kp-{i}", f"""  kprobes:
   - call: {call}
     syscall: true
     args:
@@ -530,20 +525,15 @@ spec:
       - index: {index}
         operator: {op}
         values: ["{value}"]
-""")
+"""))
         for i in range(4):
-            docs.append(f"""apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: fp-net-{i}
-spec:
-  connects:
+            docs.append(self.tracing_policy(f"fp-net-{i}", f"""  connects:
   - selectors:
     - matchArgs:
       - index: 0
         operator: DAddr
         values: ["192.0.2.{i}/32"]
-""")
+"""))
         return docs
 
     # ---- targets -----------------------------------------------------------------------------

@@ -8,10 +8,7 @@
 
 namespace vigil {
 
-RingSet::RingSet(boost::asio::io_context& io, Handler handler, std::chrono::milliseconds drain_interval)
-    : io_(io), handler_(std::move(handler)), drain_interval_(drain_interval), timer_(io)
-{
-}
+RingSet::RingSet(boost::asio::io_context& io, Handler handler) : io_(io), handler_(std::move(handler)) {}
 
 RingSet::~RingSet()
 {
@@ -54,8 +51,6 @@ Result<void> RingSet::add(int map_fd, uint32_t ring_id)
         }
         watch_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, ring_buffer__epoll_fd(rb_));
         arm_wait();
-        if (drain_interval_.count() > 0)
-            arm_timer();
     } else if (int err = ring_buffer__add(rb_, fd, &RingSet::on_record, &ctx); err) {
         ctxs_.pop_back();
         return fail_errno(Errc::kernel, -err, "ring buffer {}", ring_id);
@@ -73,17 +68,6 @@ void RingSet::arm_wait()
                            drain();
                            arm_wait();
                        });
-}
-
-void RingSet::arm_timer()
-{
-    timer_.expires_after(drain_interval_);
-    timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-        if (ec || !*alive || stopped_)
-            return;
-        drain();
-        arm_timer();
-    });
 }
 
 uint64_t RingSet::drain()
@@ -117,7 +101,6 @@ void RingSet::stop()
     boost::system::error_code ec;
     if (watch_)
         watch_->cancel(ec);
-    timer_.cancel();
 }
 
 } // namespace vigil

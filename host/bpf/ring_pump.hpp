@@ -1,5 +1,6 @@
 // Drains a plugin's BPF ring buffers on the agent's io_context: the rings' epoll fd is watched by
-// Asio, and a timer drains them too, so BPF programs may submit without waking us per record.
+// Asio (a BPF program wakes it when a ring fills up, vigil/bpf/emit.h), and the owner calls
+// drain() on its timer (PluginRegistry), so programs may submit without waking us per record.
 #pragma once
 
 #include "core/error.hpp"
@@ -7,9 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -24,9 +23,7 @@ public:
     // Called for every record; a non-zero return is counted by the caller, never stops the pump.
     using Handler = std::function<void(uint32_t ring_id, const void* data, size_t len)>;
 
-    // A drain_interval of 0: no timer of its own, the owner calls drain() on its own tick.
-    RingSet(boost::asio::io_context& io, Handler handler,
-            std::chrono::milliseconds drain_interval = std::chrono::milliseconds(20));
+    RingSet(boost::asio::io_context& io, Handler handler);
     ~RingSet();
     RingSet(const RingSet&) = delete;
     RingSet& operator=(const RingSet&) = delete;
@@ -52,14 +49,11 @@ private:
     };
     static int on_record(void* ctx, void* data, size_t len);
     void arm_wait();
-    void arm_timer();
 
     boost::asio::io_context& io_;
     Handler handler_;
-    std::chrono::milliseconds drain_interval_;
     ring_buffer* rb_ = nullptr;
     std::unique_ptr<boost::asio::posix::stream_descriptor> watch_;
-    boost::asio::steady_timer timer_;
     std::list<RingCtx> ctxs_;
     std::list<Fd> map_fds_;
     uint64_t records_ = 0;

@@ -126,13 +126,6 @@ WallClock::Stamp WallClock::stamp(uint64_t ktime) const
 std::string process_flags_string(uint32_t flags)
 {
     std::string out;
-    process_flags_into(out, flags);
-    return out;
-}
-
-void process_flags_into(std::string& out, uint32_t flags)
-{
-    out.clear();
     for (const auto& f : flag_names) {
         if (!(flags & f.bit))
             continue;
@@ -140,20 +133,14 @@ void process_flags_into(std::string& out, uint32_t flags)
             out += ' ';
         out += f.name;
     }
+    return out;
 }
 
 std::string join_arguments(std::string_view args)
 {
     std::string out;
-    join_arguments_into(out, args);
-    return out;
-}
-
-void join_arguments_into(std::string& out, std::string_view args)
-{
-    out.clear();
     if (args.empty())
-        return;
+        return out;
     size_t i = 0;
     for (;;) {
         size_t j = args.find('\0', i);
@@ -171,6 +158,7 @@ void join_arguments_into(std::string& out, std::string_view args)
             break;
         i = j + 1;
     }
+    return out;
 }
 
 std::string_view container_id(std::string_view name)
@@ -213,13 +201,9 @@ void write_process_head(sdk::JsonWriter& w, const ProcessEntry& e, const WallClo
     w.member("uid", e.euid);
     w.member("cwd", e.cwd);
     w.member("binary", e.binary);
-    std::string scratch;
-    if (!e.args.empty()) {
-        join_arguments_into(scratch, e.args);
-        w.member("arguments", std::string_view(scratch));
-    }
-    process_flags_into(scratch, e.flags);
-    w.member("flags", std::string_view(scratch));
+    if (!e.args.empty())
+        w.member("arguments", join_arguments(e.args));
+    w.member("flags", process_flags_string(e.flags));
     w.member("start_time", clock.stamp(e.key.ktime).view());
     w.member("auid", e.auid);
     if (std::string_view docker = container_id(e.cgroup_name); !docker.empty())

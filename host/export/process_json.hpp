@@ -40,11 +40,9 @@ struct ProcessJsonOptions {
 // "execve rootcwd clone": the flag names Tetragon uses, in its order; vigil's own flags
 // (truncCwd) come after them.
 std::string process_flags_string(uint32_t flags);
-void process_flags_into(std::string& out, uint32_t flags); // replaces out
 
 // Arguments as Tetragon prints them: space-separated, an argument holding a space in quotes.
 std::string join_arguments(std::string_view nul_separated);
-void join_arguments_into(std::string& out, std::string_view nul_separated); // replaces out
 
 // The container id in a cgroup name ("docker-<64 hex>.scope" -> its first 31 characters), as
 // Tetragon's "docker" field; empty when the name holds none.

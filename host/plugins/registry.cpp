@@ -400,7 +400,7 @@ vigil_result PluginRegistry::cb_add_ring(void* ctx, int map_fd, uint32_t ring_id
 {
     auto* p = static_cast<Plugin*>(ctx);
     PluginRegistry* reg = p->registry_;
-    // No timer of its own: the registry's drain timer ticks every ring.
+    // The registry's drain timer ticks every ring.
     auto set = std::make_unique<RingSet>(reg->io_, [p](uint32_t ring, const void* data, size_t len) {
         if (!p->self_)
             return;
@@ -411,7 +411,7 @@ vigil_result PluginRegistry::cb_add_ring(void* ctx, int map_fd, uint32_t ring_id
             if (p->decode_errors_++ % 1000 == 0)
                 p->logger_->warn("decode error on ring {} ({} so far): {}", ring, p->decode_errors_, err_text(e));
         }
-    }, std::chrono::milliseconds(0));
+    });
     if (auto r = set->add(map_fd, ring_id); !r) {
         std::string m = r.error().message();
         std::snprintf(err, err_len, "%s", m.c_str());

@@ -20,22 +20,28 @@ static __always_inline void *evt__reserve(void *ring, __u64 size)
     return rec;
 }
 
-/* Wake-up flag for a record of `size` bytes going into `ring`, where `avail` is the backlog
- * before it: a wake-up only for the record that takes the backlog past the ring's threshold.
- * Once past, the consumer has been woken; waking it again for every record while it catches up
- * would cost an interrupt per record, the very cost the timer saves. */
-static __always_inline __u64 evt__wakeup_crossing(void *ring, __u64 avail, __u64 size)
+/* What a record of `size` bytes takes of a ring: the 8-byte header, rounded up to 8. */
+static __always_inline __u64 evt__ring_bytes(__u64 size)
 {
-    __u64 threshold = bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) >> VIGIL_WAKEUP_SHIFT;
-    return avail < threshold && avail + size >= threshold ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+    return (size + 8 + 7) & ~7ull;
 }
 
-/* Submits a record of `size` bytes reserved from `ring`. The backlog already counts it, with the
- * ring's 8-byte header, rounded up to 8. Concurrent producers make this a best effort; the
- * host's drain timer is the bound on a missed wake-up. */
+/* Wake-up flag for a record taking `used` bytes of `ring`, where `avail` is the backlog before
+ * it: a wake-up only for the record that takes the backlog past the ring's threshold. Once past,
+ * the consumer has been woken; waking it again for every record while it catches up would cost
+ * an interrupt per record, the very cost the timer saves. */
+static __always_inline __u64 evt__wakeup_crossing(void *ring, __u64 avail, __u64 used)
+{
+    __u64 threshold = bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) >> VIGIL_WAKEUP_SHIFT;
+    return avail < threshold && avail + used >= threshold ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* Submits a record of `size` bytes reserved from `ring` (the backlog already counts it).
+ * Concurrent producers make this a best effort; the host's drain timer is the bound on a missed
+ * wake-up. */
 static __always_inline void evt__submit_to(void *ring, void *rec, __u64 size)
 {
-    __u64 used = (size + 8 + 7) & ~7ull;
+    __u64 used = evt__ring_bytes(size);
     __u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
     bpf_ringbuf_submit(rec, evt__wakeup_crossing(ring, avail > used ? avail - used : 0, used));
 }
@@ -52,7 +58,8 @@ static __always_inline void evt__submit(void *rec)
 static __always_inline long evt__output(void *ring, void *data, __u64 size)
 {
     long err = bpf_ringbuf_output(ring, data, size,
-                                  evt__wakeup_crossing(ring, bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA), size));
+                                  evt__wakeup_crossing(ring, bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA),
+                                                       evt__ring_bytes(size)));
     if (err)
         errors__count(VIGIL_ERR_RINGBUF_RESERVE);
     return err;
