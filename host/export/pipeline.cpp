@@ -61,7 +61,7 @@ void EventPipeline::on_event(const std::string& plugin_id, const vigil_event& ev
     // Other events name their process by key or pid. A lifecycle event the cache could not
     // place (an exit it never saw start) must not borrow another incarnation of the pid.
     if (!process && !ev.process) {
-        process = cache_.lookup(ev.pid, ev.proc_ktime);
+        process = cache_.lookup(ev.pid, ev.proc_ktime, ev.ktime);
         // The process's exec or fork travels in the process sensor's ring, this event in another:
         // when the process is not known yet, its start may still be queued there.
         if (!process && refresh_ && !refreshing_) {
@@ -69,7 +69,7 @@ void EventPipeline::on_event(const std::string& plugin_id, const vigil_event& ev
             stats_.process_refreshes++;
             refresh_();
             refreshing_ = false;
-            process = cache_.lookup(ev.pid, ev.proc_ktime);
+            process = cache_.lookup(ev.pid, ev.proc_ktime, ev.ktime);
         }
         if (!process)
             stats_.process_misses++;

@@ -64,12 +64,13 @@ const ProcessEntry* ProcessCache::find_pid(uint32_t pid) const
     return it == newest_.end() ? nullptr : find({pid, it->second});
 }
 
-const ProcessEntry* ProcessCache::lookup(uint32_t pid, uint64_t ktime) const
+const ProcessEntry* ProcessCache::lookup(uint32_t pid, uint64_t ktime, uint64_t at) const
 {
+    // A known key names one image: the pid's newest entry may be the program it exec'd since.
     if (ktime)
-        if (const ProcessEntry* e = find({pid, ktime}))
-            return e;
-    return find_pid(pid);
+        return find({pid, ktime});
+    const ProcessEntry* e = find_pid(pid);
+    return e && (!at || e->key.ktime <= at) ? e : nullptr;
 }
 
 const ProcessEntry* ProcessCache::parent_of(const ProcessEntry& e) const

@@ -54,8 +54,10 @@ public:
     const ProcessEntry* find(const ProcessKey& key) const;
     // The newest entry of a thread-group id.
     const ProcessEntry* find_pid(uint32_t pid) const;
-    // By key when ktime is known, else by pid: what events that carry only a pid use.
-    const ProcessEntry* lookup(uint32_t pid, uint64_t ktime) const;
+    // The process an event names: exactly the image with that key when ktime is known (never
+    // another incarnation of the pid), else the pid's newest entry if it started by `at` (the
+    // event's time; 0: any).
+    const ProcessEntry* lookup(uint32_t pid, uint64_t ktime, uint64_t at = 0) const;
     const ProcessEntry* parent_of(const ProcessEntry& e) const;
     // The parent's ancestors, nearest first (Tetragon's "ancestors": the parent itself is not
     // included), up to the first unknown one or `max` entries.

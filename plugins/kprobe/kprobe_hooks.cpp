@@ -444,18 +444,7 @@ void KprobeHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
                            : sig == 9  ? " killed"
                                        : fmt::format(" signalled {}", sig));
 
-    vigil_event ev{};
-    ev.struct_size = sizeof ev;
-    ev.pid = r.pid;
-    ev.tid = r.tid;
-    ev.ktime = r.ktime;
-    ev.kind = h.lsm ? "process_lsm" : "process_kprobe";
-    ev.body_json = body_.str().data();
-    ev.body_json_len = body_.str().size();
-    ev.summary = summary_.data();
-    ev.summary_len = summary_.size();
-    ev.policy_name = h.policy.c_str();
-    out.emit(ev);
+    out.emit(sdk::hook_event(r, h.lsm ? "process_lsm" : "process_kprobe", body_.str(), summary_, h.policy));
 }
 
 } // namespace vigil::kprobe

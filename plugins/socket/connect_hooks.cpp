@@ -171,18 +171,7 @@ void ConnectHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
                            sdk::sock::endpoint(sk->family, sk->daddr, sk->dport), h.policy,
                            denied ? " denied" : decided ? " (monitor: would deny)" : "");
 
-    vigil_event ev{};
-    ev.struct_size = sizeof ev;
-    ev.pid = r.pid;
-    ev.tid = r.tid;
-    ev.ktime = r.ktime;
-    ev.kind = "process_connect";
-    ev.body_json = body_.str().data();
-    ev.body_json_len = body_.str().size();
-    ev.summary = summary_.data();
-    ev.summary_len = summary_.size();
-    ev.policy_name = h.policy.c_str();
-    out.emit(ev);
+    out.emit(sdk::hook_event(r, "process_connect", body_.str(), summary_, h.policy));
 }
 
 } // namespace vigil::socket

@@ -310,18 +310,7 @@ void TracepointHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
     if (r.signal)
         summary_ += (r.flags & VHOOK_F_ENFORCED) ? " killed" : " (monitor: would signal)";
 
-    vigil_event ev{};
-    ev.struct_size = sizeof ev;
-    ev.pid = r.pid;
-    ev.tid = r.tid;
-    ev.ktime = r.ktime;
-    ev.kind = "process_tracepoint";
-    ev.body_json = body_.str().data();
-    ev.body_json_len = body_.str().size();
-    ev.summary = summary_.data();
-    ev.summary_len = summary_.size();
-    ev.policy_name = h.policy.c_str();
-    out.emit(ev);
+    out.emit(sdk::hook_event(r, "process_tracepoint", body_.str(), summary_, h.policy));
 }
 
 } // namespace vigil::tracepoint

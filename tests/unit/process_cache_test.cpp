@@ -131,7 +131,8 @@ TEST_CASE("exit of an unknown process is counted, by-pid lookup falls back", "[u
     CHECK(cache.stats().exit_misses == 1);
     cache.apply(exec_update(6, 50, 1, 0));
     CHECK(cache.lookup(6, 0) == cache.find({6, 50}));
-    CHECK(cache.lookup(6, 51) == cache.find({6, 50})); // unknown ktime: newest of the pid
+    CHECK(cache.lookup(6, 0, 70) == cache.find({6, 50})); // no key: the pid's image if it started by then
+    CHECK(cache.lookup(6, 51) == nullptr);                // a key names one image, never another
     const ProcessEntry* e = cache.apply(exit_update(6, 0)); // exit without a key
     REQUIRE(e);
     CHECK(e->exited);
@@ -200,4 +201,23 @@ TEST_CASE("a full cache of live processes evicts the oldest", "[unit][process]")
     CHECK(!cache.find({1, 1}));
     CHECK(!cache.find({2, 2}));
     CHECK(cache.find({6, 6}));
+}
+
+TEST_CASE("an event is pinned on the image that made the call, not the program it exec'd next",
+          "[unit][process]")
+{
+    ProcessCache cache("n", 64);
+    cache.apply(exec_update(1, 10, 0, 0, init));
+    cache.apply(clone_update(7, 100, 1, 10)); // runuser forks ...
+    cache.apply(exec_update(7, 200, 1, 10, sh)); // ... and the child execs right after its setuid
+    const ProcessEntry* before = cache.lookup(7, 100, 150);
+    REQUIRE(before);
+    CHECK(before->key.ktime == 100);
+    CHECK(before->binary == init); // the fork child still runs its parent's program
+    CHECK(cache.lookup(7, 200, 250)->binary == sh);
+    // Without a key, an event older than the pid's newest image belongs to none of the cached
+    // ones rather than to the newer program; with one gone from the cache, nothing is borrowed.
+    CHECK(cache.lookup(7, 0, 150) == nullptr);
+    CHECK(cache.lookup(7, 0, 250)->binary == sh);
+    CHECK(cache.lookup(7, 99) == nullptr);
 }

@@ -5,6 +5,7 @@
 #define VIGIL_BPF_HOOK_EVENT_H
 
 #include "vigil/bpf/emit.h"
+#include "vigil/bpf/process.h"
 #include "vigil/bpf/selectors.h"
 #include "vigil/wire/hook_event.h"
 
@@ -47,6 +48,9 @@ static __always_inline long hook__emit(void *ring, struct vsel_hook *cfg, struct
     if (d->signal || d->override)
         r->flags |= d->enforced ? VHOOK_F_ENFORCED : VHOOK_F_MONITORED;
     r->retval = retval;
+    /* The image that made the call: an exec right after it replaces the vigil_procs entry before
+     * the host reads this record, so the host cannot find it by pid. */
+    r->proc_ktime = proc__ktime(in->tgid);
     r->nargs = nargs > VSEL_MAX_ARGS ? VSEL_MAX_ARGS : nargs;
 
     __u64 off = sizeof(*r);

@@ -23,6 +23,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vigil::sdk {
@@ -215,6 +216,27 @@ inline std::expected<HookRecord, std::string> parse_hook_record(std::span<const 
         out.args.items[out.args.count++] = a;
     }
     return out;
+}
+
+// The event of a hook record: who and when from the record's header (the process by the key of
+// the image that made the call, never just by pid), what from the plugin. The pointers must stay
+// valid until the event is emitted.
+inline vigil_event hook_event(const vhook_record& r, const char* kind, std::string_view body, std::string_view summary,
+                              const std::string& policy)
+{
+    vigil_event ev{};
+    ev.struct_size = sizeof ev;
+    ev.pid = r.pid;
+    ev.tid = r.tid;
+    ev.ktime = r.ktime;
+    ev.proc_ktime = r.proc_ktime;
+    ev.kind = kind;
+    ev.body_json = body.data();
+    ev.body_json_len = body.size();
+    ev.summary = summary.data();
+    ev.summary_len = summary.size();
+    ev.policy_name = policy.c_str();
+    return ev;
 }
 
 } // namespace vigil::sdk

@@ -42,6 +42,8 @@ struct vhook_record {
     vigil_u32 flags;     /* vhook_flags */
     vigil_u32 nargs;
     vigil_s64 retval;    /* VHOOK_F_RETURN: the return value */
+    vigil_u64 proc_ktime; /* exec ktime of the process image that made the call (its vigil_procs
+                           * key when the hook fired), 0 when the process was unknown */
 };
 
 struct vhook_arg {
