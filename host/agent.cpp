@@ -147,6 +147,9 @@ Result<void> Agent::start()
                                                  [this](const std::string& id, const vigil_event& ev) {
                                                      pipeline_->on_event(id, ev);
                                                  });
+    registry_->set_ring_options(RingReaderOptions{.nice = -static_cast<int>(cfg_.rings.reader_priority),
+                                                  .queue_limit = size_t(cfg_.rings.queue_mb) << 20},
+                                uint64_t(cfg_.rings.budget_mb) << 20);
     pipeline_->set_process_refresh([this] { registry_->drain_rings(); });
     process_service_ = std::make_unique<api::CacheProcessService>(*cache_);
     policies_ = std::make_unique<PolicyManager>(*registry_);

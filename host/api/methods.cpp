@@ -87,6 +87,10 @@ void write_plugin(JsonWriter& w, const Plugin& p, bool detail)
     w.member("links", static_cast<uint64_t>(p.link_count()));
     w.member("records", p.records());
     w.member("decode_errors", p.decode_errors());
+    RingSetStats rs = p.ring_stats();
+    w.member("ring_bytes", p.ring_bytes());
+    w.member("ring_queue_full", rs.queue_full);
+    w.member("ring_queue_peak_bytes", rs.queue_peak);
     if (detail) {
         w.member("description", d.description ? d.description : "");
         w.member("license", d.license ? d.license : "");

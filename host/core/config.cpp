@@ -385,6 +385,14 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
         if (auto e = r.finish())
             return std::unexpected(*e);
     }
+    if (const toml::table* t = top.sub_table("rings")) {
+        TableReader r(source_name, *t, "rings");
+        r.read_uint("reader_priority", cfg.rings.reader_priority, 0, 20);
+        r.read_uint("queue_mb", cfg.rings.queue_mb, 1, 65536);
+        r.read_uint("budget_mb", cfg.rings.budget_mb, 1, 1 << 20);
+        if (auto e = r.finish())
+            return std::unexpected(*e);
+    }
     if (const toml::table* t = top.sub_table("output")) {
         TableReader r(source_name, *t, "output");
         r.read_enum("stdout", cfg.stdout_format,

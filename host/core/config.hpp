@@ -60,6 +60,13 @@ struct ApiConfig {
     uint32_t subscriber_queue = 4096;             // events queued per subscriber before drops
 };
 
+// How records move from the BPF ring buffers to the agent (docs/config.md, [rings]).
+struct RingConfig {
+    uint32_t reader_priority = 10; // the reader threads run at nice -N (0: the agent's own)
+    uint32_t queue_mb = 256;       // records out of the rings, not yet decoded, per ring at most
+    uint32_t budget_mb = 512;      // every plugin's ring buffers together
+};
+
 struct MetricsConfig {
     uint16_t port = 0; // 0: no metrics endpoint
     std::string address = "127.0.0.1"; // a loopback address
@@ -80,6 +87,7 @@ struct Config {
     ExportFilterConfig export_allow;
     ExportFilterConfig export_deny;
     ApiConfig api;
+    RingConfig rings;
     MetricsConfig metrics;
     std::vector<PluginConfig> plugins; // in file order
 };

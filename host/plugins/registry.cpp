@@ -57,6 +57,35 @@ uint64_t Plugin::records() const
     return n;
 }
 
+uint64_t Plugin::ring_bytes() const
+{
+    uint64_t n = 0;
+    for (const auto& r : rings_)
+        n += r->ring_bytes();
+    return n;
+}
+
+RingSetStats Plugin::ring_stats() const
+{
+    RingSetStats all;
+    for (const auto& r : rings_) {
+        RingSetStats s = r->stats();
+        all.records += s.records;
+        all.queue_full += s.queue_full;
+        all.queued_bytes += s.queued_bytes;
+        all.queue_peak = std::max(all.queue_peak, s.queue_peak);
+    }
+    return all;
+}
+
+uint64_t PluginRegistry::ring_bytes() const
+{
+    uint64_t n = 0;
+    for (const auto& p : plugins_)
+        n += p->ring_bytes();
+    return n;
+}
+
 std::vector<int> Plugin::link_fds() const
 {
     std::vector<int> fds;
@@ -67,7 +96,7 @@ std::vector<int> Plugin::link_fds() const
 
 PluginRegistry::PluginRegistry(boost::asio::io_context& io, const SharedMaps& maps, Features& features,
                                std::filesystem::path plugin_dir, EventHandler on_event)
-    : io_(io), drain_timer_(io), maps_(maps), features_(features), plugin_dir_(std::move(plugin_dir)), on_event_(std::move(on_event)),
+    : io_(io), maps_(maps), features_(features), plugin_dir_(std::move(plugin_dir)), on_event_(std::move(on_event)),
       log_(log::get("plugins"))
 {
 }
@@ -75,20 +104,6 @@ PluginRegistry::PluginRegistry(boost::asio::io_context& io, const SharedMaps& ma
 PluginRegistry::~PluginRegistry()
 {
     stop_all();
-    *alive_ = false;
-    drain_timer_.cancel();
-}
-
-void PluginRegistry::arm_drain_timer()
-{
-    drain_timer_armed_ = true;
-    drain_timer_.expires_after(drain_tick_);
-    drain_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-        if (ec || !*alive)
-            return;
-        drain_tick_ = drain_rings() > 0 ? drain_interval : std::min(drain_tick_ * 2, idle_drain_interval);
-        arm_drain_timer();
-    });
 }
 
 Result<void> PluginRegistry::bind_config(Plugin& p)
@@ -400,7 +415,6 @@ vigil_result PluginRegistry::cb_add_ring(void* ctx, int map_fd, uint32_t ring_id
 {
     auto* p = static_cast<Plugin*>(ctx);
     PluginRegistry* reg = p->registry_;
-    // The registry's drain timer ticks every ring.
     auto set = std::make_unique<RingSet>(reg->io_, [p](uint32_t ring, const void* data, size_t len) {
         if (!p->self_)
             return;
@@ -411,15 +425,20 @@ vigil_result PluginRegistry::cb_add_ring(void* ctx, int map_fd, uint32_t ring_id
             if (p->decode_errors_++ % 1000 == 0)
                 p->logger_->warn("decode error on ring {} ({} so far): {}", ring, p->decode_errors_, err_text(e));
         }
-    });
+    }, reg->ring_options_);
     if (auto r = set->add(map_fd, ring_id); !r) {
         std::string m = r.error().message();
         std::snprintf(err, err_len, "%s", m.c_str());
         return VIGIL_ERR_KERNEL;
     }
+    if (uint64_t total = reg->ring_bytes() + set->ring_bytes(); total > reg->ring_budget_) {
+        std::snprintf(err, err_len, "ring %u of %llu MiB would take the rings of all plugins to %llu MiB, over "
+                      "rings.budget_mb = %llu", ring_id, static_cast<unsigned long long>(set->ring_bytes() >> 20),
+                      static_cast<unsigned long long>(total >> 20),
+                      static_cast<unsigned long long>(reg->ring_budget_ >> 20));
+        return VIGIL_ERR_INVALID;
+    }
     p->rings_.push_back(std::move(set));
-    if (!reg->drain_timer_armed_)
-        reg->arm_drain_timer();
     return VIGIL_OK;
 }
 

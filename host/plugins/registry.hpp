@@ -53,6 +53,9 @@ public:
     std::vector<int> link_fds() const;
     uint64_t decode_errors() const { return decode_errors_; }
     uint64_t records() const;
+    // The plugin's rings together: bytes of ring buffer, and how their readers fared.
+    uint64_t ring_bytes() const;
+    RingSetStats ring_stats() const;
     const std::map<std::string, uint64_t>& counters() const { return counters_; }
 
 private:
@@ -98,6 +101,14 @@ public:
     [[nodiscard]] Result<void> disable(const std::string& id);
     // Stops every plugin (detaching all links, draining rings) and destroys the instances.
     void stop_all();
+    // How the rings of plugins started from now on are read.
+    void set_ring_options(const RingReaderOptions& o, uint64_t budget_bytes)
+    {
+        ring_options_ = o;
+        ring_budget_ = budget_bytes;
+    }
+    // Ring buffer bytes of every running plugin.
+    uint64_t ring_bytes() const;
     // Consumes what is waiting in every ring but those being drained already: an event whose
     // process is not known yet may have that process's exec or fork still queued in another ring.
     // Returns how many records were consumed.
@@ -129,20 +140,9 @@ private:
     static void cb_count(void* ctx, const char* counter, uint64_t delta);
     static void cb_emit(void* ctx, const vigil_event* ev);
 
-    // One drain timer for every ring of every plugin: an idle agent wakes once per tick, not once
-    // per ring per tick. Armed with the first ring. The tick is drain_interval while records
-    // come; each tick that finds none doubles it, up to idle_drain_interval, so an idle agent
-    // costs next to nothing (the first records after a quiet spell wait that long at most; a
-    // burst wakes the pump through the ring's own wake-up well before).
-    void arm_drain_timer();
-    static constexpr std::chrono::milliseconds drain_interval{20};
-    static constexpr std::chrono::milliseconds idle_drain_interval{160};
-    std::chrono::milliseconds drain_tick_ = drain_interval;
-
     boost::asio::io_context& io_;
-    boost::asio::steady_timer drain_timer_;
-    bool drain_timer_armed_ = false;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    RingReaderOptions ring_options_;
+    uint64_t ring_budget_ = UINT64_MAX;
     const SharedMaps& maps_;
     Features& features_;
     std::filesystem::path plugin_dir_;

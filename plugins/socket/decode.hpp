@@ -54,7 +54,7 @@ inline std::string_view op_name(uint32_t op)
 
 struct SensorOptions {
     sock_sensor_config bpf{};      // what the BPF side reports
-    uint32_t ring_bytes = 2u << 20;
+    uint32_t ring_bytes = sdk::default_sensor_ring_bytes();
     std::string attach = "auto";   // state changes: auto, tp_btf or tracepoint
 };
 
@@ -100,7 +100,7 @@ inline std::expected<SensorOptions, std::string> parse_options(const sdk::Config
             o.bpf.states |= 1u << *n;
         }
     }
-    auto ring = cfg.get_ring_bytes("ring_buffer_mb", 2);
+    auto ring = cfg.get_ring_bytes("ring_buffer_mb", sdk::default_sensor_ring_bytes());
     if (!ring)
         return std::unexpected(ring.error());
     o.ring_bytes = *ring;

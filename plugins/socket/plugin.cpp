@@ -36,7 +36,7 @@ const vigil_config_field config_fields[] = {
     {sizeof(vigil_config_field), "attach", VIGIL_CONFIG_STRING,
      "program type for TCP state changes: auto (tp_btf where the kernel has it), tp_btf or tracepoint", "\"auto\""},
     {sizeof(vigil_config_field), "ring_buffer_mb", VIGIL_CONFIG_INT,
-     "size of the sensor's ring buffer in MiB (a power of two)", "2"},
+     "size of the sensor's ring buffer in MiB (a power of two; 0: 1 MiB per CPU, 2 to 32)", "0"},
 };
 
 class SocketPlugin {

@@ -27,9 +27,10 @@ const vigil_map_use shared[] = {
 };
 const vigil_config_field config_fields[] = {
     {sizeof(vigil_config_field), "ring_buffer_mb", VIGIL_CONFIG_INT,
-     "size of the process event ring buffer in MiB (a power of two)", "2"},
+     "size of the process event ring buffer in MiB (a power of two; 0: 1 MiB per CPU, 2 to 32)", "0"},
     {sizeof(vigil_config_field), "hook_ring_buffer_mb", VIGIL_CONFIG_INT,
-     "size of the ring buffer the tracepoint policy hooks share, in MiB (a power of two)", "1"},
+     "size of the ring buffer the tracepoint policy hooks share, in MiB (a power of two; 0: 2 MiB per CPU, 4 to 64)",
+     "0"},
     {sizeof(vigil_config_field), "attach", VIGIL_CONFIG_STRING,
      "program type for the sched tracepoints: auto (tp_btf where the kernel has it), tp_btf or raw_tp",
      "\"auto\""},
@@ -65,8 +66,8 @@ public:
 
     TracepointPlugin(vigil::sdk::Host& host, const vigil::sdk::Config& cfg) : host_(host)
     {
-        auto ring = cfg.get_ring_bytes("ring_buffer_mb", 2);
-        auto hook_ring = cfg.get_ring_bytes("hook_ring_buffer_mb", 1);
+        auto ring = cfg.get_ring_bytes("ring_buffer_mb", vigil::sdk::default_sensor_ring_bytes());
+        auto hook_ring = cfg.get_ring_bytes("hook_ring_buffer_mb", vigil::sdk::default_hook_ring_bytes());
         if (!ring || !hook_ring)
             throw Error(VIGIL_ERR_INVALID, !ring ? ring.error() : hook_ring.error());
         ring_bytes_ = *ring;

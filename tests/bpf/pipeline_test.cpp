@@ -12,6 +12,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include <boost/asio/io_context.hpp>
 
 namespace {
@@ -39,6 +43,9 @@ void load_counter(CounterSkel& c, const vigil::SharedMaps& maps, uint32_t ring_b
     REQUIRE(counter__load(c.skel) == 0);
     REQUIRE(counter__attach(c.skel) == 0);
 }
+
+// Records leave the ring only on drain(): what the ring holds is under the test's control.
+const vigil::RingReaderOptions no_reader{.thread = false};
 
 } // namespace
 
@@ -81,7 +88,7 @@ TEST_CASE("a full ring buffer is counted in the shared error map, and the pump r
 
     boost::asio::io_context io;
     uint64_t received = 0;
-    vigil::RingSet rings(io, [&](uint32_t, const void*, size_t) { received++; });
+    vigil::RingSet rings(io, [&](uint32_t, const void*, size_t) { received++; }, no_reader);
     REQUIRE(rings.add(bpf_map__fd(c.skel->maps.counter_events), 0));
 
     // 4 KiB ring, 24-byte records (16 + 8 header): far fewer than 1000 fit while nobody drains.
@@ -109,7 +116,7 @@ TEST_CASE("a drain takes a bounded slice of a flood and leaves the rest to the i
 
     boost::asio::io_context io;
     uint64_t received = 0;
-    vigil::RingSet rings(io, [&](uint32_t, const void*, size_t) { received++; });
+    vigil::RingSet rings(io, [&](uint32_t, const void*, size_t) { received++; }, no_reader);
     REQUIRE(rings.add(bpf_map__fd(c.skel->maps.counter_events), 0));
 
     const uint64_t calls = vigil::RingSet::max_records_per_drain * 2 + 100;
@@ -122,4 +129,38 @@ TEST_CASE("a drain takes a bounded slice of a flood and leaves the rest to the i
     for (int i = 0; i < 10 && received < calls; ++i)
         io.poll();
     CHECK(received == calls);
+}
+
+TEST_CASE("the ring reader moves records out while the agent's thread is busy, in order", "[bpf]")
+{
+    auto maps = vigil::SharedMaps::create();
+    REQUIRE(maps);
+    CounterSkel c;
+    load_counter(c, *maps); // 4 KiB: about 170 records
+
+    boost::asio::io_context io; // not run until the end: the agent's thread is "busy"
+    std::vector<uint64_t> seqs;
+    vigil::RingSet rings(io, [&](uint32_t, const void* data, size_t) {
+        uint64_t seq;
+        std::memcpy(&seq, data, sizeof seq);
+        seqs.push_back(seq);
+    });
+    REQUIRE(rings.add(bpf_map__fd(c.skel->maps.counter_events), 0));
+
+    // 25 bursts of 40 records (960 bytes each, past the eighth of the ring that wakes the
+    // reader): 24 KB in all, six times what the ring holds.
+    constexpr int bursts = 25, per_burst = 40;
+    for (int b = 0; b < bursts; ++b) {
+        for (int i = 0; i < per_burst; ++i)
+            ::syscall(SYS_getpid);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK(maps->error_count(VIGIL_ERR_RINGBUF_RESERVE) == 0);
+    CHECK(seqs.empty()); // nothing decoded on the reader's thread
+    rings.stop();
+    io.poll();
+    REQUIRE(seqs.size() == bursts * per_burst);
+    for (size_t i = 0; i < seqs.size(); ++i)
+        CHECK(seqs[i] == i);
+    CHECK(rings.stats().queue_peak > 4096); // more than the ring itself held at once
 }

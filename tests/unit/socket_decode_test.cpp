@@ -488,7 +488,7 @@ TEST_CASE("sensor configuration: bad values name the key", "[unit][socket]")
     CHECK(error([](FakeConfig& c) { c.str("attach", "kprobe"); }) ==
           "attach must be \"auto\", \"tp_btf\" or \"tracepoint\", not \"kprobe\"");
     CHECK(error([](FakeConfig& c) { c.num("ring_buffer_mb", 3); }) ==
-          "ring_buffer_mb must be a power of two between 1 and 1024, not 3");
+          "ring_buffer_mb must be 0 (sized from the CPUs) or a power of two between 1 and 1024, not 3");
 }
 
 // ---- hook records and the cgroup2 mount ----------------------------------------------------------

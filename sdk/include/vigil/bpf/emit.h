@@ -1,8 +1,8 @@
 /* Event emission: reserve in the plugin's ring buffer, count a reserve failure, and submit
- * without waking the consumer. The host drains every ring on a short timer (host/plugins/registry),
- * so a wake-up per record, which costs more than the record itself, is not needed; only the
- * record that takes the backlog past an eighth of the ring wakes the consumer early, so a burst
- * cannot fill the ring between two timer ticks. */
+ * without waking the consumer. The host's ring reader drains every ring on a short tick
+ * (host/bpf/ring_pump), so a wake-up per record, which costs more than the record itself, is not
+ * needed; only the record that takes the backlog past an eighth of the ring wakes the reader
+ * early, so a burst cannot fill the ring between two ticks. */
 #ifndef VIGIL_BPF_EMIT_H
 #define VIGIL_BPF_EMIT_H
 
@@ -27,18 +27,23 @@ static __always_inline __u64 evt__ring_bytes(__u64 size)
 }
 
 /* Wake-up flag for a record taking `used` bytes of `ring`, where `avail` is the backlog before
- * it: a wake-up only for the record that takes the backlog past the ring's threshold. Once past,
- * the consumer has been woken; waking it again for every record while it catches up would cost
- * an interrupt per record, the very cost the timer saves. */
+ * it: a wake-up for the record that takes the backlog past an eighth of the ring, and for every
+ * record once it is past half. Below half, waking the consumer again for every record while it
+ * catches up would cost an interrupt per record, the very cost the reader's tick saves; past
+ * half, the crossing's wake-up may have been lost between two concurrent producers (each saw the
+ * other's record in the backlog) and the ring is close to full: each record wakes it. */
 static __always_inline __u64 evt__wakeup_crossing(void *ring, __u64 avail, __u64 used)
 {
-    __u64 threshold = bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) >> VIGIL_WAKEUP_SHIFT;
+    __u64 size = bpf_ringbuf_query(ring, BPF_RB_RING_SIZE);
+    __u64 threshold = size >> VIGIL_WAKEUP_SHIFT;
+    if (avail + used >= size >> 1)
+        return BPF_RB_FORCE_WAKEUP;
     return avail < threshold && avail + used >= threshold ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* Submits a record of `size` bytes reserved from `ring` (the backlog already counts it).
- * Concurrent producers make this a best effort; the host's drain timer is the bound on a missed
- * wake-up. */
+ * Concurrent producers make the eighth's wake-up a best effort; the half's and the reader's tick
+ * bound a missed one. */
 static __always_inline void evt__submit_to(void *ring, void *rec, __u64 size)
 {
     __u64 used = evt__ring_bytes(size);
@@ -46,7 +51,7 @@ static __always_inline void evt__submit_to(void *ring, void *rec, __u64 size)
     bpf_ringbuf_submit(rec, evt__wakeup_crossing(ring, avail > used ? avail - used : 0, used));
 }
 
-/* Submits a reserved record without ever waking the host: its drain timer picks it up, within
+/* Submits a reserved record without ever waking the host: its ring reader picks it up, within
  * 20 ms while records come and 160 ms after a quiet spell. For rings that never see bursts;
  * evt__submit_to is the one that keeps up with a storm. */
 static __always_inline void evt__submit(void *rec)

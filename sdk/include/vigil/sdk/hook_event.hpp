@@ -32,8 +32,9 @@ namespace vigil::sdk {
 // load). Created, and handed to the host under ring_id, on first use.
 class HookRing {
 public:
-    // 1 MiB by default: the host is woken when an eighth of it is waiting (vigil/bpf/emit.h).
-    HookRing(const Host& host, const char* name, uint32_t ring_id, uint32_t bytes = 1u << 20)
+    // Sized from the CPUs by default (default_hook_ring_bytes); the host is woken when an eighth
+    // of it is waiting (vigil/bpf/emit.h).
+    HookRing(const Host& host, const char* name, uint32_t ring_id, uint32_t bytes = default_hook_ring_bytes())
         : host_(host), name_(name), ring_id_(ring_id), bytes_(bytes)
     {
     }

@@ -19,7 +19,9 @@
 #define BOOST_DLL_USE_STD_FS
 #endif
 #include <boost/dll/alias.hpp>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -105,6 +107,22 @@ private:
     const vigil_host_api* api_;
 };
 
+// The default size of a ring buffer: per_cpu_mb for each CPU that can post at once, rounded up to
+// a power of two within [min_mb, max_mb]. A ring must hold what every CPU posts while the host's
+// reader is not running (docs/performance.md, "Ring buffers", has the burst budget).
+inline uint32_t ring_bytes_for_cpus(uint32_t per_cpu_mb, uint32_t min_mb, uint32_t max_mb)
+{
+    long cpus = ::sysconf(_SC_NPROCESSORS_CONF);
+    uint64_t want = uint64_t(per_cpu_mb) * uint64_t(cpus > 0 ? cpus : 1);
+    uint64_t mb = 1;
+    while (mb < want)
+        mb <<= 1;
+    return static_cast<uint32_t>(std::clamp<uint64_t>(mb, min_mb, max_mb)) << 20;
+}
+// Rings of policy hooks (a posting hook on a hot syscall fills them fastest) and of sensors.
+inline uint32_t default_hook_ring_bytes() { return ring_bytes_for_cpus(2, 4, 64); }
+inline uint32_t default_sensor_ring_bytes() { return ring_bytes_for_cpus(1, 2, 32); }
+
 // The validated [plugins.<id>.config] table.
 class Config {
 public:
@@ -132,13 +150,16 @@ public:
         auto* v = find(key);
         return v && v->str_value ? std::string(v->str_value) : def;
     }
-    // A ring buffer size given in MiB under `key`: a power of two from 1 to 1024. Returns the
-    // size in bytes, or the error naming the key and the value.
-    std::expected<uint32_t, std::string> get_ring_bytes(std::string_view key, int64_t def_mb) const
+    // A ring buffer size given in MiB under `key`: a power of two from 1 to 1024, or 0 (the
+    // default) for `auto_bytes` (see ring_bytes_for_cpus). Returns the size in bytes, or the
+    // error naming the key and the value.
+    std::expected<uint32_t, std::string> get_ring_bytes(std::string_view key, uint32_t auto_bytes) const
     {
-        int64_t mb = get_int(key, def_mb);
-        if (mb < 1 || mb > 1024 || (mb & (mb - 1)) != 0)
-            return std::unexpected(std::string(key) + " must be a power of two between 1 and 1024, not " +
+        int64_t mb = get_int(key, 0);
+        if (mb == 0)
+            return auto_bytes;
+        if (mb < 0 || mb > 1024 || (mb & (mb - 1)) != 0)
+            return std::unexpected(std::string(key) + " must be 0 (sized from the CPUs) or a power of two between 1 and 1024, not " +
                                    std::to_string(mb));
         return static_cast<uint32_t>(mb) << 20;
     }
