@@ -228,10 +228,37 @@ void Agent::arm_flush()
     flush_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping_)
             return;
+        check_throttle();
         pipeline_->flush();
         cache_->collect();
         arm_flush();
     });
+}
+
+void Agent::check_throttle()
+{
+    auto change = throttle_.update(maps_->error_count(VIGIL_ERR_SHED), std::chrono::steady_clock::now());
+    if (!change)
+        return;
+    std::string body = change->body_json();
+    std::string summary = change->start ? "events shed: a ring is over three quarters full"
+                                        : fmt::format("{} events shed in {} ms", change->shed, change->duration.count());
+    auto logger = log::get("host");
+    if (change->start)
+        logger->warn("throttle: {}", summary);
+    else
+        logger->info("throttle over: {}", summary);
+    timespec ts{};
+    ::clock_gettime(CLOCK_BOOTTIME, &ts);
+    vigil_event ev{};
+    ev.struct_size = sizeof ev;
+    ev.ktime = uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+    ev.kind = "process_throttle";
+    ev.body_json = body.data();
+    ev.body_json_len = body.size();
+    ev.summary = summary.data();
+    ev.summary_len = summary.size();
+    pipeline_->on_event("vigild", ev);
 }
 
 AgentStats Agent::stats() const
@@ -243,6 +270,7 @@ AgentStats Agent::stats() const
         s.decode_errors += p->decode_errors();
     }
     s.ring_lost = maps_->error_count(VIGIL_ERR_RINGBUF_RESERVE);
+    s.shed = maps_->error_count(VIGIL_ERR_SHED);
     s.map_update_errors = maps_->error_count(VIGIL_ERR_MAP_UPDATE);
     return s;
 }
@@ -253,12 +281,12 @@ void Agent::log_stats() const
     std::string by_kind; // received per event kind, for accounting (tests/soak)
     for (const auto& [kind, n] : s.pipeline.by_kind)
         by_kind += fmt::format(" received_{}={}", kind, n);
-    log::get("host")->info("stats: received={} exported={} filtered={} internal={} lost={} "
+    log::get("host")->info("stats: received={} exported={} filtered={} internal={} lost={} shed={} "
                            "decode_errors={} map_update_errors={} cache_size={} cache_capacity={} "
                            "cache_collected={} cache_evicted={} exit_misses={} process_refreshes={} "
                            "process_misses={}{}",
                            s.pipeline.received, s.pipeline.exported, s.pipeline.filtered, s.pipeline.internal,
-                           s.ring_lost, s.decode_errors, s.map_update_errors, s.cache.size, s.cache.capacity,
+                           s.ring_lost, s.shed, s.decode_errors, s.map_update_errors, s.cache.size, s.cache.capacity,
                            s.cache.collected, s.cache.evicted, s.cache.exit_misses, s.pipeline.process_refreshes,
                            s.pipeline.process_misses, by_kind);
     if (s.ring_lost)

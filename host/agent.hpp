@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "core/features.hpp"
 #include "export/pipeline.hpp"
+#include "export/throttle.hpp"
 #include "metrics/http_server.hpp"
 #include "plugins/registry.hpp"
 #include "policy/manager.hpp"
@@ -33,6 +34,7 @@ namespace vigil {
 struct AgentStats {
     PipelineStats pipeline;
     uint64_t ring_lost = 0;     // records the kernel could not reserve (VIGIL_ERR_RINGBUF_RESERVE)
+    uint64_t shed = 0;          // reporting-only events shed from rings past 3/4 (VIGIL_ERR_SHED)
     uint64_t decode_errors = 0; // records a plugin refused
     uint64_t map_update_errors = 0; // vigil_procs updates that failed in the kernel (map full)
     ProcessCacheStats cache;
@@ -74,6 +76,8 @@ private:
     [[nodiscard]] Result<void> start();
     [[nodiscard]] Result<Config> read_config() const;
     void arm_flush();
+    // A process_throttle event when the kernel starts or stops shedding events.
+    void check_throttle();
     void load_policy_dir(const std::filesystem::path& dir);
     void wait_signals();
     void bootstrap_processes(const char* when);
@@ -96,6 +100,7 @@ private:
     std::optional<api::AgentServices> services_;
     std::unique_ptr<api::ApiServer> api_;      // destroyed first: its connections leave hub_
     std::unique_ptr<MetricsServer> metrics_;
+    ThrottleTracker throttle_;
     bool stopping_ = false;
 };
 

@@ -60,7 +60,7 @@ void EventPipeline::on_event(const std::string& plugin_id, const vigil_event& ev
     }
     // Other events name their process by key or pid. A lifecycle event the cache could not
     // place (an exit it never saw start) must not borrow another incarnation of the pid.
-    if (!process && !ev.process) {
+    if (!process && !ev.process && ev.pid) {
         process = cache_.lookup(ev.pid, ev.proc_ktime, ev.ktime);
         // The process's exec or fork travels in the process sensor's ring, this event in another:
         // when the process is not known yet, its start may still be queued there.
@@ -101,10 +101,12 @@ void EventPipeline::write_json(const vigil_event& ev, const ProcessEntry* proces
 {
     json_.clear();
     json_.begin_object().key(ev.kind).begin_object();
-    json_.key("process");
-    if (process)
+    // vigild's own events (process_throttle) are about no process: pid 0.
+    if (process) {
+        json_.key("process");
         write_process_json(json_, *process, ev.tid, clock_, opts_.process);
-    else {
+    } else if (ev.pid) {
+        json_.key("process");
         json_.begin_object().member("pid", ev.pid).member("tid", ev.tid ? ev.tid : ev.pid);
         if (ev.proc_ktime)
             json_.member("exec_id", cache_.exec_id(ev.pid, ev.proc_ktime))

@@ -18,6 +18,7 @@ const char* slot_name(uint32_t slot)
     case VIGIL_ERR_MAP_UPDATE: return "map_update";
     case VIGIL_ERR_MAP_DELETE: return "map_delete";
     case VIGIL_ERR_PROC_MISS: return "proc_miss";
+    case VIGIL_ERR_SHED: return "shed";
     default: return nullptr;
     }
 }
@@ -37,6 +38,9 @@ std::vector<BpfErrorCount> bpf_error_counts(const SharedMaps& maps)
     return out;
 }
 
-uint64_t bpf_events_lost(const SharedMaps& maps) { return maps.error_count(VIGIL_ERR_RINGBUF_RESERVE); }
+uint64_t bpf_events_lost(const SharedMaps& maps)
+{
+    return maps.error_count(VIGIL_ERR_RINGBUF_RESERVE) + maps.error_count(VIGIL_ERR_SHED);
+}
 
 } // namespace vigil

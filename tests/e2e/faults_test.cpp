@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <bpf/bpf.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -130,6 +131,51 @@ TEST_CASE("a full ring while vigild is stalled: the loss is counted and vigild r
     // Nothing vanished without a trace: every record was either received or counted as lost.
     CHECK(s["received"] + s["lost"] >= 3 * execs);
     CHECK(v->wait_log("event(s) lost: a plugin ring buffer was full", 5s));
+}
+
+TEST_CASE("an overloaded hook ring sheds reporting-only events, counted, and says so in the stream",
+          "[e2e][faults]")
+{
+    if (!is_root()) {
+        WARN("skipped: e2e tests load BPF programs and need root");
+        return;
+    }
+    TempDir policies, work;
+    std::ofstream(policies.path() / "openat.yaml") << openat_policy(work.path().string() + "/");
+    const std::string file = (work.path() / "f").string();
+    std::ofstream(file) << "x";
+    VigildOptions o;
+    o.policy_dir = policies.path();
+    o.extra_toml = "[plugins.tracepoint.config]\nhook_ring_buffer_mb = 1\n";
+    auto v = Vigild::start(o);
+    REQUIRE(v->wait_log("policy faults-openat loaded", 10s));
+    // 1 MiB holds ~8000 of these records: 30 000 opens while vigild is stalled overflow it.
+    constexpr int opens = 30000;
+    REQUIRE(::kill(v->pid(), SIGSTOP) == 0);
+    for (int i = 0; i < opens; ++i)
+        ::close(::open(file.c_str(), O_RDONLY));
+    REQUIRE(::kill(v->pid(), SIGCONT) == 0);
+
+    auto start = v->wait_event([](const json& ev) {
+        return ev.contains("process_throttle") && ev["process_throttle"]["type"] == "THROTTLE_START";
+    }, 10s);
+    REQUIRE(start);
+    CHECK(!(*start)["process_throttle"].contains("process"));
+    auto stop = v->wait_event([](const json& ev) {
+        return ev.contains("process_throttle") && ev["process_throttle"]["type"] == "THROTTLE_STOP";
+    }, 10s);
+    REQUIRE(stop);
+    uint64_t shed = (*stop)["process_throttle"]["shed"];
+    size_t got = v->select([](const json& ev) {
+        return ev.contains("process_tracepoint") && ev["process_tracepoint"]["policy_name"] == "faults-openat";
+    }).size();
+    auto s = v->stats();
+    INFO(fmt::format("opens={} exported={} shed={} lost={}", opens, got, shed, s["lost"]));
+    CHECK(shed > 0);
+    // Shedding starts at three quarters: the ring never filled, and every open is accounted for.
+    CHECK(got + shed == opens);
+    CHECK(s["shed"] == shed);
+    CHECK(s["lost"] == 0);
 }
 
 TEST_CASE("a plugin whose decoder fails is counted and the rest keeps running", "[e2e][faults]")

@@ -59,6 +59,23 @@ static __always_inline void evt__submit(void *rec)
     bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 }
 
+/* Overload order: once a ring is past 3/4 full, the events that only report (a policy hook's
+ * post without Sigkill, Signal or Override) are shed, each one counted (VIGIL_ERR_SHED, which
+ * vigild turns into process_throttle events), so the last quarter of the ring is kept for the
+ * events that enforced something. Process exec and exit travel in a ring of their own. */
+#define VIGIL_SHED_SHIFT 2
+
+/* Whether a reporting-only event of `size` bytes is to be shed from `ring` (and is counted). */
+static __always_inline int evt__shed(void *ring, __u64 size)
+{
+    __u64 ring_size = bpf_ringbuf_query(ring, BPF_RB_RING_SIZE);
+    __u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+    if (avail + evt__ring_bytes(size) <= ring_size - (ring_size >> VIGIL_SHED_SHIFT))
+        return 0;
+    errors__count(VIGIL_ERR_SHED);
+    return 1;
+}
+
 /* Copies size bytes into `ring` as one record; counts a full ring. */
 static __always_inline long evt__output(void *ring, void *data, __u64 size)
 {

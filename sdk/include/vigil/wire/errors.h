@@ -13,6 +13,8 @@ enum vigil_error_slot {
     VIGIL_ERR_MAP_UPDATE = 2,
     VIGIL_ERR_MAP_DELETE = 3,
     VIGIL_ERR_PROC_MISS = 4,       /* a process missing from vigil_procs */
+    VIGIL_ERR_SHED = 5,            /* event shed: its ring was past VIGIL_SHED_SHIFT full and the
+                                    * event carried no enforcement (vigil/bpf/emit.h) */
     VIGIL_ERR_SLOTS = 16,
 };
 
