@@ -6,6 +6,9 @@
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace vigil::log {
 
@@ -14,25 +17,68 @@ namespace {
 spdlog::level::level_enum current_level = spdlog::level::info;
 std::mutex loggers_mutex;
 
+thread_local std::string verifier_tail;
+
+constexpr std::string_view log_begin = "-- BEGIN PROG LOAD LOG --";
+constexpr std::string_view log_end = "-- END PROG LOAD LOG --";
+constexpr size_t tail_lines = 6;
+
+// The last lines of the verifier log inside a libbpf message.
+std::string tail_of(std::string_view msg)
+{
+    size_t b = msg.find(log_begin);
+    size_t e = msg.find(log_end, b);
+    std::string_view body = msg.substr(b + log_begin.size(), e == std::string_view::npos ? std::string_view::npos
+                                                                                           : e - b - log_begin.size());
+    std::vector<std::string_view> lines;
+    while (!body.empty()) {
+        size_t nl = body.find('\n');
+        std::string_view line = body.substr(0, nl);
+        if (!line.empty())
+            lines.push_back(line);
+        if (nl == std::string_view::npos)
+            break;
+        body.remove_prefix(nl + 1);
+    }
+    // The statistics line ("processed N insns ...") says nothing about why.
+    while (!lines.empty() && lines.back().starts_with("processed "))
+        lines.pop_back();
+    std::string out;
+    for (size_t i = lines.size() > tail_lines ? lines.size() - tail_lines : 0; i < lines.size(); ++i)
+        out += (out.empty() ? "" : " | ") + std::string(lines[i]);
+    return out;
+}
+
 int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args)
 {
     static auto logger = get("libbpf");
     spdlog::level::level_enum lvl = level == LIBBPF_WARN   ? spdlog::level::warn
                                     : level == LIBBPF_INFO ? spdlog::level::debug
                                                            : spdlog::level::trace;
-    if (!logger->should_log(lvl))
+    // A verifier log is kept whatever the level: the load error that follows carries its end.
+    bool may_be_log = level == LIBBPF_WARN;
+    if (!may_be_log && !logger->should_log(lvl))
         return 0;
-    char buf[1024];
-    int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+    va_list copy;
+    va_copy(copy, args);
+    int n = std::vsnprintf(nullptr, 0, fmt, copy);
+    va_end(copy);
     if (n < 0)
         return 0;
-    std::string_view msg(buf, std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1));
-    while (!msg.empty() && msg.back() == '\n')
-        msg.remove_suffix(1);
-    logger->log(lvl, "{}", msg);
+    std::string buf(static_cast<size_t>(n) + 1, '\0');
+    std::vsnprintf(buf.data(), buf.size(), fmt, args);
+    buf.resize(static_cast<size_t>(n));
+    while (!buf.empty() && buf.back() == '\n')
+        buf.pop_back();
+    if (buf.find(log_begin) != std::string::npos) {
+        verifier_tail = tail_of(buf);
+        // The whole log (it runs to megabytes) only at debug; its end goes into the error.
+        logger->debug("{}", buf);
+        return n;
+    }
+    logger->log(lvl, "{}", buf);
     return n;
 }
-
 } // namespace
 
 void setup(const std::string& level)
@@ -43,6 +89,15 @@ void setup(const std::string& level)
         spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->set_level(current_level); });
     }
     libbpf_set_print(libbpf_print);
+}
+
+std::string take_verifier_tail() { return std::exchange(verifier_tail, {}); }
+
+std::string with_verifier_tail(std::string message)
+{
+    if (std::string tail = take_verifier_tail(); !tail.empty())
+        message += " (verifier: " + tail + ")";
+    return message;
 }
 
 std::shared_ptr<spdlog::logger> get(const std::string& name)

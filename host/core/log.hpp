@@ -15,4 +15,12 @@ void setup(const std::string& level);
 // The logger named `name` ("host", "plugins", "plugin.tracepoint", ...), created on first use.
 std::shared_ptr<spdlog::logger> get(const std::string& name);
 
+// The last lines of the newest verifier log libbpf printed on this thread (a program the kernel
+// refused to load), joined with " | ", and forgets it; empty when there was none. A load error
+// carries them: the verifier's reason is on its last lines. The whole log goes to the "libbpf"
+// logger at debug level.
+std::string take_verifier_tail();
+// The message with " (verifier: <tail>)" appended when take_verifier_tail() has one.
+std::string with_verifier_tail(std::string message);
+
 } // namespace vigil::log

@@ -253,9 +253,10 @@ Result<void> PluginRegistry::start(Plugin& p)
         }
         p.self_ = self;
     }
+    log::take_verifier_tail(); // only what this call makes libbpf print
     vigil_result r = p.api().start(p.self_, err, sizeof err);
     if (r != VIGIL_OK) {
-        p.last_error_ = fmt::format("start failed ({}): {}", result_name(r), err_text(err));
+        p.last_error_ = log::with_verifier_tail(fmt::format("start failed ({}): {}", result_name(r), err_text(err)));
         stop(p); // undo whatever it attached before failing
         p.state_ = PluginState::failed;
         return fail(Errc::plugin, "{}: {}", p.path().string(), p.last_error_);

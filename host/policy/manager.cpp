@@ -133,10 +133,12 @@ Result<void> PolicyManager::attach(PolicyEntry& e)
         status.struct_size = sizeof status;
         uint64_t handle = 0;
         char err[err_buf_size] = {};
+        log::take_verifier_tail(); // only what this call makes libbpf print
         vigil_result r = plugin->api().add_hook(plugin->self(), &req, &handle, &status, err, sizeof err);
         if (r != VIGIL_OK)
             return undo_and_fail(Error{r == VIGIL_ERR_UNSUPPORTED ? Errc::unsupported : Errc::plugin, 0,
-                                       fmt::format("plugin {}: {}", plugin->id(), err[0] ? err : "(no message)")});
+                                       log::with_verifier_tail(fmt::format("plugin {}: {}", plugin->id(),
+                                                                           err[0] ? err : "(no message)"))});
         h.plugin = plugin->id();
         h.handle = handle;
         h.strategy = status.strategy;

@@ -178,6 +178,29 @@ TEST_CASE("an overloaded hook ring sheds reporting-only events, counted, and say
     CHECK(s["lost"] == 0);
 }
 
+TEST_CASE("a plugin the verifier refuses fails with the verifier's reason in its error", "[e2e][faults]")
+{
+    if (!is_root()) {
+        WARN("skipped: e2e tests load BPF programs and need root");
+        return;
+    }
+    VigildOptions o;
+    o.extra_toml = fmt::format("[plugins.baddec]\nlibrary = \"{}\"\non_error = \"skip\"\n"
+                               "[plugins.baddec.config]\nverifier_refuses = true\n",
+                               fake_plugin("libfake_bad_decoder.so"));
+    auto v = Vigild::start(o);
+    // The kernel's own words, from the end of the verifier log, in the one error line.
+    auto at = v->wait_log("start failed", 10s);
+    REQUIRE(at);
+    std::string line = v->log().substr(*at);
+    line = line.substr(0, line.find('\n'));
+    INFO(line);
+    CHECK(line.find("Permission denied") != std::string::npos);
+    CHECK(line.find("(verifier: ") != std::string::npos);
+    CHECK(line.find("invalid mem access 'map_value_or_null'") != std::string::npos);
+    CHECK(::kill(v->pid(), 0) == 0);
+}
+
 TEST_CASE("a plugin whose decoder fails is counted and the rest keeps running", "[e2e][faults]")
 {
     if (!is_root()) {

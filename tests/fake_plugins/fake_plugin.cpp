@@ -38,6 +38,8 @@ const vigil_config_field fields[] = {
     {sizeof(vigil_config_field), "fail_start", VIGIL_CONFIG_BOOL, "make start() fail", "false"},
 #ifdef FAKE_BAD_DECODER
     {sizeof(vigil_config_field), "target_pid", VIGIL_CONFIG_INT, "process whose getppid() calls make records", "0"},
+    {sizeof(vigil_config_field), "verifier_refuses", VIGIL_CONFIG_BOOL, "also load a program the verifier refuses",
+     "false"},
 #endif
 };
 
@@ -72,6 +74,7 @@ public:
     {
 #ifdef FAKE_BAD_DECODER
         target_pid_ = static_cast<uint32_t>(cfg.get_int("target_pid", 0));
+        verifier_refuses_ = cfg.get_bool("verifier_refuses", false);
 #endif
 #ifdef FAKE_INIT_THROWS
         throw std::runtime_error("constructor exploded");
@@ -95,6 +98,7 @@ public:
         if (!skel_)
             throw vigil::sdk::Error(VIGIL_ERR_KERNEL, std::strerror(errno));
         skel_->rodata->target_tgid = target_pid_;
+        bpf_program__set_autoload(skel_->progs.bad_unchecked, verifier_refuses_);
         if (int err = bad_records__load(skel_))
             throw vigil::sdk::Error(VIGIL_ERR_KERNEL, std::strerror(-err));
         host_.add_ring(bpf_map__fd(skel_->maps.bad_events), 0);
@@ -140,6 +144,7 @@ private:
     bool fail_start_;
 #ifdef FAKE_BAD_DECODER
     uint32_t target_pid_ = 0;
+    bool verifier_refuses_ = false;
     bad_records* skel_ = nullptr;
     vigil::sdk::Link link_;
 #endif
