@@ -324,7 +324,13 @@ Result<void> Agent::reload()
         cfg->metrics.port != cfg_.metrics.port ||
         cfg->metrics.address != cfg_.metrics.address)
         log::get("host")->warn("[api] and [metrics] changes take effect when vigild restarts");
-    auto r = registry_->reload(*cfg);
+    auto r = registry_->reload(*cfg, [this](const std::string& plugin) {
+        for (const auto& e : policies_->policies())
+            for (const auto& h : e.hooks)
+                if (h.handle && h.plugin == plugin)
+                    return true;
+        return false;
+    });
     cfg_.plugins = cfg->plugins;
     // a sensor stopped and started again missed what happened meanwhile
     bootstrap_processes("after the reload");

@@ -106,10 +106,11 @@ PluginRegistry::~PluginRegistry()
     stop_all();
 }
 
-Result<void> PluginRegistry::bind_config(Plugin& p)
+Result<void> PluginRegistry::bind_config(const vigil_descriptor& d, const PluginConfig& cfg,
+                                         std::vector<vigil_config_value>& values,
+                                         std::vector<std::vector<const char*>>& lists)
 {
-    const vigil_descriptor& d = p.descriptor();
-    for (const auto& [key, val] : p.cfg_.config) {
+    for (const auto& [key, val] : cfg.config) {
         bool known = false;
         for (uint32_t i = 0; i < d.config_field_count; ++i)
             known = known || key == d.config_fields[i].key;
@@ -118,25 +119,25 @@ Result<void> PluginRegistry::bind_config(Plugin& p)
             for (uint32_t i = 0; i < d.config_field_count; ++i)
                 keys += fmt::format("{}{}", i ? ", " : "", d.config_fields[i].key);
             return fail(Errc::invalid_input, "{}: plugins.{}.config: unknown key \"{}\" (the plugin accepts: {})",
-                        val.where, p.id(), key, keys.empty() ? "nothing" : keys);
+                        val.where, cfg.id, key, keys.empty() ? "nothing" : keys);
         }
     }
-    p.config_values_.clear();
-    p.config_lists_.clear();
-    p.config_lists_.reserve(d.config_field_count);
+    values.clear();
+    lists.clear();
+    lists.reserve(d.config_field_count); // the values point into its elements
     for (uint32_t i = 0; i < d.config_field_count; ++i) {
         const vigil_config_field& f = d.config_fields[i];
         vigil_config_value v{};
         v.struct_size = sizeof v;
         v.key = f.key;
         v.type = f.type;
-        auto it = p.cfg_.config.find(f.key);
-        if (it != p.cfg_.config.end()) {
+        auto it = cfg.config.find(f.key);
+        if (it != cfg.config.end()) {
             const PluginConfigValue& c = it->second;
             static constexpr const char* type_names[] = {"?", "a boolean", "an integer", "a string",
                                                          "an array of strings"};
             auto wrong = [&] {
-                return fail(Errc::invalid_input, "{}: plugins.{}.config.{} must be {}", c.where, p.id(), f.key,
+                return fail(Errc::invalid_input, "{}: plugins.{}.config.{} must be {}", c.where, cfg.id, f.key,
                             type_names[f.type]);
             };
             v.is_set = 1;
@@ -159,7 +160,7 @@ Result<void> PluginRegistry::bind_config(Plugin& p)
             case VIGIL_CONFIG_STRING_LIST: {
                 if (c.type != PluginConfigValue::Type::string_list)
                     return wrong();
-                auto& list = p.config_lists_.emplace_back();
+                auto& list = lists.emplace_back();
                 for (const auto& s : c.list_value)
                     list.push_back(s.c_str());
                 v.list_values = list.data();
@@ -168,9 +169,14 @@ Result<void> PluginRegistry::bind_config(Plugin& p)
             }
             }
         }
-        p.config_values_.push_back(v);
+        values.push_back(v);
     }
     return {};
+}
+
+Result<void> PluginRegistry::bind_config(Plugin& p)
+{
+    return bind_config(p.descriptor(), p.cfg_, p.config_values_, p.config_lists_);
 }
 
 Result<void> PluginRegistry::load(const Config& cfg)
@@ -306,11 +312,65 @@ void PluginRegistry::detach_links(Plugin& p, const char* owner_tag)
     }
 }
 
-Result<void> PluginRegistry::reload(const Config& cfg)
+namespace {
+
+bool same_values(const PluginConfigValue& a, const PluginConfigValue& b)
+{
+    return a.type == b.type && a.bool_value == b.bool_value && a.int_value == b.int_value &&
+           a.str_value == b.str_value && a.list_value == b.list_value;
+}
+
+bool same_config(const PluginConfig& a, const PluginConfig& b)
+{
+    return std::equal(a.config.begin(), a.config.end(), b.config.begin(), b.config.end(),
+                      [](const auto& x, const auto& y) { return x.first == y.first && same_values(x.second, y.second); });
+}
+
+} // namespace
+
+Result<void> PluginRegistry::reconfigure(Plugin& p, const PluginConfig& pc,
+                                         const std::function<bool(const std::string&)>& has_hooks)
+{
+    std::vector<vigil_config_value> values;
+    std::vector<std::vector<const char*>> lists;
+    if (auto r = bind_config(p.descriptor(), pc, values, lists); !r)
+        return fail(Errc::invalid_input, "new configuration refused, the plugin keeps running as it was: {}",
+                    r.error().message());
+    bool running = p.state_ == PluginState::running;
+    if (running && has_hooks(p.id())) {
+        log_->warn("plugin {}: [plugins.{}.config] changed ({}); policy hooks use the plugin, so the new values "
+                   "take effect when vigild restarts",
+                   p.id(), p.id(), pc.where);
+        return {};
+    }
+    log_->info("plugin {}: [plugins.{}.config] changed; restarting it with the new values", p.id(), p.id());
+    if (running)
+        stop(p);
+    if (p.self_) {
+        p.api().destroy(p.self_);
+        p.self_ = nullptr;
+    }
+    p.cfg_ = pc;
+    if (auto r = bind_config(p); !r) // checked above; binds the values into the plugin's own copy
+        return r;
+    if (!pc.enabled)
+        return {};
+    return start(p);
+}
+
+Result<void> PluginRegistry::reload(const Config& cfg, const std::function<bool(const std::string&)>& has_hooks)
 {
     Result<void> result;
     for (const auto& pc : cfg.plugins) {
         Plugin* p = find(pc.id);
+        if (p && !same_config(p->cfg_, pc)) {
+            if (auto r = reconfigure(*p, pc, has_hooks); !r) {
+                log_->error("plugin {}: {}", pc.id, r.error().message());
+                if (pc.on_error == OnError::fail && result)
+                    result = std::unexpected(r.error());
+                continue;
+            }
+        }
         if (!pc.enabled) {
             if (p && p->state_ == PluginState::running) {
                 log_->info("plugin {} disabled by reload", pc.id);

@@ -94,8 +94,12 @@ public:
     // Loads, inits and starts every enabled plugin of `cfg`, in order. A plugin failing with
     // on_error = "skip" is logged and left out; with "fail" the error is returned.
     [[nodiscard]] Result<void> load(const Config& cfg);
-    // Applies a reloaded config: starts plugins newly enabled, stops those now disabled.
-    [[nodiscard]] Result<void> reload(const Config& cfg);
+    // Applies a reloaded config: starts plugins newly enabled, stops those now disabled, and
+    // checks each plugin's changed [plugins.<id>.config] against its schema. A valid change is
+    // applied by restarting the plugin (a new instance inits with it) unless `has_hooks(id)`:
+    // policy hooks would be lost, so it waits for the next start of vigild, and says so. An
+    // invalid one is refused naming file:line, and the plugin keeps running as it was.
+    [[nodiscard]] Result<void> reload(const Config& cfg, const std::function<bool(const std::string&)>& has_hooks);
     // Runtime enable/disable of one plugin (already loaded or listed in the config).
     [[nodiscard]] Result<void> enable(const std::string& id);
     [[nodiscard]] Result<void> disable(const std::string& id);
@@ -123,9 +127,14 @@ public:
 
     // Checks [plugins.<id>.config] against the descriptor's schema and builds the ABI values.
     [[nodiscard]] static Result<void> bind_config(Plugin& p);
+    [[nodiscard]] static Result<void> bind_config(const vigil_descriptor& d, const PluginConfig& cfg,
+                                                  std::vector<vigil_config_value>& values,
+                                                  std::vector<std::vector<const char*>>& lists);
 
 private:
     [[nodiscard]] Result<void> load_one(const PluginConfig& pc);
+    [[nodiscard]] Result<void> reconfigure(Plugin& p, const PluginConfig& pc,
+                                           const std::function<bool(const std::string&)>& has_hooks);
     [[nodiscard]] Result<void> start(Plugin& p);
     void stop(Plugin& p);
     void detach_links(Plugin& p, const char* owner_tag);

@@ -76,6 +76,42 @@ TEST_CASE("SIGHUP reloads the config and disables a plugin without a restart", "
     CHECK(WEXITSTATUS(status) == 0);
 }
 
+TEST_CASE("SIGHUP applies a plugin's changed config by restarting it, and refuses a bad one", "[e2e]")
+{
+    namespace fs = std::filesystem;
+    fs::path cfg = fs::temp_directory_path() / "vigil-e2e-reload-config.toml";
+    auto write = [&](const std::string& plugin_config) {
+        std::ofstream(cfg) << "[plugins.tracepoint]\nlibrary = \"libvigil_tracepoint.so\"\n"
+                           << "[plugins.fake]\nlibrary = \"" << VIGIL_FAKE_PLUGIN_DIR << "/libfake_good.so\"\n"
+                           << "[plugins.fake.config]\n" << plugin_config;
+    };
+    write("greeting = \"hello-one\"\n");
+    Vigild v(own_socket({"--config", cfg.string(), "--output", "none"}));
+    REQUIRE(v.wait_for("vigild ready: 2 plugin(s) running", true));
+    CHECK(v.wait_for("[plugin.fake] hello-one", true));
+
+    write("greeting = \"hello-two\"\n");
+    ::kill(v.pid(), SIGHUP);
+    CHECK(v.wait_for("plugin fake: [plugins.fake.config] changed; restarting it with the new values", true));
+    CHECK(v.wait_for("[plugin.fake] hello-two", true));
+
+    // Unknown keys and wrong types are refused with their place; the plugin keeps running.
+    write("greting = \"typo\"\n");
+    ::kill(v.pid(), SIGHUP);
+    CHECK(v.wait_for("new configuration refused, the plugin keeps running as it was", true));
+    CHECK(v.wait_for("plugins.fake.config: unknown key \"greting\"", true));
+    write("repeat = \"often\"\n");
+    ::kill(v.pid(), SIGHUP);
+    CHECK(v.wait_for("plugins.fake.config.repeat must be an integer", true));
+    CHECK(v.err_text().find("hello-two") != std::string::npos);
+    CHECK(v.err_text().find("plugin fake running") != std::string::npos);
+
+    std::chrono::milliseconds took{};
+    int status = v.stop(SIGTERM, 5s, took);
+    REQUIRE(status != -1);
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
 TEST_CASE("vigild refuses a bad config with the place and exits non-zero", "[e2e]")
 {
     namespace fs = std::filesystem;

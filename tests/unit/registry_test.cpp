@@ -139,13 +139,13 @@ TEST_CASE("reload enables and disables plugins without a restart", "[unit][regis
         "[plugins.fake]\nlibrary = \"libfake_good.so\"\nenabled = false\n[plugins.other]\nlibrary = \"libfake_other.so\"\n",
         "t.toml");
     REQUIRE(cfg);
-    REQUIRE(f.registry.reload(*cfg));
+    REQUIRE(f.registry.reload(*cfg, [](const std::string&) { return false; }));
     CHECK(f.registry.find("fake")->state() == vigil::PluginState::disabled);
     CHECK(f.registry.find("other")->state() == vigil::PluginState::running);
 
     cfg = vigil::parse_config("[plugins.fake]\nlibrary = \"libfake_good.so\"\n", "t.toml");
     REQUIRE(cfg);
-    REQUIRE(f.registry.reload(*cfg));
+    REQUIRE(f.registry.reload(*cfg, [](const std::string&) { return false; }));
     CHECK(f.registry.find("fake")->state() == vigil::PluginState::running);
     CHECK(f.registry.find("other")->state() == vigil::PluginState::disabled);
 }
