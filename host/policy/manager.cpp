@@ -100,9 +100,20 @@ Result<void> PolicyManager::attach(PolicyEntry& e)
             return std::unexpected(err);
         };
         Plugin* plugin = plugins_.server_of(h.kind);
-        if (!plugin)
+        if (!plugin) {
+            std::string served;
+            for (const auto& p : plugins_.plugins())
+                if (p->state() == PluginState::running)
+                    for (uint32_t i = 0; i < p->descriptor().hook_kind_count; ++i)
+                        served += fmt::format("{}{} ({})", served.empty() ? "" : ", ", p->descriptor().hook_kinds[i],
+                                              p->id());
+            const policy::SourceLoc& loc = hook_of(e.policy, *kind, h.index).loc;
+            if (loc.line)
+                where = fmt::format("{}:{}:{}: {}", e.policy.source, loc.line, loc.column, where);
             return undo_and_fail(Error{Errc::unsupported, 0,
-                                       fmt::format("no loaded plugin serves the hook kind \"{}\"", h.kind)});
+                                       fmt::format("no loaded plugin serves the hook kind \"{}\" (served: {})", h.kind,
+                                                   served.empty() ? "none" : served)});
+        }
         if (plugin->state() != PluginState::running)
             return undo_and_fail(Error{Errc::unsupported, 0,
                                        fmt::format("plugin {} serves \"{}\" but is {}", plugin->id(), h.kind,

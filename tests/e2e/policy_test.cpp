@@ -266,8 +266,10 @@ spec:
     event: nothing
 )";
     auto v = start_with_policies(pol, {});
-    CHECK(v->log().find("policy lsm-open: spec.lsmhooks[0]: no loaded plugin serves the hook kind \"lsmhooks\"") !=
-          std::string::npos);
+    // The place in the file, and what the running plugins do serve.
+    CHECK(v->log().find(fmt::format("policy lsm-open: {}:7:5: spec.lsmhooks[0]: no loaded plugin serves the hook "
+                                    "kind \"lsmhooks\" (served: tracepoints (tracepoint))",
+                                    (pol.path() / "lsm.yaml").string())) != std::string::npos);
     CHECK(v->log().find("policy no-such-tp: spec.tracepoints[0]: plugin tracepoint: tracepoint nosuch/nothing does "
                         "not exist on this kernel") != std::string::npos);
     CHECK(v->stop() == 0);
