@@ -1,4 +1,7 @@
 #include "policy/compiler.hpp"
+#include "policy/limits.hpp"
+#include "policy/policy.hpp"
+#include "policy/syscalls.hpp"
 
 #include "policy/values.hpp"
 
@@ -205,6 +208,14 @@ private:
                 return err(s.loc, fpath, fmt::format("{} values, the limit for {} is {}", f.values.size(),
                                                      name_of(f.op), VSEL_MAX_NUM_VALUES));
             for (const auto& v : f.values) {
+                if (map && v.starts_with("list:")) {
+                    auto nrs = list_numbers(std::string_view(v).substr(5));
+                    if (!nrs)
+                        return err(s.loc, fpath, nrs.error());
+                    for (int32_t nr : *nrs)
+                        out_.add_int(a.filter_id, nr);
+                    continue;
+                }
                 auto iv = parse_integer(v);
                 if (!iv)
                     return err(s.loc, fpath, fmt::format("\"{}\" is not an integer", v));
@@ -215,6 +226,32 @@ private:
             }
         }
         return {};
+    }
+
+    // The syscall numbers of spec.lists entry `name` (a syscall list, checked by the parser).
+    std::expected<std::vector<int32_t>, std::string> list_numbers(std::string_view name) const
+    {
+        for (const auto& l : policy_.spec.lists) {
+            if (l.name != name)
+                continue;
+            if (l.type == ListType::generated_syscalls)
+                return all_syscall_numbers();
+            if (l.type != ListType::syscalls)
+                return std::unexpected(fmt::format("list \"{}\" of type {} cannot be used as values", name,
+                                                   name_of(l.type)));
+            std::vector<int32_t> out;
+            for (const auto& v : l.values) {
+                auto nr = syscall_number(v);
+                if (!nr)
+                    return std::unexpected(fmt::format("\"{}\" in list \"{}\" is not an x86-64 syscall{}", v, name,
+                                                       v.find('/') != std::string::npos
+                                                           ? " (32-bit syscalls are not matched by vigil's hooks)"
+                                                           : ""));
+                out.push_back(*nr);
+            }
+            return out;
+        }
+        return std::unexpected(fmt::format("list \"{}\" is not defined in spec.lists", name));
     }
 
     // The values of a network operator as vsel_net entries: CIDR prefixes, port ranges, and
@@ -444,6 +481,48 @@ Result<uint32_t> host_namespace_inode(NamespaceType type)
     if (::stat(path.c_str(), &st) != 0)
         return fail_errno(Errc::io, errno, "host_ns: {}", path);
     return static_cast<uint32_t>(st.st_ino);
+}
+
+Result<void> expand_call_lists(Policy& policy)
+{
+    std::vector<Kprobe> out;
+    for (size_t i = 0; i < policy.spec.kprobes.size(); ++i) {
+        Kprobe& k = policy.spec.kprobes[i];
+        const ListSpec* list = nullptr;
+        if (k.call.starts_with("list:"))
+            for (const auto& l : policy.spec.lists)
+                if (l.name == std::string_view(k.call).substr(5))
+                    list = &l;
+        if (!list) { // not a list (an undefined one was refused by the parser)
+            out.push_back(std::move(k));
+            continue;
+        }
+        auto refuse = [&](std::string why) {
+            return fail(Errc::invalid_input, "{}:{}:{}: spec.kprobes[{}].call: {}", policy.source, k.loc.line,
+                        k.loc.column, i, why);
+        };
+        if (list->type == ListType::generated_syscalls)
+            return refuse(fmt::format("list \"{}\" names every syscall: as calls it would be one hook per syscall; "
+                                      "hook raw_syscalls/sys_enter and match the syscall id with InMap \"list:{}\"",
+                                      list->name, list->name));
+        if (list->type == ListType::generated_ftrace)
+            return refuse(fmt::format("list \"{}\" of type generated_ftrace is not supported as calls: name the "
+                                      "functions in a list without a type",
+                                      list->name));
+        if (list->values.size() > limits::max_list_call_hooks)
+            return refuse(fmt::format("list \"{}\" expands to {} hooks, more than the {} one call may have",
+                                      list->name, list->values.size(), limits::max_list_call_hooks));
+        for (const auto& fn : list->values) {
+            if (fn.find('/') != std::string::npos)
+                return refuse(fmt::format("\"{}\" in list \"{}\": only x86-64 syscalls can be hooked", fn,
+                                          list->name));
+            Kprobe one = k;
+            one.call = fn;
+            out.push_back(std::move(one));
+        }
+    }
+    policy.spec.kprobes = std::move(out);
+    return {};
 }
 
 } // namespace vigil::policy

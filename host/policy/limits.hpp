@@ -49,6 +49,7 @@ inline constexpr size_t max_substring_len = 99;      // SubString/SubStringIgnCa
 // Spec-level.
 inline constexpr size_t max_lists = 64;
 inline constexpr size_t max_list_values = 1024;
+inline constexpr size_t max_list_call_hooks = 64;    // kprobes one "call: list:NAME" may expand to
 inline constexpr size_t max_name_len = 253;          // metadata.name, as a DNS subdomain
 inline constexpr uint32_t max_signal = 64;           // Signal argSig: 1..64
 

@@ -67,6 +67,8 @@ Result<void> PolicyManager::add(policy::Policy p, std::optional<policy::PolicyMo
 {
     if (find(p.name))
         return fail(Errc::conflict, "a policy named \"{}\" is already loaded; delete it first", p.name);
+    if (auto r = policy::expand_call_lists(p); !r)
+        return fail(Errc::invalid_input, "policy {}: {}", p.name, r.error().message());
     policy::PolicyInfo info = policy::analyse_policy(p);
     PolicyEntry e;
     e.monitor_only = info.monitor_only();

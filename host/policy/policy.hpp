@@ -65,4 +65,9 @@ struct PolicyInfo {
 // written out, and the lists the hook refers to are included. See docs/policies.md.
 [[nodiscard]] Result<std::string> hook_to_json(const Policy& policy, HookKind kind, size_t index);
 
+// Replaces each kprobe whose call is "list:NAME" by one kprobe per function of that list (a
+// syscalls list or one without a type), each with the same arguments, selectors and actions:
+// what loading the policy attaches. Generated lists are refused as calls, with file:line.
+[[nodiscard]] Result<void> expand_call_lists(Policy& policy);
+
 } // namespace vigil::policy

@@ -7,6 +7,7 @@
 #include "policy/policy.hpp"
 
 #include "policy/values.hpp"
+#include "policy/syscalls.hpp"
 #include "policy/yaml_reader.hpp"
 
 #include <yaml-cpp/eventhandler.h>
@@ -338,6 +339,12 @@ void Parser::parse_lists(const Field& f, std::vector<ListSpec>& out)
                             "values per list");
                 list.values = std::move(*values);
             }
+            // "i386/sys_dup" names a 32-bit syscall; the compiler says those cannot be matched.
+            if (list.type == ListType::syscalls)
+                for (const auto& v : list.values)
+                    if (v.find('/') == std::string::npos && !syscall_number(v))
+                        d_.error(values_field->loc, values_field->path,
+                                 fmt::format("\"{}\" is not an x86-64 syscall", v));
         }
         std::optional<Field> pattern_field = r.take("pattern");
         if (pattern_field)
@@ -1312,9 +1319,10 @@ void Parser::check_one_value(const Field& vf, const std::string& v, ArgOperator 
                          fmt::format("list \"{}\" must have type syscalls or generated_syscalls "
                                      "to be used in {}",
                                      name, name_of(op)));
-            else if (known && type != ArgType::syscall64)
+            else if (known && type != ArgType::syscall64 && type != ArgType::uint64)
                 d_.error(vf.loc, vf.path,
-                         fmt::format("a syscall list needs an argument of type syscall64, not {}",
+                         fmt::format("a syscall list needs an argument of type syscall64 or uint64, "
+                                     "not {}",
                                      name_of(type)));
         } else if (v.find(':') != std::string::npos) {
             check_range(v);

@@ -704,7 +704,7 @@ TEST_CASE("matchArgs: values", "[policy][errors]")
     CHECK(with_list("syscall64", "fns") ==
           at + "list \"fns\" must have type syscalls or generated_syscalls to be used in InMap");
     CHECK(with_list("int64", "sys") ==
-          at + "a syscall list needs an argument of type syscall64, not int64");
+          at + "a syscall list needs an argument of type syscall64 or uint64, not int64");
 }
 
 TEST_CASE("matchArgs: number of values", "[policy][errors]")

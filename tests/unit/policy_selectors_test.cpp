@@ -1,5 +1,8 @@
 // Every selector kind and every matchArgs operator, with the argument types it accepts.
+#include "policy/compiler.hpp"
 #include "policy_test_util.hpp"
+
+#include <set>
 
 using namespace vigil;
 using namespace vigil::policy;
@@ -303,4 +306,83 @@ TEST_CASE("matchReturnArgs and matchReturnActions on uprobes", "[policy][selecto
     const ArgFilter& f = p.spec.uprobes[0].selectors.at(0).match_return_args.at(0);
     CHECK(f.op == ArgOperator::prefix);
     CHECK_FALSE(f.index);
+}
+
+TEST_CASE("syscall lists: InMap values become syscall numbers, list calls become one hook each",
+          "[policy][selectors][lists]")
+{
+    Policy p = parse_ok(R"(apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: lists
+spec:
+  lists:
+  - name: rare
+    type: syscalls
+    values: [sys_ptrace, __x64_sys_bpf, kexec_load]
+  - name: all
+    type: generated_syscalls
+  - name: ids
+    type: syscalls
+    values: [sys_setuid, sys_setgid]
+  kprobes:
+  - call: list:ids
+    syscall: true
+    args:
+    - index: 0
+      type: int
+  tracepoints:
+  - subsystem: raw_syscalls
+    event: sys_enter
+    args:
+    - index: 4
+      type: uint64
+    selectors:
+    - matchArgs:
+      - index: 4
+        operator: InMap
+        values: ["list:rare", "1000"]
+    - matchArgs:
+      - index: 4
+        operator: NotInMap
+        values: ["list:all"]
+)");
+    auto c = vigil::policy::compile_selectors(p, p.spec.tracepoints.at(0), {"spec.tracepoints[0]", false});
+    INFO((c ? std::string() : c.error().message()));
+    REQUIRE(c);
+    std::set<std::pair<uint32_t, int64_t>> ints;
+    for (const auto& k : c->ints)
+        ints.insert({k.filter_id, k.value});
+    uint32_t first = c->ints.at(0).filter_id;
+    // x86-64: ptrace 101, bpf 321, kexec_load 246
+    CHECK(ints.contains({first, 101}));
+    CHECK(ints.contains({first, 321}));
+    CHECK(ints.contains({first, 246}));
+    CHECK(ints.contains({first, 1000}));
+    size_t in_second = 0;
+    for (const auto& [id, v] : ints)
+        in_second += id != first;
+    CHECK(in_second > 300); // every syscall
+
+    REQUIRE(vigil::policy::expand_call_lists(p));
+    REQUIRE(p.spec.kprobes.size() == 2);
+    CHECK(p.spec.kprobes[0].call == "sys_setuid");
+    CHECK(p.spec.kprobes[1].call == "sys_setgid");
+    CHECK(p.spec.kprobes[1].syscall);
+    CHECK(p.spec.kprobes[1].args.size() == 1);
+}
+
+TEST_CASE("syscall lists: what cannot be expanded is refused with its place", "[policy][selectors][lists]")
+{
+    auto with = [](const std::string& lists, const std::string& call) {
+        return fmt::format("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: l\nspec:\n"
+                           "  lists:\n{}  kprobes:\n  - call: {}\n",
+                           lists, call);
+    };
+    CHECK(parse_error(with("  - name: s\n    type: syscalls\n    values: [sys_nosuch]\n", "list:s")) ==
+          "test.yaml:9:13: spec.lists[0].values: \"sys_nosuch\" is not an x86-64 syscall");
+    Policy p = parse_ok(with("  - name: all\n    type: generated_syscalls\n", "list:all"));
+    auto r = vigil::policy::expand_call_lists(p);
+    REQUIRE(!r);
+    CHECK(r.error().message().starts_with("test.yaml:10:5: spec.kprobes[0].call: list \"all\" names every syscall"));
 }
