@@ -2,6 +2,7 @@
 #include "agent.hpp"
 #include "core/log.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -27,6 +28,8 @@ void usage(std::FILE* f)
 
 int main(int argc, char** argv)
 {
+    // A closed stdout (`vigild | head`) shows as EPIPE on that sink, which turns it off.
+    std::signal(SIGPIPE, SIG_IGN);
     vigil::AgentOptions opts;
     opts.plugin_dir = VIGIL_PLUGIN_DIR;
     for (int i = 1; i < argc; ++i) {
