@@ -286,6 +286,10 @@ void Agent::log_stats() const
         more["output_rotated_away"] += st.rotated_away;
         more["output_reopens"] += st.reopens;
     }
+    for (const auto& p : registry_->plugins())
+        for (const auto& [name, n] : p->counters())
+            if (name == "records_after_stop" || name == "records_of_removed_hooks")
+                more[name] += n;
     std::string tail;
     for (const auto& [k, v] : more)
         tail += fmt::format(" {}={}", k, v);
@@ -355,8 +359,10 @@ void Agent::stop()
             log::get("policy")->info("policy {}: matched={} posted={} rate_limited={} enforced={} monitored={}",
                                      p.policy.name, c->matched, c->posted, c->rate_limited, c->enforced,
                                      c->monitored);
+    // Every record posted before the links go is decoded while its policy's hooks still exist.
+    registry_->quiesce();
     policies_->remove_all();
-    registry_->stop_all(); // detaches every link and drains the rings
+    registry_->stop_all();
     pipeline_->flush();
     pipeline_->close_sinks(std::chrono::seconds(1));
     signals_.cancel();

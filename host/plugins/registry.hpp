@@ -96,7 +96,10 @@ public:
     // Runtime enable/disable of one plugin (already loaded or listed in the config).
     [[nodiscard]] Result<void> enable(const std::string& id);
     [[nodiscard]] Result<void> disable(const std::string& id);
-    // Stops every plugin (detaching all links, draining rings) and destroys the instances.
+    // Detaches the links of every plugin, then drains every ring until it is empty, while every
+    // plugin and hook is still there to decode what was posted before the links went.
+    void quiesce();
+    // Stops every plugin (quiesce first) and destroys the instances.
     void stop_all();
     // Consumes what is waiting in every ring but those being drained already: an event whose
     // process is not known yet may have that process's exec or fork still queued in another ring.
@@ -118,6 +121,8 @@ private:
     [[nodiscard]] Result<void> start(Plugin& p);
     void stop(Plugin& p);
     void detach_links(Plugin& p, const char* owner_tag);
+    // Drains the plugin's rings until they are empty.
+    static void drain_all(Plugin& p);
 
     // vigil_host_api callbacks; ctx is the Plugin.
     static void cb_log(void* ctx, uint32_t level, const char* msg, size_t len);

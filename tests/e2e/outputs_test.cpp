@@ -337,3 +337,35 @@ TEST_CASE("security-relevant events go to a file of their own too, and rotation 
     REQUIRE(::stat(sec.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0600);
 }
+
+TEST_CASE("SIGTERM under a socket load: every ring is drained before a plugin tears down", "[e2e][faults][outputs]")
+{
+    VIGIL_E2E_NEEDS_ROOT();
+    VigildOptions o;
+    o.plugins = {"tracepoint", "socket"};
+    auto v = Vigild::start(o);
+    std::atomic<bool> done{false};
+    std::vector<std::thread> load;
+    for (int t = 0; t < 2; ++t)
+        load.emplace_back([&] {
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(9); // nothing listens: each connect is refused at once
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            while (!done) {
+                int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+                ::close(fd);
+            }
+        });
+    std::this_thread::sleep_for(1500ms);
+    int st = v->stop();
+    done = true;
+    for (auto& t : load)
+        t.join();
+    CHECK(WIFEXITED(st));
+    std::string log = v->log();
+    INFO(log.substr(log.size() > 4000 ? log.size() - 4000 : 0));
+    CHECK(log.find("unknown ring") == std::string::npos);
+    CHECK(log.find("decode_errors=0") != std::string::npos);
+}
