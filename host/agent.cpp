@@ -149,9 +149,10 @@ Result<void> Agent::start()
     StdoutFormat out = opts_.stdout_format.value_or(cfg_.stdout_format);
     if (out != StdoutFormat::none) {
         auto sink = StreamSink::make(STDOUT_FILENO, "stdout", size_t{cfg_.output_queue_kb} << 10);
-        if (!sink)
-            return std::unexpected(sink.error());
-        pipeline_->add_sink(std::move(*sink), out == StdoutFormat::json ? Format::json : Format::compact);
+        if (sink)
+            pipeline_->add_sink(std::move(*sink), out == StdoutFormat::json ? Format::json : Format::compact);
+        else // started with stdout closed
+            logger->warn("{}: events are not written to stdout", sink.error().message());
     }
     ExportFileConfig file = cfg_.export_file;
     if (opts_.export_file)

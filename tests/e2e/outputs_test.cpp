@@ -171,6 +171,20 @@ TEST_CASE("a stdout closed by its reader turns that output off; vigild keeps run
     CHECK_FALSE(fs::exists(v->dir() / "vigil.sock"));
 }
 
+TEST_CASE("vigild started with stdout closed writes no event into another of its files", "[e2e][faults][outputs]")
+{
+    VIGIL_E2E_NEEDS_ROOT();
+    VigildOptions o;
+    o.stdout_fd = -2;
+    auto v = Vigild::start(o);
+    CHECK(v->log().find("started with fd 1 closed: /dev/null stands in for it") != std::string::npos);
+    fs::path marker = run_marker(*v, "marker-no-stdout");
+    REQUIRE(v->wait_event(exec_of(marker)));
+    // Events reach the export file once, as JSON lines of their own (events() fails on a
+    // malformed line), not a second time as fd 1.
+    CHECK(v->select(exec_of(marker)).size() == 1);
+}
+
 TEST_CASE("an export file renamed by an outside tool is opened again on SIGHUP", "[e2e][faults][outputs]")
 {
     VIGIL_E2E_NEEDS_ROOT();

@@ -80,7 +80,7 @@ std::unique_ptr<Vigild> Vigild::start(VigildOptions opts)
         out << opts.extra_toml << '\n';
     }
     std::vector<std::string> args = {vigild_path().string(), "--config", config.string(), "--output",
-                                     opts.stdout_fd >= 0 ? "json" : "none",
+                                     opts.stdout_fd != -1 ? "json" : "none",
                                      "--export-file", v->export_file_.string()};
     int log_fd = ::open(v->log_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (log_fd < 0)
@@ -93,6 +93,8 @@ std::unique_ptr<Vigild> Vigild::start(VigildOptions opts)
         int devnull = ::open("/dev/null", O_RDWR);
         ::dup2(devnull, STDIN_FILENO);
         ::dup2(opts.stdout_fd >= 0 ? opts.stdout_fd : devnull, STDOUT_FILENO);
+        if (opts.stdout_fd == -2)
+            ::close(STDOUT_FILENO);
         exec_or_die(args);
     }
     ::close(log_fd);
