@@ -140,6 +140,19 @@ int cmd_status(const Globals& g, Args& args)
         std::printf("process cache: %s of %s\n", text(pc.get("size")).c_str(), text(pc.get("capacity")).c_str());
     std::printf("policy engine: %s\n", s.get("policy_engine").is_true() ? "available" : "not available in this build");
     std::printf("subscribers: %zu\n", s.get("subscribers").size());
+    JsonValue outputs = s.get("outputs");
+    for (size_t i = 0; i < outputs.size(); ++i) {
+        JsonValue o = outputs.at(i);
+        std::string lost;
+        for (const auto& [k, v] : o.get("lost").members())
+            lost += fmt::format("{}{} {}", lost.empty() ? "" : ", ", k, text(v));
+        std::printf("output %s: %s written, lost: %s; write errors: %s%s; rotations: %s (%s lines rotated away)%s\n",
+                    text(o.get("name")).c_str(), text(o.get("written")).c_str(), lost.empty() ? "none" : lost.c_str(),
+                    text(o.get("write_errors")).c_str(),
+                    text(o.get("last_error")).empty() ? "" : fmt::format(" (last: {})", text(o.get("last_error"))).c_str(),
+                    text(o.get("rotations")).c_str(), text(o.get("rotated_away")).c_str(),
+                    o.get("closed").is_true() ? "; closed by its reader" : "");
+    }
     Table t({"PLUGIN", "STATE", "LINKS", "RECORDS", "DECODE-ERRORS", "LAST-ERROR"});
     JsonValue plugins = s.get("plugins");
     for (size_t i = 0; i < plugins.size(); ++i) {

@@ -6,6 +6,7 @@
 
 #include <vigil/wire/errors.h>
 
+#include <grp.h>
 #include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,6 +50,24 @@ Result<Config> load_config(const AgentOptions& opts)
         cfg->api.socket = path;
     }
     return cfg;
+}
+
+Result<FileSinkOptions> file_sink_options(const ExportFileConfig& f, size_t queue_bytes)
+{
+    FileSinkOptions o;
+    o.queue_bytes = queue_bytes;
+    o.path = f.path;
+    o.max_bytes = f.max_size_bytes;
+    o.max_files = f.max_files;
+    o.mode.mode = f.mode;
+    o.kinds.insert(f.kinds.begin(), f.kinds.end());
+    if (!f.group.empty()) {
+        struct group* g = ::getgrnam(f.group.c_str());
+        if (!g)
+            return fail(Errc::invalid_input, "export file {}: no group \"{}\"", f.path, f.group);
+        o.mode.gid = g->gr_gid;
+    }
+    return o;
 }
 
 } // namespace
@@ -128,18 +147,27 @@ Result<void> Agent::start()
     pipeline_->add_sink(hub_.make_sink(), Format::json, SinkScope::unfiltered); // API subscribers
 
     StdoutFormat out = opts_.stdout_format.value_or(cfg_.stdout_format);
-    if (out != StdoutFormat::none)
-        pipeline_->add_sink(std::make_unique<StreamSink>(stdout),
-                            out == StdoutFormat::json ? Format::json : Format::compact);
+    if (out != StdoutFormat::none) {
+        auto sink = StreamSink::make(STDOUT_FILENO, "stdout", size_t{cfg_.output_queue_kb} << 10);
+        if (sink)
+            pipeline_->add_sink(std::move(*sink), out == StdoutFormat::json ? Format::json : Format::compact);
+        else // started with stdout closed
+            logger->warn("{}: events are not written to stdout", sink.error().message());
+    }
     ExportFileConfig file = cfg_.export_file;
     if (opts_.export_file)
         file.path = *opts_.export_file;
-    if (!file.path.empty()) {
-        auto sink = RotatingFileSink::make(file.path, file.max_size_bytes, file.max_files);
+    for (const ExportFileConfig* f : {&file, &cfg_.export_security_file}) {
+        if (f->path.empty())
+            continue;
+        auto sink_opts = file_sink_options(*f, size_t{cfg_.output_queue_kb} << 10);
+        if (!sink_opts)
+            return std::unexpected(sink_opts.error());
+        auto sink = RotatingFileSink::make(std::move(*sink_opts));
         if (!sink)
             return std::unexpected(sink.error());
         pipeline_->add_sink(std::move(*sink), Format::json);
-        logger->info("exporting JSON events to {}", file.path);
+        logger->info("exporting JSON events{} to {}", f == &file ? "" : " of the security-relevant kinds", f->path);
     }
 
     std::filesystem::path plugin_dir = cfg_.plugin_dir.empty() ? opts_.plugin_dir : std::filesystem::path(cfg_.plugin_dir);
@@ -278,9 +306,25 @@ AgentStats Agent::stats() const
 void Agent::log_stats() const
 {
     AgentStats s = stats();
-    std::string by_kind; // received per event kind, for accounting (tests/soak)
+    // received per event kind, for accounting (tests/soak); every output's counters, summed
+    std::map<std::string, uint64_t> more;
     for (const auto& [kind, n] : s.pipeline.by_kind)
-        by_kind += fmt::format(" received_{}={}", kind, n);
+        more["received_" + kind] = n;
+    for (const SinkStats& st : pipeline_->sink_stats()) {
+        for (const auto& [reason, n] : st.lost)
+            more["output_lost_" + reason] += n;
+        more["output_written"] += st.written;
+        more["output_write_errors"] += st.write_errors;
+        more["output_rotated_away"] += st.rotated_away;
+        more["output_reopens"] += st.reopens;
+    }
+    for (const auto& p : registry_->plugins())
+        for (const auto& [name, n] : p->counters())
+            if (name == "records_after_stop" || name == "records_of_removed_hooks")
+                more[name] += n;
+    std::string tail;
+    for (const auto& [k, v] : more)
+        tail += fmt::format(" {}={}", k, v);
     log::get("host")->info("stats: received={} exported={} filtered={} internal={} lost={} shed={} "
                            "decode_errors={} map_update_errors={} cache_size={} cache_capacity={} "
                            "cache_collected={} cache_evicted={} exit_misses={} process_refreshes={} "
@@ -288,7 +332,7 @@ void Agent::log_stats() const
                            s.pipeline.received, s.pipeline.exported, s.pipeline.filtered, s.pipeline.internal,
                            s.ring_lost, s.shed, s.decode_errors, s.map_update_errors, s.cache.size, s.cache.capacity,
                            s.cache.collected, s.cache.evicted, s.cache.exit_misses, s.pipeline.process_refreshes,
-                           s.pipeline.process_misses, by_kind);
+                           s.pipeline.process_misses, tail);
     if (s.ring_lost)
         log::get("host")->warn("{} event(s) lost: a plugin ring buffer was full", s.ring_lost);
 }
@@ -304,6 +348,7 @@ void Agent::wait_signals()
             return;
         }
         if (sig == SIGHUP) {
+            pipeline_->reopen_sinks(); // what an outside tool rotated
             if (auto r = reload(); !r)
                 log::get("host")->error("reload failed, keeping the running configuration: {}", r.error().message());
             wait_signals();
@@ -352,9 +397,12 @@ void Agent::stop()
             log::get("policy")->info("policy {}: matched={} posted={} rate_limited={} enforced={} monitored={}",
                                      p.policy.name, c->matched, c->posted, c->rate_limited, c->enforced,
                                      c->monitored);
+    // Every record posted before the links go is decoded while its policy's hooks still exist.
+    registry_->quiesce();
     policies_->remove_all();
-    registry_->stop_all(); // detaches every link and drains the rings
+    registry_->stop_all();
     pipeline_->flush();
+    pipeline_->close_sinks(std::chrono::seconds(1));
     signals_.cancel();
     flush_timer_.cancel();
     io_.stop();

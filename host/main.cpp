@@ -2,6 +2,11 @@
 #include "agent.hpp"
 #include "core/log.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -27,6 +32,19 @@ void usage(std::FILE* f)
 
 int main(int argc, char** argv)
 {
+    // A closed stdout (`vigild | head`) shows as EPIPE on that sink, which turns it off.
+    std::signal(SIGPIPE, SIG_IGN);
+    // Started with 0, 1 or 2 closed: /dev/null takes the place, or the first file or BPF object
+    // vigild opens would get the number and receive its events or log lines.
+    for (int fd = 0; fd <= 2; ++fd)
+        if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int null_fd = ::open("/dev/null", O_RDWR);
+            if (null_fd >= 0 && null_fd != fd) {
+                ::dup2(null_fd, fd);
+                ::close(null_fd);
+            }
+            vigil::log::get("host")->warn("started with fd {} closed: /dev/null stands in for it", fd);
+        }
     vigil::AgentOptions opts;
     opts.plugin_dir = VIGIL_PLUGIN_DIR;
     for (int i = 1; i < argc; ++i) {

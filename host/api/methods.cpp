@@ -257,6 +257,19 @@ MethodResult Methods::status(const JsonValue& params)
     w.member("subscriber_dropped", s_.subscribers.dropped_total());
     w.end_object();
 
+    w.key("outputs").begin_array();
+    for (const SinkStats& o : s_.pipeline.sink_stats()) {
+        w.begin_object().member("name", o.name).member("written", o.written);
+        w.key("lost").begin_object();
+        for (const auto& [reason, n] : o.lost)
+            w.member(reason, n);
+        w.end_object();
+        w.member("write_errors", o.write_errors).member("last_error", o.last_error);
+        w.member("rotations", o.rotations).member("rotated_away", o.rotated_away);
+        w.member("reopens", o.reopens).member("closed", o.closed).end_object();
+    }
+    w.end_array();
+
     if (s_.processes) {
         ProcessCacheCounts st = s_.processes->counts();
         w.key("process_cache").begin_object().member("size", st.size).member("capacity", st.capacity);

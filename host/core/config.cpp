@@ -193,6 +193,28 @@ private:
     std::optional<Error> error_;
 };
 
+std::optional<Error> read_export_file(std::string_view source, const toml::table& t, std::string path,
+                                      ExportFileConfig& out, bool with_kinds)
+{
+    TableReader r(source, t, path);
+    r.read_string("path", out.path);
+    uint64_t max_mb = out.max_size_bytes >> 20;
+    r.read_uint("max_size_mb", max_mb, 1, 1 << 20);
+    out.max_size_bytes = max_mb << 20;
+    r.read_uint("max_files", out.max_files, 1, 1000);
+    r.read_enum("mode", out.mode, {{"0600", 0600u}, {"0640", 0640u}});
+    r.read_string("group", out.group);
+    if (with_kinds)
+        r.read_string_list("kinds", out.kinds);
+    if (auto e = r.finish())
+        return e;
+    if (!out.group.empty() && out.mode != 0640)
+        return Error{Errc::invalid_input, 0,
+                     fmt::format("{}: {}.group gives read access only with mode = \"0640\"",
+                                 where(source, t.get("group")->source()), path)};
+    return std::nullopt;
+}
+
 std::optional<Error> read_filter(std::string_view source, const toml::table& t, std::string path,
                                  ExportFilterConfig& out)
 {
@@ -351,6 +373,14 @@ std::optional<Error> read_plugins(std::string_view source, const toml::table& pl
 
 std::string_view embedded_default_config() { return default_config; }
 
+const std::vector<std::string>& security_event_kinds()
+{
+    static const std::vector<std::string> kinds = {"process_exec",       "process_exit", "process_kprobe",
+                                                   "process_tracepoint", "process_lsm",  "process_uprobe",
+                                                   "process_connect"};
+    return kinds;
+}
+
 Result<Config> parse_config(std::string_view text, std::string_view source_name)
 {
     toml::table root;
@@ -362,6 +392,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
 
     Config cfg;
     cfg.source = std::string(source_name);
+    cfg.export_security_file.kinds = security_event_kinds();
     TableReader top(source_name, root, "");
 
     if (const toml::table* t = top.sub_table("agent")) {
@@ -397,21 +428,18 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
         TableReader r(source_name, *t, "output");
         r.read_enum("stdout", cfg.stdout_format,
                     {{"none", StdoutFormat::none}, {"compact", StdoutFormat::compact}, {"json", StdoutFormat::json}});
+        r.read_uint("queue_kb", cfg.output_queue_kb, 64, 1u << 20);
         if (auto e = r.finish())
             return std::unexpected(*e);
     }
     if (const toml::table* t = top.sub_table("export")) {
         TableReader r(source_name, *t, "export");
-        if (const toml::table* f = r.sub_table("file")) {
-            TableReader fr(source_name, *f, "export.file");
-            fr.read_string("path", cfg.export_file.path);
-            uint64_t max_mb = cfg.export_file.max_size_bytes >> 20;
-            fr.read_uint("max_size_mb", max_mb, 1, 1 << 20);
-            cfg.export_file.max_size_bytes = max_mb << 20;
-            fr.read_uint("max_files", cfg.export_file.max_files, 1, 1000);
-            if (auto e = fr.finish())
+        if (const toml::table* f = r.sub_table("file"))
+            if (auto e = read_export_file(source_name, *f, "export.file", cfg.export_file, false))
                 return std::unexpected(*e);
-        }
+        if (const toml::table* f = r.sub_table("security_file"))
+            if (auto e = read_export_file(source_name, *f, "export.security_file", cfg.export_security_file, true))
+                return std::unexpected(*e);
         if (const toml::table* f = r.sub_table("allow"))
             if (auto e = read_filter(source_name, *f, "export.allow", cfg.export_allow))
                 return std::unexpected(*e);

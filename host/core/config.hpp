@@ -46,7 +46,14 @@ struct ExportFileConfig {
     std::string path; // empty: no file export
     uint64_t max_size_bytes = 100ull << 20;
     uint32_t max_files = 5;
+    uint32_t mode = 0600;  // 0600 or 0640
+    std::string group;     // empty: root's (vigild's) group; else the group given read access
+    std::vector<std::string> kinds; // empty: every kind
 };
+
+// Event kinds that are evidence (process lifecycle and policy hooks): the default of
+// [export.security_file] kinds, so a flood of other events cannot rotate them away.
+const std::vector<std::string>& security_event_kinds();
 
 struct ExportFilterConfig {
     std::vector<std::string> event_types; // empty: all
@@ -83,7 +90,9 @@ struct Config {
     bool process_capabilities = false;  // process objects carry "cap"
     uint32_t process_cache_size = 65536;
     StdoutFormat stdout_format = StdoutFormat::compact;
+    uint32_t output_queue_kb = 8192; // events each output holds while its reader or disk lags
     ExportFileConfig export_file;
+    ExportFileConfig export_security_file; // [export.security_file]; kinds defaults to security_event_kinds()
     ExportFilterConfig export_allow;
     ExportFilterConfig export_deny;
     ApiConfig api;

@@ -30,6 +30,16 @@ Result<void> for_each_chunk(const TrustedFile& f, const std::filesystem::path& p
     }
 }
 
+// Fills f.st and checks that f is a regular file that passes check_trusted_owner.
+Result<void> stat_regular_trusted(TrustedFile& f, const std::filesystem::path& path, std::string_view refusal)
+{
+    if (::fstat(f.fd.get(), &f.st) != 0)
+        return fail_errno(Errc::io, errno, "{}: fstat", path.string());
+    if (!S_ISREG(f.st.st_mode))
+        return fail(Errc::invalid_input, "{}: not a regular file; {}", path.string(), refusal);
+    return check_trusted_owner(f.st, path, refusal);
+}
+
 } // namespace
 
 Result<TrustedFile> open_trusted_file(const std::filesystem::path& path, std::string_view refusal)
@@ -38,16 +48,61 @@ Result<TrustedFile> open_trusted_file(const std::filesystem::path& path, std::st
     f.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!f.fd.valid())
         return fail_errno(Errc::io, errno, "{}", path.string());
-    if (::fstat(f.fd.get(), &f.st) != 0)
-        return fail_errno(Errc::io, errno, "{}: fstat", path.string());
-    if (!S_ISREG(f.st.st_mode))
-        return fail(Errc::invalid_input, "{}: not a regular file; {}", path.string(), refusal);
-    if (f.st.st_uid != 0 && f.st.st_uid != ::geteuid())
+    if (auto r = stat_regular_trusted(f, path, refusal); !r)
+        return std::unexpected(r.error());
+    return f;
+}
+
+Result<void> check_trusted_owner(const struct stat& st, const std::filesystem::path& path, std::string_view refusal,
+                                 bool dir)
+{
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
         return fail(Errc::invalid_input, "{}: owned by uid {}, not by root or the user running vigild; {}",
-                    path.string(), f.st.st_uid, refusal);
-    if (f.st.st_mode & (S_IWGRP | S_IWOTH))
-        return fail(Errc::invalid_input, "{}: writable by group or others (mode {:o}); {}", path.string(),
-                    f.st.st_mode & 07777, refusal);
+                    path.string(), st.st_uid, refusal);
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st.st_mode & S_ISVTX)))
+        return fail(Errc::invalid_input, "{}: writable by group or others{} (mode {:o}); {}", path.string(),
+                    dir ? " without the sticky bit" : "", st.st_mode & 07777, refusal);
+    return {};
+}
+
+Result<Fd> open_trusted_dir(const std::filesystem::path& dir, std::string_view refusal)
+{
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) {
+        int err = errno;
+        if (err == ELOOP || err == ENOTDIR)
+            return fail(Errc::invalid_input, "{}: not a directory (or a symbolic link); {}", dir.string(), refusal);
+        return fail_errno(Errc::io, err, "{}", dir.string());
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0)
+        return fail_errno(Errc::io, errno, "{}: fstat", dir.string());
+    if (auto r = check_trusted_owner(st, dir, refusal, true); !r)
+        return std::unexpected(r.error());
+    return fd;
+}
+
+Result<TrustedFile> open_trusted_output(int dir_fd, const std::filesystem::path& dir, const std::string& name,
+                                        OutputFileMode mode)
+{
+    auto path = dir / name;
+    constexpr std::string_view refusal = "refusing to write events into it";
+    TrustedFile f;
+    f.fd.reset(::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, mode.mode));
+    if (!f.fd.valid()) {
+        int err = errno;
+        if (err == ELOOP)
+            return fail(Errc::invalid_input, "{}: a symbolic link; {}", path.string(), refusal);
+        return fail_errno(Errc::io, err, "{}", path.string());
+    }
+    if (auto r = stat_regular_trusted(f, path, refusal); !r)
+        return std::unexpected(r.error());
+    if (f.st.st_nlink > 1)
+        return fail(Errc::invalid_input, "{}: has {} hard links; {}", path.string(), f.st.st_nlink, refusal);
+    if ((f.st.st_mode & 07777) != mode.mode && ::fchmod(f.fd.get(), mode.mode) != 0)
+        return fail_errno(Errc::io, errno, "{}: chmod {:o}", path.string(), mode.mode);
+    if (mode.gid != static_cast<gid_t>(-1) && f.st.st_gid != mode.gid && ::fchown(f.fd.get(), -1, mode.gid) != 0)
+        return fail_errno(Errc::io, errno, "{}: chgrp {}", path.string(), mode.gid);
     return f;
 }
 

@@ -81,8 +81,8 @@ void EventPipeline::on_event(const std::string& plugin_id, const vigil_event& ev
             return;
     }
     stats_.exported += pass;
-    auto wants = [pass](const SinkEntry& s) {
-        return (pass || s.scope == SinkScope::unfiltered) && s.sink->active();
+    auto wants = [pass, &ev](const SinkEntry& s) {
+        return (pass || s.scope == SinkScope::unfiltered) && s.sink->active() && s.sink->wants(ev.kind);
     };
     bool json = false, compact = false;
     for (const auto& s : sinks_)
@@ -200,6 +200,27 @@ void EventPipeline::flush()
 {
     for (auto& s : sinks_)
         s.sink->flush();
+}
+
+void EventPipeline::reopen_sinks()
+{
+    for (auto& s : sinks_)
+        s.sink->reopen();
+}
+
+void EventPipeline::close_sinks(std::chrono::milliseconds budget)
+{
+    for (auto& s : sinks_)
+        s.sink->close(budget);
+}
+
+std::vector<SinkStats> EventPipeline::sink_stats() const
+{
+    std::vector<SinkStats> out;
+    for (const auto& s : sinks_)
+        if (auto st = s.sink->stats())
+            out.push_back(std::move(*st));
+    return out;
 }
 
 } // namespace vigil

@@ -12,6 +12,7 @@
 #include <vigil/plugin_abi.h>
 #include <vigil/sdk/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -55,6 +56,12 @@ public:
     // One event from a plugin; `plugin_id` names the source in counters.
     void on_event(const std::string& plugin_id, const vigil_event& ev);
     void flush();
+    // SIGHUP: the sinks open their files again.
+    void reopen_sinks();
+    // Orderly stop: each sink writes what it has queued, for at most `budget`.
+    void close_sinks(std::chrono::milliseconds budget);
+    // The counters of every sink that keeps some (stdout, the export files).
+    std::vector<SinkStats> sink_stats() const;
     // Called when an event's process is not in the cache: it consumes the lifecycle records
     // still queued (the registry's drain_rings), after which the lookup is tried again.
     void set_process_refresh(std::function<void()> refresh) { refresh_ = std::move(refresh); }

@@ -90,6 +90,27 @@ std::string render_metrics(api::AgentServices& s, const ProgStatsCollector& prog
     for (const auto& e : bpf_error_counts(s.maps))
         t.sample("vigil_bpf_errors_total", {{"kind", e.kind}}, e.count);
 
+    auto outputs = s.pipeline.sink_stats();
+    t.family("vigil_output_lines_total", "counter", "Event lines each output (stdout, export files) wrote whole.");
+    for (const auto& o : outputs)
+        t.sample("vigil_output_lines_total", {{"output", o.name}}, o.written);
+    t.family("vigil_output_lost_total", "counter",
+             "Event lines an output lost, by reason: queue_full (its reader or disk did not keep up), write_error, "
+             "closed (its reader went away), no_file (the file could not be opened), stop.");
+    for (const auto& o : outputs)
+        for (const auto& [reason, n] : o.lost)
+            t.sample("vigil_output_lost_total", {{"output", o.name}, {"reason", reason}}, n);
+    t.family("vigil_output_write_errors_total", "counter", "Failed writes, opens and rotations of each output.");
+    for (const auto& o : outputs)
+        t.sample("vigil_output_write_errors_total", {{"output", o.name}}, o.write_errors);
+    t.family("vigil_output_rotations_total", "counter", "Rotations of each export file.");
+    for (const auto& o : outputs)
+        t.sample("vigil_output_rotations_total", {{"output", o.name}}, o.rotations);
+    t.family("vigil_output_rotated_away_total", "counter",
+             "Event lines in rotated export files that rotation deleted.");
+    for (const auto& o : outputs)
+        t.sample("vigil_output_rotated_away_total", {{"output", o.name}}, o.rotated_away);
+
     t.family("vigil_subscribers", "gauge", "API event subscribers connected now.");
     t.sample("vigil_subscribers", static_cast<uint64_t>(s.subscribers.size()));
     t.family("vigil_subscriber_dropped_total", "counter",

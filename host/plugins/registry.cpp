@@ -282,8 +282,28 @@ uint64_t PluginRegistry::drain_rings()
     return n;
 }
 
+void PluginRegistry::drain_all(Plugin& p)
+{
+    for (auto& r : p.rings_)
+        while (r->drain() >= RingSet::max_records_per_drain)
+            ;
+}
+
+void PluginRegistry::quiesce()
+{
+    for (auto& p : plugins_)
+        detach_links(*p, nullptr);
+    for (auto& p : plugins_)
+        drain_all(*p);
+}
+
 void PluginRegistry::stop(Plugin& p)
 {
+    // Most link types cannot be detached while the plugin holds its own fd (raw and perf event
+    // tracepoints: EOPNOTSUPP), so records keep coming until the plugin's stop and the closing of
+    // our fds; the rings are drained before and after, the plugin decoding until its destroy.
+    detach_links(p, nullptr);
+    drain_all(p);
     if (p.self_) {
         char err[err_buf_size] = {};
         if (vigil_result r = p.api().stop(p.self_, err, sizeof err); r != VIGIL_OK)
@@ -422,6 +442,7 @@ Result<void> PluginRegistry::disable(const std::string& id)
 
 void PluginRegistry::stop_all()
 {
+    quiesce();
     for (auto& p : plugins_) {
         stop(*p);
         if (p->self_) {
@@ -477,8 +498,10 @@ vigil_result PluginRegistry::cb_add_ring(void* ctx, int map_fd, uint32_t ring_id
     auto* p = static_cast<Plugin*>(ctx);
     PluginRegistry* reg = p->registry_;
     auto set = std::make_unique<RingSet>(reg->io_, [p](uint32_t ring, const void* data, size_t len) {
-        if (!p->self_)
+        if (!p->self_) { // the instance is gone: counted, not decoded
+            p->counters_["records_after_stop"]++;
             return;
+        }
         char e[err_buf_size] = {};
         vigil_result r = p->api().decode(p->self_, ring, data, len, &PluginRegistry::cb_emit, p, e, sizeof e);
         if (r != VIGIL_OK) {

@@ -103,7 +103,10 @@ public:
     // Runtime enable/disable of one plugin (already loaded or listed in the config).
     [[nodiscard]] Result<void> enable(const std::string& id);
     [[nodiscard]] Result<void> disable(const std::string& id);
-    // Stops every plugin (detaching all links, draining rings) and destroys the instances.
+    // Detaches the links of every plugin, then drains every ring until it is empty, while every
+    // plugin and hook is still there to decode what was posted before the links went.
+    void quiesce();
+    // Stops every plugin (quiesce first) and destroys the instances.
     void stop_all();
     // How the rings of plugins started from now on are read.
     void set_ring_options(const RingReaderOptions& o, uint64_t budget_bytes)
@@ -138,6 +141,8 @@ private:
     [[nodiscard]] Result<void> start(Plugin& p);
     void stop(Plugin& p);
     void detach_links(Plugin& p, const char* owner_tag);
+    // Drains the plugin's rings until they are empty.
+    static void drain_all(Plugin& p);
 
     // vigil_host_api callbacks; ctx is the Plugin.
     static void cb_log(void* ctx, uint32_t level, const char* msg, size_t len);

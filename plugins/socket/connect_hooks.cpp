@@ -128,8 +128,10 @@ void ConnectHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
         throw Error(VIGIL_ERR_INVALID, parsed.error());
     const vhook_record& r = parsed->hdr;
     const Hook* found = hooks_.find(r.hook_id);
-    if (!found)
-        return; // the hook was removed while its records were in flight
+    if (!found) { // the hook was removed while its records were in flight
+        host_.count("records_of_removed_hooks");
+        return;
+    }
     const Hook& h = *found;
 
     // args[0]: the socket (the bytes of a vsock_arg); args[1]: the operation (s64)

@@ -84,10 +84,12 @@ public:
         sensor_->start();
     }
 
+    // The sensor object stays: its records still in the ring are decoded until destroy.
     void stop()
     {
         hooks_.reset();
-        sensor_.reset();
+        if (sensor_)
+            sensor_->stop();
     }
 
     uint64_t add_hook(const vigil_hook_request& req, vigil_hook_status& status) { return hooks_.add(req, status); }

@@ -264,8 +264,10 @@ void TracepointHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
         throw Error(VIGIL_ERR_INVALID, parsed.error());
     const vhook_record& r = parsed->hdr;
     const Hook* found = hooks_.find(r.hook_id);
-    if (!found)
-        return; // the hook was removed while its records were in flight
+    if (!found) { // the hook was removed while its records were in flight
+        host_.count("records_of_removed_hooks");
+        return;
+    }
     const Hook& h = *found;
 
     body_.clear();

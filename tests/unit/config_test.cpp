@@ -201,3 +201,31 @@ TEST_CASE("plugin library paths stay inside the plugin directory", "[unit][confi
     REQUIRE(r);
     CHECK(*r == "/opt/libx.so");
 }
+
+TEST_CASE("output queue, export file mode and group, and the security file", "[unit][config]")
+{
+    auto cfg = parse_config("[output]\nqueue_kb = 256\n"
+                            "[export.file]\npath = \"/var/log/vigil/events.json\"\nmode = \"0640\"\ngroup = \"adm\"\n"
+                            "[export.security_file]\npath = \"/var/log/vigil/security.json\"\nmax_files = 20\n",
+                            "test.toml");
+    REQUIRE(cfg);
+    CHECK(cfg->output_queue_kb == 256);
+    CHECK(cfg->export_file.mode == 0640);
+    CHECK(cfg->export_file.group == "adm");
+    CHECK(cfg->export_security_file.path == "/var/log/vigil/security.json");
+    CHECK(cfg->export_security_file.max_files == 20);
+    CHECK(cfg->export_security_file.mode == 0600);
+    CHECK(cfg->export_security_file.kinds == vigil::security_event_kinds());
+
+    auto defaults = parse_config("", "test.toml");
+    REQUIRE(defaults);
+    CHECK(defaults->export_security_file.path.empty());
+    CHECK(defaults->export_security_file.kinds == vigil::security_event_kinds());
+
+    CHECK(error_of("[export.file]\nmode = \"0644\"\n") ==
+          "test.toml:2:8: export.file.mode must be one of \"0600\", \"0640\", not \"0644\"");
+    CHECK(error_of("[export.file]\ngroup = \"adm\"\n") ==
+          "test.toml:2:9: export.file.group gives read access only with mode = \"0640\"");
+    CHECK(error_of("[export.file]\nkinds = [\"process_exec\"]\n") == "test.toml:2:1: unknown key export.file.kinds");
+    CHECK(error_of("[output]\nqueue_kb = 1\n") == "test.toml:2:12: output.queue_kb must be between 64 and 1048576, not 1");
+}

@@ -212,7 +212,8 @@ typedef struct vigil_plugin_api {
                          uint32_t config_count, void **self, char *err, size_t err_len);
     /* Loads and attaches the plugin's own sensors. */
     vigil_result (*start)(void *self, char *err, size_t err_len);
-    /* Detaches everything; the instance may be started again. */
+    /* Detaches everything; the instance may be started again. Records its programs posted before
+     * may still be in its rings: decode must take them until destroy (or the next start). */
     vigil_result (*stop)(void *self, char *err, size_t err_len);
     void (*destroy)(void *self);
     /* Turns one ring-buffer record into zero or more events via emit. May be called for one ring

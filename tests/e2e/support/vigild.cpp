@@ -61,7 +61,7 @@ TempDir::~TempDir()
 std::unique_ptr<Vigild> Vigild::start(VigildOptions opts)
 {
     std::unique_ptr<Vigild> v(new Vigild());
-    v->export_file_ = v->dir() / "events.json";
+    v->export_file_ = opts.export_file.empty() ? v->dir() / "events.json" : opts.export_file;
     v->log_file_ = v->dir() / "vigild.log";
     fs::path config = v->dir() / "vigild.toml";
     {
@@ -69,14 +69,18 @@ std::unique_ptr<Vigild> Vigild::start(VigildOptions opts)
         out << fmt::format("[agent]\nplugin_dir = \"{}\"\nlog_level = \"info\"\n", plugin_dir().string());
         if (!opts.policy_dir.empty())
             out << fmt::format("policy_dir = \"{}\"\n", opts.policy_dir.string());
-        out << "\n[output]\nstdout = \"none\"\n\n";
+        out << "\n[output]\nstdout = \"none\"\n";
+        if (opts.output_queue_kb)
+            out << fmt::format("queue_kb = {}\n", opts.output_queue_kb);
+        out << '\n';
         // Its own API socket: vigilds of other test runs on the machine keep theirs.
         out << fmt::format("[api]\nsocket = \"{}\"\n\n", (v->dir() / "vigil.sock").string());
         for (const auto& id : opts.plugins)
             out << fmt::format("[plugins.{}]\nlibrary = \"libvigil_{}.so\"\n\n", id, id);
         out << opts.extra_toml << '\n';
     }
-    std::vector<std::string> args = {vigild_path().string(), "--config", config.string(), "--output", "none",
+    std::vector<std::string> args = {vigild_path().string(), "--config", config.string(), "--output",
+                                     opts.stdout_fd != -1 ? "json" : "none",
                                      "--export-file", v->export_file_.string()};
     int log_fd = ::open(v->log_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (log_fd < 0)
@@ -88,7 +92,9 @@ std::unique_ptr<Vigild> Vigild::start(VigildOptions opts)
         ::dup2(log_fd, STDERR_FILENO);
         int devnull = ::open("/dev/null", O_RDWR);
         ::dup2(devnull, STDIN_FILENO);
-        ::dup2(devnull, STDOUT_FILENO);
+        ::dup2(opts.stdout_fd >= 0 ? opts.stdout_fd : devnull, STDOUT_FILENO);
+        if (opts.stdout_fd == -2)
+            ::close(STDOUT_FILENO);
         exec_or_die(args);
     }
     ::close(log_fd);

@@ -69,6 +69,13 @@ struct VigildOptions {
     // [agent] policy_dir: TracingPolicy files loaded at start.
     std::filesystem::path policy_dir;
     std::chrono::milliseconds ready_timeout = 15s;
+    // --export-file; empty: events.json in the test's directory.
+    std::filesystem::path export_file;
+    // >= 0: vigild's stdout (events as JSON lines, --output json) instead of /dev/null; -2: JSON
+    // events to a closed stdout.
+    int stdout_fd = -1;
+    // [output] queue_kb; 0: the default.
+    uint32_t output_queue_kb = 0;
 };
 
 class Vigild {
