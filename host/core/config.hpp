@@ -74,6 +74,7 @@ struct Config {
     bool process_ancestors = false;     // events carry "ancestors"
     bool process_namespaces = false;    // process objects carry "ns"
     bool process_capabilities = false;  // process objects carry "cap"
+    bool pod_annotations = false;       // "pod" objects carry "pod_annotations"
     uint32_t process_cache_size = 65536;
     StdoutFormat stdout_format = StdoutFormat::compact;
     ExportFileConfig export_file;

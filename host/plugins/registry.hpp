@@ -103,6 +103,11 @@ public:
     // Returns how many records were consumed.
     uint64_t drain_rings();
 
+    // Where metadata providers' container_update calls go (any thread; set before load).
+    void set_container_sink(std::function<void(const vigil_container_info&)> sink) { container_sink_ = std::move(sink); }
+    // Asks every running metadata provider about a container (returns at once).
+    void container_wanted(const std::string& id);
+
     Plugin* find(const std::string& id);
     const std::list<std::unique_ptr<Plugin>>& plugins() const { return plugins_; }
     // Plugins that serve a policy hook kind.
@@ -128,6 +133,8 @@ private:
     static int cb_has_feature(void* ctx, const char* feature);
     static void cb_count(void* ctx, const char* counter, uint64_t delta);
     static void cb_emit(void* ctx, const vigil_event* ev);
+    static void cb_container_update(void* ctx, const vigil_container_info* info);
+    std::function<void(const vigil_container_info&)> container_sink_;
 
     // One drain timer for every ring of every plugin: an idle agent wakes once per tick, not once
     // per ring per tick. Armed with the first ring. The tick is drain_interval while records
