@@ -35,6 +35,7 @@ Result<std::unique_ptr<EventPipeline>> EventPipeline::make(std::string node_name
 EventPipeline::EventPipeline(std::string node_name, ProcessCache& cache, PipelineOptions opts, ExportFilters filters)
     : node_name_(std::move(node_name)), cache_(cache), opts_(std::move(opts)), filters_(std::move(filters))
 {
+    filters_.set_containers(opts_.process.containers);
 }
 
 void EventPipeline::add_sink(std::unique_ptr<Sink> sink, Format format, SinkScope scope)

@@ -72,7 +72,10 @@ TEST_CASE("an exec inside a CRI pod carries pod, namespace, labels, container, i
 
     VigildOptions vo;
     vo.plugins = {"tracepoint", "container"};
-    vo.extra_toml = fmt::format("[plugins.container.config]\ncri_sockets = [\"{}\"]\n", ctrd->socket().string());
+    // a second runtime socket that nothing serves: it must not hold up the one that answers
+    fs::path absent = ctrd->dir() / "absent.sock";
+    vo.extra_toml = fmt::format("[plugins.container.config]\ncri_sockets = [\"{}\", \"{}\"]\n", absent.string(),
+                                ctrd->socket().string());
     auto v = Vigild::start(vo);
 
     const std::string marker = "vigil-pod-" + uid.substr(0, 8);
@@ -144,6 +147,7 @@ TEST_CASE("an exec inside a CRI pod carries pod, namespace, labels, container, i
     CHECK_FALSE(pod.contains("pod_annotations")); // off by default
     // the shell of the loop is the parent, in the same pod
     CHECK(body_of(*with_pod)["parent"]["pod"]["name"] == "cart-7d9f8b6c5d-x2x4z");
+    CHECK(v->log().find(fmt::format("CRI runtime at {}", absent.string())) != std::string::npos);
     // events of the pod went out before its metadata came, with the container id: counted
     INFO(counters.dump());
     CHECK(counters.value("events_without_pod", 0) >= 1);

@@ -3,6 +3,7 @@
 // containers (rate-limited), and the "pod" object of process JSON.
 #include "container/table.hpp"
 #include "container/workload.hpp"
+#include "export/filter.hpp"
 #include "export/process_json.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -163,4 +164,39 @@ TEST_CASE("process JSON: pod from the runtime's metadata, or what the cgroup tel
     ContainerMeta plain = m;
     plain.pod_name.clear();
     CHECK_FALSE(render(&plain, false).contains("pod"));
+}
+
+TEST_CASE("export filter namespaces: the pod's namespace, \"\" on the host", "[unit][containers]")
+{
+    boost::asio::io_context io;
+    ContainerTable table(io);
+    Info info; // namespace "shop"
+    table.apply(VIGIL_CONTAINER_UPSERT, container_meta_from(info.get()));
+
+    ProcessEntry host, in_pod, unknown_pod, plain;
+    in_pod.container = {ContainerRuntime::containerd, id, uid};
+    unknown_pod.container = {ContainerRuntime::containerd, std::string(64, 'a'), uid};
+    plain.container = {ContainerRuntime::docker, std::string(64, 'b'), ""};
+
+    auto filters = [&](std::vector<std::string> allow_ns, std::vector<std::string> deny_ns) {
+        ExportFilterConfig allow, deny;
+        allow.namespaces = std::move(allow_ns);
+        deny.namespaces = std::move(deny_ns);
+        auto f = ExportFilters::make(allow, deny);
+        REQUIRE(f);
+        f->set_containers(&table);
+        return std::move(*f);
+    };
+    auto shop = filters({"shop"}, {});
+    CHECK(shop.pass("process_exec", 1, &in_pod));
+    CHECK_FALSE(shop.pass("process_exec", 1, &host));
+    CHECK_FALSE(shop.pass("process_exec", 1, &unknown_pod));
+    auto hosts = filters({""}, {});
+    CHECK(hosts.pass("process_exec", 1, &host));
+    CHECK(hosts.pass("process_exec", 1, &plain)); // a container outside Kubernetes
+    CHECK_FALSE(hosts.pass("process_exec", 1, &in_pod));
+    CHECK_FALSE(hosts.pass("process_exec", 1, &unknown_pod)); // in a pod, which one is not known yet
+    auto not_shop = filters({}, {"shop"});
+    CHECK_FALSE(not_shop.pass("process_exec", 1, &in_pod));
+    CHECK(not_shop.pass("process_exec", 1, &host));
 }
