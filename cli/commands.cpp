@@ -59,6 +59,20 @@ std::string process_line(const JsonValue& p)
     return args.empty() ? text(p.get("binary")) : fmt::format("{} {}", text(p.get("binary")), args);
 }
 
+// Where a process runs: "namespace/pod" in a pod, else the container's name or short id, "-"
+// on the host.
+std::string workload_label(const JsonValue& p)
+{
+    JsonValue pod = p.get("pod");
+    if (!text(pod.get("name")).empty())
+        return fmt::format("{}/{}", text(pod.get("namespace")), text(pod.get("name")));
+    JsonValue c = p.get("container");
+    if (!text(c.get("name")).empty())
+        return text(c.get("name"));
+    std::string id = text(c.get("id"));
+    return id.empty() ? "-" : id.substr(0, 12);
+}
+
 // Sends one request and prints its result: as JSON with -o json, else with `print_text`.
 int run(const Globals& g, const std::string& method, std::string_view params, Output out,
         const std::function<void(const JsonValue&)>& print_text)
@@ -206,12 +220,12 @@ int cmd_process(const Globals& g, Args& args)
         if (!a->pos.empty())
             return usage_error("process list takes no argument");
         return run(g, "process.list", "{}", a->out, [](const JsonValue& r) {
-            Table t({"PID", "PPID", "UID", "START", "COMMAND"});
+            Table t({"PID", "PPID", "UID", "START", "CONTAINER", "COMMAND"});
             JsonValue list = r.get("processes");
             for (size_t i = 0; i < list.size(); ++i) {
                 JsonValue p = list.at(i);
                 t.add({text(p.get("pid")), text(p.get("ppid")), text(p.get("uid")), text(p.get("start_time")),
-                       process_line(p)});
+                       workload_label(p), process_line(p)});
             }
             t.print();
             if (r.get("truncated").is_true())

@@ -49,7 +49,7 @@ std::optional<int> set_option(Options& o, const std::string& name, const std::st
     if (name == "--event-types")
         split_into(v, o.event_types);
     else if (name == "--namespace" && v.empty())
-        o.namespaces.push_back(""); // processes without pod information (host processes)
+        o.namespaces.push_back(""); // processes outside pods (host processes)
     else if (name == "--namespace")
         split_into(v, o.namespaces);
     else if (name == "--policy-names")

@@ -133,6 +133,9 @@ Result<void> Agent::start()
     for (size_t i = 0; i < ns_slot_count; ++i)
         if (!popts.process.host_ns[i])
             popts.process.host_ns[i] = own_ns[i];
+    containers_ = std::make_unique<ContainerTable>(io_);
+    popts.process.containers = containers_.get();
+    popts.process.pod_annotations = cfg_.pod_annotations;
     popts.allow = cfg_.export_allow;
     popts.deny = cfg_.export_deny;
     auto pipeline = EventPipeline::make(node, *cache_, std::move(popts));
@@ -142,7 +145,7 @@ Result<void> Agent::start()
 
     // Processes already running: into the map before any sensor attaches, so the first
     // events find their parents.
-    bootstrap_ = std::make_unique<ProcBootstrap>(*cache_, maps_->procs_fd(), procfs::ReadOptions{}, own_pidns());
+    bootstrap_ = std::make_unique<ProcBootstrap>(*cache_, maps_->procs_fd(), procfs::host_read_options(), own_pidns());
     bootstrap_processes("before the sensors attached");
     pipeline_->add_sink(hub_.make_sink(), Format::json, SinkScope::unfiltered); // API subscribers
 
@@ -179,6 +182,8 @@ Result<void> Agent::start()
                                                   .queue_limit = size_t(cfg_.rings.queue_mb) << 20},
                                 uint64_t(cfg_.rings.budget_mb) << 20);
     pipeline_->set_process_refresh([this] { registry_->drain_rings(); });
+    registry_->set_container_sink([this](const vigil_container_info& info) { containers_->post(info); });
+    containers_->set_wanted([this](const std::string& id) { registry_->container_wanted(id); });
     process_service_ = std::make_unique<api::CacheProcessService>(*cache_);
     policies_ = std::make_unique<PolicyManager>(*registry_);
     policy_service_ = std::make_unique<ManagedPolicyService>(*policies_);
@@ -328,11 +333,11 @@ void Agent::log_stats() const
     log::get("host")->info("stats: received={} exported={} filtered={} internal={} lost={} shed={} "
                            "decode_errors={} map_update_errors={} cache_size={} cache_capacity={} "
                            "cache_collected={} cache_evicted={} exit_misses={} process_refreshes={} "
-                           "process_misses={}{}",
+                           "process_misses={} pod_misses={}{}",
                            s.pipeline.received, s.pipeline.exported, s.pipeline.filtered, s.pipeline.internal,
                            s.ring_lost, s.shed, s.decode_errors, s.map_update_errors, s.cache.size, s.cache.capacity,
                            s.cache.collected, s.cache.evicted, s.cache.exit_misses, s.pipeline.process_refreshes,
-                           s.pipeline.process_misses, tail);
+                           s.pipeline.process_misses, s.pipeline.pod_misses, tail);
     if (s.ring_lost)
         log::get("host")->warn("{} event(s) lost: a plugin ring buffer was full", s.ring_lost);
 }

@@ -7,6 +7,7 @@
 #include "api/subscribers.hpp"
 #include "bpf/shared_maps.hpp"
 #include "core/config.hpp"
+#include "container/table.hpp"
 #include "core/features.hpp"
 #include "export/pipeline.hpp"
 #include "export/throttle.hpp"
@@ -90,6 +91,7 @@ private:
     std::unique_ptr<ProcessCache> cache_;
     api::SubscriberHub hub_; // outlives the pipeline, which holds a sink forwarding to it
     std::unique_ptr<ProcBootstrap> bootstrap_;
+    std::unique_ptr<ContainerTable> containers_; // before pipeline_: the pipeline reads it
     std::unique_ptr<EventPipeline> pipeline_;
     std::unique_ptr<PluginRegistry> registry_;
     std::unique_ptr<PolicyManager> policies_;

@@ -13,6 +13,9 @@ packages=(
   afl++
   iproute2 procps util-linux
   qemu-system-x86 busybox-static cpio python3
+  containerd runc
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  python3-grpcio python3-grpc-tools python3-protobuf
 )
 
 missing=()

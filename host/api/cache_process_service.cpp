@@ -22,6 +22,9 @@ ProcessInfo info_of(const ProcessEntry& e)
     std::replace(p.arguments.begin(), p.arguments.end(), '\0', ' ');
     p.cwd = e.cwd;
     p.exited = e.exited;
+    p.container_id = e.container.id;
+    p.container_runtime = runtime_name(e.container.runtime);
+    p.pod_uid = e.container.pod_uid;
     return p;
 }
 

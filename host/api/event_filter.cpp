@@ -156,10 +156,14 @@ bool EventFilter::matches(EventView& ev)
                 return false;
         }
         if (!namespaces_.empty()) {
-            // No pod information: the "" namespace, as Tetragon reports host processes (and as
-            // [export] namespaces filters treat them).
-            auto ns = process.get("pod").get("namespace").string().value_or("");
-            if (!namespaces_.contains(std::string(ns)))
+            // No pod: the "" namespace, as Tetragon reports host processes (and as [export]
+            // namespaces filters treat them). A pod the runtime has not named yet (only its
+            // uid from the cgroup) matches no namespace.
+            JsonValue pod = process.get("pod");
+            auto ns = pod.get("namespace").string();
+            if (pod.present() && !ns)
+                return false;
+            if (!namespaces_.contains(std::string(ns.value_or(""))))
                 return false;
         }
         if (!policy_names_.empty()) {

@@ -121,6 +121,15 @@ void write_process(JsonWriter& w, const ProcessInfo& p, const EventPipeline& pip
     if (p.ktime)
         w.member("start_time", pipeline.format_time(p.ktime));
     w.member("exited", p.exited);
+    if (!p.container_id.empty()) {
+        w.member("docker", std::string_view(p.container_id).substr(0, 31));
+        w.key("container").begin_object();
+        w.member("id", p.container_id);
+        w.member("runtime", p.container_runtime);
+        w.end_object();
+    }
+    if (!p.pod_uid.empty())
+        w.key("pod").begin_object().member("uid", p.pod_uid).end_object();
     w.end_object();
 }
 
@@ -248,6 +257,7 @@ MethodResult Methods::status(const JsonValue& params)
     w.member("events_exported", ps.exported);
     w.member("events_filtered", ps.filtered);
     w.member("events_without_process", ps.process_misses);
+    w.member("events_without_pod", ps.pod_misses);
     w.member("events_lost", bpf_events_lost(s_.maps));
     w.key("bpf_errors").begin_object();
     for (const auto& e : bpf_error_counts(s_.maps))

@@ -33,6 +33,9 @@ struct ProcessInfo {
     std::string arguments;
     std::string cwd;
     bool exited = false; // exit seen, entry kept until its events are written
+    std::string container_id;      // full id, "" outside a container
+    std::string container_runtime; // runtime_name()
+    std::string pod_uid;
 };
 
 struct ProcessCacheCounts {

@@ -22,6 +22,7 @@ log_level = "info"
 ancestors = false
 namespaces = false
 capabilities = false
+pod_annotations = false
 cache_size = 65536
 
 [output]
@@ -412,6 +413,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
         r.read_bool("ancestors", cfg.process_ancestors);
         r.read_bool("namespaces", cfg.process_namespaces);
         r.read_bool("capabilities", cfg.process_capabilities);
+        r.read_bool("pod_annotations", cfg.pod_annotations);
         r.read_uint("cache_size", cfg.process_cache_size, 64, 4'000'000);
         if (auto e = r.finish())
             return std::unexpected(*e);

@@ -88,6 +88,7 @@ struct Config {
     bool process_ancestors = false;     // events carry "ancestors"
     bool process_namespaces = false;    // process objects carry "ns"
     bool process_capabilities = false;  // process objects carry "cap"
+    bool pod_annotations = false;       // "pod" objects carry "pod_annotations"
     uint32_t process_cache_size = 65536;
     StdoutFormat stdout_format = StdoutFormat::compact;
     uint32_t output_queue_kb = 8192; // events each output holds while its reader or disk lags

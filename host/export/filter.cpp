@@ -1,5 +1,7 @@
 #include "export/filter.hpp"
 
+#include "container/table.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -43,10 +45,20 @@ bool ExportFilter::matches(std::string_view kind, uint32_t pid, const ProcessEnt
         return false;
     if (!pids_.empty() && std::find(pids_.begin(), pids_.end(), pid) == pids_.end())
         return false;
-    // Kubernetes pod namespaces: vigil has no pod information yet, so every process is in
-    // the "" namespace, which is what Tetragon reports for host processes.
-    if (!namespaces_.empty() && std::find(namespaces_.begin(), namespaces_.end(), "") == namespaces_.end())
-        return false;
+    // Kubernetes pod namespaces; "" is the host and containers outside pods, as Tetragon has
+    // it. A process in a pod the runtime has not described yet matches no namespace.
+    if (!namespaces_.empty()) {
+        std::string_view ns;
+        if (process && !process->container.empty()) {
+            const ContainerMeta* m = containers_ ? containers_->find(process->container.id) : nullptr;
+            if (m)
+                ns = m->pod_namespace;
+            else if (!process->container.pod_uid.empty())
+                return false;
+        }
+        if (std::find(namespaces_.begin(), namespaces_.end(), ns) == namespaces_.end())
+            return false;
+    }
     return true;
 }
 
@@ -62,6 +74,12 @@ Result<ExportFilters> ExportFilters::make(const ExportFilterConfig& allow, const
     f.allow_ = std::move(*a);
     f.deny_ = std::move(*d);
     return f;
+}
+
+void ExportFilters::set_containers(const ContainerTable* containers)
+{
+    allow_.containers_ = containers;
+    deny_.containers_ = containers;
 }
 
 bool ExportFilters::pass(std::string_view kind, uint32_t pid, const ProcessEntry* process) const

@@ -30,12 +30,16 @@ private:
     std::optional<std::regex> binary_;
     std::vector<uint32_t> pids_;
     std::vector<std::string> namespaces_;
+    const class ContainerTable* containers_ = nullptr; // pod namespaces, for namespaces_
+    friend class ExportFilters;
 };
 
 class ExportFilters {
 public:
     [[nodiscard]] static Result<ExportFilters> make(const ExportFilterConfig& allow, const ExportFilterConfig& deny);
     bool pass(std::string_view kind, uint32_t pid, const ProcessEntry* process) const;
+    // Where the namespaces criterion finds pods; none: every pod's namespace is unknown.
+    void set_containers(const class ContainerTable* containers);
 
 private:
     ExportFilter allow_, deny_;

@@ -1,5 +1,6 @@
 #include "export/pipeline.hpp"
 
+#include "container/table.hpp"
 #include "process/cache.hpp"
 
 #include <fmt/format.h>
@@ -34,6 +35,7 @@ Result<std::unique_ptr<EventPipeline>> EventPipeline::make(std::string node_name
 EventPipeline::EventPipeline(std::string node_name, ProcessCache& cache, PipelineOptions opts, ExportFilters filters)
     : node_name_(std::move(node_name)), cache_(cache), opts_(std::move(opts)), filters_(std::move(filters))
 {
+    filters_.set_containers(opts_.process.containers);
 }
 
 void EventPipeline::add_sink(std::unique_ptr<Sink> sink, Format format, SinkScope scope)
@@ -74,6 +76,11 @@ void EventPipeline::on_event(const std::string& plugin_id, const vigil_event& ev
         if (!process)
             stats_.process_misses++;
     }
+    // In a pod by its cgroup, but the runtime has not told us about it (yet): the event goes
+    // out with the container id only.
+    if (process && !process->container.pod_uid.empty() &&
+        (!opts_.process.containers || !opts_.process.containers->find(process->container.id)))
+        stats_.pod_misses++;
     bool pass = filters_.pass(ev.kind, ev.pid, process);
     if (!pass) {
         stats_.filtered++;
@@ -188,6 +195,19 @@ void EventPipeline::write_compact(const vigil_event& ev, const ProcessEntry* pro
         ending = (code & 0x7f) ? signal_name(static_cast<int>(code & 0x7f)) : fmt::format("{}", (code >> 8) & 0xff);
     }
     compact_ = fmt::format("{} {:<16} {:>7} ", clock_.stamp(ev.ktime).view().substr(11, 12), ev.kind, ev.pid);
+    if (process && !process->container.empty()) {
+        // where it runs: namespace/pod, else the container's name, else its short id
+        const ContainerMeta* m = opts_.process.containers ? opts_.process.containers->find(process->container.id)
+                                                          : nullptr;
+        compact_ += '[';
+        if (m && !m->pod_name.empty())
+            append_printable(compact_, fmt::format("{}/{}", m->pod_namespace, m->pod_name));
+        else if (m && !m->name.empty())
+            append_printable(compact_, m->name);
+        else
+            append_printable(compact_, std::string_view(process->container.id).substr(0, 12));
+        compact_ += "] ";
+    }
     append_printable(compact_, binary);
     for (std::string_view part : {std::string_view(args), std::string_view(ending), summary})
         if (!part.empty()) {

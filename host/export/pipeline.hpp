@@ -44,6 +44,7 @@ struct PipelineStats {
     uint64_t internal = 0; // cache-only events (process_clone), never exported
     uint64_t process_refreshes = 0; // process-cache misses that drained the lifecycle rings first
     uint64_t process_misses = 0;    // events exported without their process (unknown even then)
+    uint64_t pod_misses = 0;        // events of a process in a pod whose metadata was not known yet
     std::map<std::string, uint64_t> by_kind; // received, per kind
 };
 

@@ -1,5 +1,7 @@
 #include "export/process_json.hpp"
 
+#include "container/table.hpp"
+
 #include <vigil/wire/process.h>
 
 #include <fmt/format.h>
@@ -161,20 +163,6 @@ std::string join_arguments(std::string_view args)
     return out;
 }
 
-std::string_view container_id(std::string_view name)
-{
-    // Tetragon: the part after the last ':' and the last '-', cut to 31 characters; shorter
-    // than that is no container id.
-    constexpr size_t id_len = 31;
-    if (auto c = name.rfind(':'); c != std::string_view::npos)
-        name.remove_prefix(c + 1);
-    if (auto d = name.rfind('-'); d != std::string_view::npos)
-        name.remove_prefix(d + 1);
-    if (name.size() < id_len)
-        return {};
-    return name.substr(0, id_len);
-}
-
 void write_capability_list(sdk::JsonWriter& w, uint64_t caps)
 {
     w.begin_array();
@@ -206,13 +194,65 @@ void write_process_head(sdk::JsonWriter& w, const ProcessEntry& e, const WallClo
     w.member("flags", process_flags_string(e.flags));
     w.member("start_time", clock.stamp(e.key.ktime).view());
     w.member("auid", e.auid);
-    if (std::string_view docker = container_id(e.cgroup_name); !docker.empty())
-        w.member("docker", docker);
+    if (!e.container.empty())
+        w.member("docker", docker_field(e.container));
     if (!e.parent_exec_id.empty())
         w.member("parent_exec_id", e.parent_exec_id);
 }
 
+void write_labels(sdk::JsonWriter& w, const Labels& labels)
+{
+    w.begin_object();
+    for (const auto& [k, v] : labels)
+        w.member(k, v);
+    w.end_object();
+}
+
 } // namespace
+
+void write_pod_json(sdk::JsonWriter& w, const ProcessEntry& e, const ContainerMeta* meta, bool annotations)
+{
+    bool in_pod = meta ? !meta->pod_name.empty() : !e.container.pod_uid.empty();
+    if (!in_pod)
+        return;
+    w.key("pod").begin_object();
+    if (meta) {
+        w.member("namespace", meta->pod_namespace);
+        w.member("name", meta->pod_name);
+    }
+    std::string_view uid = meta && !meta->pod_uid.empty() ? std::string_view(meta->pod_uid)
+                                                          : std::string_view(e.container.pod_uid);
+    if (!uid.empty())
+        w.member("uid", uid);
+    w.key("container").begin_object();
+    std::string_view runtime = meta && !meta->runtime.empty() ? std::string_view(meta->runtime)
+                                                              : runtime_name(e.container.runtime);
+    w.member("id", fmt::format("{}://{}", runtime, e.container.id));
+    if (meta) {
+        if (!meta->name.empty())
+            w.member("name", meta->name);
+        w.key("image").begin_object().member("id", meta->image_id).member("name", meta->image_name).end_object();
+        if (meta->start_time_ns > 0)
+            w.member("start_time", WallClock(0).stamp(static_cast<uint64_t>(meta->start_time_ns)).view());
+    }
+    if (e.nspid)
+        w.member("pid", e.nspid);
+    w.member("maybe_exec_probe", false);
+    w.end_object();
+    if (meta) {
+        if (!meta->pod_labels.empty()) {
+            w.key("pod_labels");
+            write_labels(w, meta->pod_labels);
+        }
+        if (annotations && !meta->pod_annotations.empty()) {
+            w.key("pod_annotations");
+            write_labels(w, meta->pod_annotations);
+        }
+        w.member("workload", meta->workload.name);
+        w.member("workload_kind", meta->workload.kind);
+    }
+    w.end_object();
+}
 
 void write_process_json(sdk::JsonWriter& w, const ProcessEntry& e, uint32_t tid, const WallClock& clock,
                         const ProcessJsonOptions& opts)
@@ -227,6 +267,8 @@ void write_process_json(sdk::JsonWriter& w, const ProcessEntry& e, uint32_t tid,
         head.valid = true;
     }
     w.raw(head.text);
+    if (!e.container.empty())
+        write_pod_json(w, e, opts.containers ? opts.containers->lookup(e.container) : nullptr, opts.pod_annotations);
     w.member("refcnt", e.refcnt);
     w.member("tid", tid ? tid : (e.tid ? e.tid : e.key.pid));
     w.member("in_init_tree", (e.flags & VIGIL_PROC_F_IN_INIT_TREE) != 0);

@@ -31,9 +31,13 @@ private:
     int64_t boot_to_wall_ns_;
 };
 
+class ContainerTable;
+
 struct ProcessJsonOptions {
     bool namespaces = false;   // "ns": {"uts": {"inum": N, "is_host": bool}, ...}
     bool capabilities = false; // "cap": {"permitted": ["CAP_..."], ...}
+    bool pod_annotations = false; // "pod": {"pod_annotations": {...}}
+    ContainerTable* containers = nullptr; // pod and container metadata; none: from cgroups only
     std::array<uint32_t, ns_slot_count> host_ns{}; // what "is_host" compares with
 };
 
@@ -44,12 +48,13 @@ std::string process_flags_string(uint32_t flags);
 // Arguments as Tetragon prints them: space-separated, an argument holding a space in quotes.
 std::string join_arguments(std::string_view nul_separated);
 
-// The container id in a cgroup name ("docker-<64 hex>.scope" -> its first 31 characters), as
-// Tetragon's "docker" field; empty when the name holds none.
-std::string_view container_id(std::string_view cgroup_name); // a view into cgroup_name
-
 // CAP_CHOWN ... for each bit set.
 void write_capability_list(sdk::JsonWriter& w, uint64_t caps);
+
+// Writes Tetragon's "pod" member for a process in a container: from the runtime's metadata when
+// `meta` is given, else what the cgroup tells (uid, container id). Nothing outside pods.
+void write_pod_json(sdk::JsonWriter& w, const ProcessEntry& e, const struct ContainerMeta* meta,
+                    bool annotations);
 
 // Writes one process object. tid 0: the entry's own.
 void write_process_json(sdk::JsonWriter& w, const ProcessEntry& e, uint32_t tid, const WallClock& clock,

@@ -83,6 +83,10 @@ std::string render_metrics(api::AgentServices& s, const ProgStatsCollector& prog
              "Events exported without process details: their process was not in the cache.");
     t.sample("vigil_events_without_process_total", s.pipeline.stats().process_misses);
 
+    t.family("vigil_events_without_pod_total", "counter",
+             "Events of processes in a pod (by their cgroup) exported before the runtime described the pod.");
+    t.sample("vigil_events_without_pod_total", s.pipeline.stats().pod_misses);
+
     t.family("vigil_events_lost_total", "counter", "Events lost in the kernel: ring buffer reservations that failed.");
     t.sample("vigil_events_lost_total", bpf_events_lost(s.maps));
 

@@ -177,7 +177,8 @@ Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std
         return fail(Errc::plugin, "{}: descriptor() returned NULL", path.string());
     if (auto r = validate_descriptor(*d); !r)
         return fail(Errc::plugin, "{}: {}", path.string(), r.error().context);
-    if (d->hook_kind_count && (api->struct_size < sizeof(vigil_plugin_api) || !api->add_hook ||
+    // hook callbacks are of ABI 1.0: a plugin of that version ends its table after hook_stats
+    if (d->hook_kind_count && (api->struct_size < offsetof(vigil_plugin_api, hook_stats) + sizeof(void*) || !api->add_hook ||
                                !api->remove_hook || !api->set_hook_mode || !api->hook_stats))
         return fail(Errc::plugin, "{}: declares hook kinds but has no add_hook/remove_hook/set_hook_mode/hook_stats",
                     path.string());

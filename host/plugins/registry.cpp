@@ -249,6 +249,7 @@ Result<void> PluginRegistry::start(Plugin& p)
         p.host_api_.remove_links = &cb_remove_links;
         p.host_api_.has_feature = &cb_has_feature;
         p.host_api_.count = &cb_count;
+        p.host_api_.container_update = &cb_container_update;
         void* self = nullptr;
         vigil_result r = p.api().init(&p.host_api_, p.config_values_.data(),
                                       static_cast<uint32_t>(p.config_values_.size()), &self, err, sizeof err);
@@ -559,6 +560,24 @@ int PluginRegistry::cb_has_feature(void* ctx, const char* feature)
     auto* p = static_cast<Plugin*>(ctx);
     auto v = p->registry_->features_.by_name(feature ? feature : "");
     return v ? (*v ? 1 : 0) : -1;
+}
+
+void PluginRegistry::cb_container_update(void* ctx, const vigil_container_info* info)
+{
+    auto* p = static_cast<Plugin*>(ctx);
+    if (info && p->registry_->container_sink_)
+        p->registry_->container_sink_(*info);
+}
+
+void PluginRegistry::container_wanted(const std::string& id)
+{
+    for (const auto& p : plugins_) {
+        const vigil_plugin_api* api = p->lib_.api;
+        if (p->state_ != PluginState::running || !api ||
+            api->struct_size < offsetof(vigil_plugin_api, container_wanted) + sizeof(void*) || !api->container_wanted)
+            continue;
+        api->container_wanted(p->self_, id.data(), id.size());
+    }
 }
 
 void PluginRegistry::cb_count(void* ctx, const char* counter, uint64_t delta)

@@ -121,6 +121,11 @@ public:
     // Returns how many records were consumed.
     uint64_t drain_rings();
 
+    // Where metadata providers' container_update calls go (any thread; set before load).
+    void set_container_sink(std::function<void(const vigil_container_info&)> sink) { container_sink_ = std::move(sink); }
+    // Asks every running metadata provider about a container (returns at once).
+    void container_wanted(const std::string& id);
+
     Plugin* find(const std::string& id);
     const std::list<std::unique_ptr<Plugin>>& plugins() const { return plugins_; }
     // Plugins that serve a policy hook kind.
@@ -153,6 +158,8 @@ private:
     static int cb_has_feature(void* ctx, const char* feature);
     static void cb_count(void* ctx, const char* counter, uint64_t delta);
     static void cb_emit(void* ctx, const vigil_event* ev);
+    static void cb_container_update(void* ctx, const vigil_container_info* info);
+    std::function<void(const vigil_container_info&)> container_sink_;
 
     boost::asio::io_context& io_;
     RingReaderOptions ring_options_;

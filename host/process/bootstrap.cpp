@@ -109,9 +109,15 @@ BootstrapStats ProcBootstrap::scan()
         e.binary = std::move(s.binary);
         e.args = std::move(s.args);
         e.cwd = std::move(s.cwd);
-        auto slash = s.cgroup_path.rfind('/');
-        e.cgroup_name = slash == std::string::npos ? s.cgroup_path : s.cgroup_path.substr(slash + 1);
+        // as the process sensor names it: the v2 cgroup, or the v1 controller's for a task at
+        // the v2 root of a hybrid host
+        e.cgroup_path = (s.cgroup_path.empty() || s.cgroup_path == "/") && !s.cgroup1_path.empty()
+                            ? std::move(s.cgroup1_path)
+                            : std::move(s.cgroup_path);
+        auto slash = e.cgroup_path.rfind('/');
+        e.cgroup_name = slash == std::string::npos ? e.cgroup_path : e.cgroup_path.substr(slash + 1);
         e.cgroup_id = s.cgroup_id;
+        e.container = parse_container_cgroup(e.cgroup_path);
         e.cap_permitted = s.cap_permitted;
         e.cap_effective = s.cap_effective;
         e.cap_inheritable = s.cap_inheritable;

@@ -5,6 +5,7 @@
 #include <vigil/wire/process.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace vigil {
@@ -267,6 +268,14 @@ const ProcessEntry* ProcessCache::on_exec(const vigil_process_update& u)
     e.cwd = str(u.cwd, u.cwd_len);
     e.cgroup_name = str(u.cgroup_name, u.cgroup_name_len);
     e.cgroup_id = u.cgroup_id;
+    // a plugin built before ABI 1.1 gives only the leaf name
+    if (u.struct_size >= offsetof(vigil_process_update, cgroup1_id) + sizeof u.cgroup1_id) {
+        e.cgroup_path = str(u.cgroup_path, u.cgroup_path_len);
+        e.cgroup1_id = u.cgroup1_id;
+    } else if (!e.cgroup_name.empty()) {
+        e.cgroup_path = ".../" + e.cgroup_name;
+    }
+    e.container = parse_container_cgroup(e.cgroup_path);
     e.cap_permitted = u.cap_permitted;
     e.cap_effective = u.cap_effective;
     e.cap_inheritable = u.cap_inheritable;

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "container/cgroup_identity.hpp"
+
 namespace vigil {
 
 // A process incarnation: a thread group between two execs. ktime is boot-time ns.
@@ -60,8 +62,11 @@ struct ProcessEntry {
     std::string binary;
     std::string args;          // after argv[0], NUL-separated
     std::string cwd;
-    std::string cgroup_name;   // last component of the cgroup v2 path
-    uint64_t cgroup_id = 0;
+    std::string cgroup_name;   // last component of cgroup_path
+    std::string cgroup_path;   // the cgroup that names the container (vigil_process_update.cgroup_path)
+    uint64_t cgroup_id = 0;    // cgroup v2
+    uint64_t cgroup1_id = 0;   // in the hybrid host's v1 controller hierarchy, 0 = none
+    ContainerIdentity container; // from cgroup_path
     uint64_t cap_permitted = 0, cap_effective = 0, cap_inheritable = 0;
     std::array<uint32_t, ns_slot_count> ns{};
 

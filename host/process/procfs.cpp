@@ -1,8 +1,12 @@
 #include "process/procfs.hpp"
 
+#include <vigil/sdk/cgroups.hpp>
+
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -184,6 +188,44 @@ std::string parse_cgroup_v2(std::string_view text)
     return path;
 }
 
+std::string parse_cgroup_v1(std::string_view text, std::string_view controller)
+{
+    std::string path;
+    for_each_line(text, [&](std::string_view line) {
+        if (!path.empty())
+            return;
+        size_t c1 = line.find(':');
+        size_t c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
+        if (c2 == std::string_view::npos)
+            return;
+        std::string_view ctrls = line.substr(c1 + 1, c2 - c1 - 1);
+        for (size_t pos = 0; pos <= ctrls.size();) {
+            size_t comma = ctrls.find(',', pos);
+            std::string_view c = ctrls.substr(pos, comma == std::string_view::npos ? comma : comma - pos);
+            if (c == controller) {
+                path = line.substr(c2 + 1);
+                return;
+            }
+            if (comma == std::string_view::npos)
+                break;
+            pos = comma + 1;
+        }
+    });
+    return path;
+}
+
+ReadOptions host_read_options()
+{
+    ReadOptions o;
+    struct statfs fs {};
+    if (::statfs("/sys/fs/cgroup", &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
+        o.cgroup_root = "/sys/fs/cgroup/unified";
+    if (auto text = read_file(o.proc_root / "cgroups"))
+        if (auto c = sdk::pick_cgroup1_controller(*text))
+            o.cgroup1_controller = c->name;
+    return o;
+}
+
 std::optional<uint32_t> parse_ns_link(std::string_view link)
 {
     size_t open = link.find(":[");
@@ -333,6 +375,8 @@ Result<Snapshot> read_process(uint32_t pid, const ReadOptions& opts)
         if (!s.cgroup_path.empty() &&
             ::stat((opts.cgroup_root.string() + s.cgroup_path).c_str(), &cst) == 0)
             s.cgroup_id = cst.st_ino; // a cgroup v2 directory's inode number is the cgroup id
+        if (!opts.cgroup1_controller.empty())
+            s.cgroup1_path = parse_cgroup_v1(*cg, opts.cgroup1_controller);
     }
     // The stat file is gone if the process exited while we read the rest.
     if (::access((dir / "stat").c_str(), F_OK) != 0)

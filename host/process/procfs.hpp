@@ -41,6 +41,10 @@ struct Status {
 // the process has no v2 hierarchy line.
 std::string parse_cgroup_v2(std::string_view text);
 
+// The path of controller's v1 hierarchy ("4:memory:/docker/x" -> "/docker/x" for "memory");
+// empty when no line names it.
+std::string parse_cgroup_v1(std::string_view text, std::string_view controller);
+
 // "pid:[4026531836]" (an /proc/PID/ns/* link) -> 4026531836.
 std::optional<uint32_t> parse_ns_link(std::string_view link);
 
@@ -67,19 +71,25 @@ struct Snapshot {
     std::string args;
     std::string cwd;
     bool cwd_error = false;
-    std::string cgroup_path;
+    std::string cgroup_path;   // cgroup v2
     uint64_t cgroup_id = 0;
+    std::string cgroup1_path;  // in the v1 hierarchy of ReadOptions::cgroup1_controller
     bool kernel_thread = false;
 };
 
 struct ReadOptions {
     std::filesystem::path proc_root = "/proc";
-    std::filesystem::path cgroup_root = "/sys/fs/cgroup";
+    std::filesystem::path cgroup_root = "/sys/fs/cgroup"; // where cgroup2 is mounted
     uint64_t ns_per_tick = 0; // 0: from sysconf(_SC_CLK_TCK)
+    std::string cgroup1_controller; // hybrid hosts: the v1 controller whose path is read too
 };
 
 // Reads /proc/PID. Errc::not_found when the process is gone (it may exit at any point while
 // its files are read); other errors say which file and why.
+// This host's reading options: cgroup2's mount (/sys/fs/cgroup, or /sys/fs/cgroup/unified on
+// hybrid hosts) and the v1 controller the process sensor names containers by.
+ReadOptions host_read_options();
+
 [[nodiscard]] Result<Snapshot> read_process(uint32_t pid, const ReadOptions& opts);
 
 // When the process started (boot-time ns, as Snapshot::ktime), from its stat file only.

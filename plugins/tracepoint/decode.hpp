@@ -18,12 +18,14 @@
 #include <vector>
 
 static_assert(sizeof(tp_record_header) == 8);
-static_assert(sizeof(tp_exec_record) == 152);
+static_assert(sizeof(tp_exec_record) == 168);
 static_assert(offsetof(tp_exec_record, ktime) == 8);
-static_assert(offsetof(tp_exec_record, pid) == 56);
-static_assert(offsetof(tp_exec_record, ns) == 96);
-static_assert(offsetof(tp_exec_record, binary_len) == 136);
-static_assert(offsetof(tp_exec_record, args_len) == 148);
+static_assert(offsetof(tp_exec_record, cgroup1_id) == 32);
+static_assert(offsetof(tp_exec_record, cgroup_level) == 40);
+static_assert(offsetof(tp_exec_record, pid) == 72);
+static_assert(offsetof(tp_exec_record, ns) == 112);
+static_assert(offsetof(tp_exec_record, binary_len) == 152);
+static_assert(offsetof(tp_exec_record, args_len) == 164);
 static_assert(sizeof(tp_clone_record) == 48);
 static_assert(offsetof(tp_clone_record, pid) == 24);
 static_assert(sizeof(tp_exit_record) == 40);
@@ -31,11 +33,20 @@ static_assert(offsetof(tp_exit_record, exit_code) == 32);
 
 namespace vigil::tracepoint {
 
+// The path of an exec record's cgroup from its depth and its "parent/leaf" part: "/" at the
+// root, "/leaf" and "/parent/leaf" in full, ".../parent/leaf" when deeper.
+inline std::string cgroup_path(uint32_t level, std::string_view part)
+{
+    if (level == 0 || part.empty())
+        return "/";
+    return fmt::format("{}/{}", level > 2 ? "..." : "", part);
+}
+
 struct ExecView {
     tp_exec_record rec;
     std::string binary;           // normalised: "/a/./b/../c" -> "/a/c"
     std::string_view cwd;
-    std::string_view cgroup_name;
+    std::string_view cgroup_name; // "parent/leaf" of the cgroup at rec.cgroup_level
     std::string_view args;        // NUL-separated, trailing NULs removed
 };
 
@@ -110,7 +121,7 @@ inline std::expected<Record, std::string> decode_record(std::span<const std::byt
         ExecView v;
         std::memcpy(&v.rec, rec.data(), sizeof v.rec);
         const tp_exec_record& r = v.rec;
-        if (r.binary_len > TP_BINARY_MAX || r.cwd_len > TP_CWD_MAX || r.cgroup_name_len > TP_CGROUP_NAME_MAX ||
+        if (r.binary_len > TP_BINARY_MAX || r.cwd_len > TP_CWD_MAX || r.cgroup_name_len > TP_CGROUP_PART_MAX ||
             r.args_len > TP_ARGS_MAX)
             return std::unexpected(fmt::format("exec record part over its bound: binary {}, cwd {}, cgroup {}, args {}",
                                                r.binary_len, r.cwd_len, r.cgroup_name_len, r.args_len));

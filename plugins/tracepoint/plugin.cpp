@@ -6,18 +6,29 @@
 #include "tracepoint_hooks.hpp"
 
 #include <vigil/sdk/bpf.hpp>
+#include <vigil/sdk/cgroups.hpp>
 #include <vigil/sdk/plugin.hpp>
 
 #include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <cstddef>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 namespace {
 
 using vigil::sdk::Error;
 namespace tp = vigil::tracepoint;
+
+// A small proc file's text; empty when it cannot be read.
+std::string read_text(const char* path)
+{
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 const char* const event_kinds[] = {"process_exec", "process_exit", "process_clone", "process_tracepoint"};
 const char* const hook_kinds[] = {"tracepoints"};
@@ -97,6 +108,11 @@ public:
         if (!skel_)
             throw Error(VIGIL_ERR_KERNEL, fmt::format("opening process sensor: {}", std::strerror(errno)));
         skel_->rodata->host_pidns = static_cast<uint32_t>(st.st_ino);
+        if (auto ctrl = vigil::sdk::pick_cgroup1_controller(read_text("/proc/cgroups"))) {
+            skel_->rodata->cgrp1_subsys = ctrl->subsys_id;
+            host_.info(fmt::format("hybrid cgroups: tasks at the cgroup v2 root are named by their {} cgroup",
+                                   ctrl->name));
+        }
         bpf_program* used[] = {btf ? skel_->progs.tp_btf_exec : skel_->progs.raw_tp_exec,
                                btf ? skel_->progs.tp_btf_fork : skel_->progs.raw_tp_fork,
                                btf ? skel_->progs.tp_btf_exit : skel_->progs.raw_tp_exit};
@@ -194,8 +210,14 @@ private:
         static_assert(sizeof u.ns == sizeof r.ns);
         std::memcpy(u.ns, r.ns, sizeof u.ns);
         u.cgroup_id = r.cgroup_id;
-        u.cgroup_name = v.cgroup_name.data();
-        u.cgroup_name_len = v.cgroup_name.size();
+        cgroup_path_ = tp::cgroup_path(r.cgroup_level, v.cgroup_name);
+        std::string_view leaf = cgroup_path_;
+        leaf.remove_prefix(leaf.rfind('/') + 1);
+        u.cgroup_name = leaf.data();
+        u.cgroup_name_len = leaf.size();
+        u.cgroup_path = cgroup_path_.data();
+        u.cgroup_path_len = cgroup_path_.size();
+        u.cgroup1_id = r.cgroup1_id;
         summary_.clear(); // the host shows binary and arguments from its cache
         out.emit(event_for("process_exec", r.pid, r.tid, r.ktime, r.ktime, summary_, u));
     }
@@ -228,6 +250,7 @@ private:
     std::vector<vigil::sdk::Link> links_;
     tp::TracepointHooks hooks_{host_};
     std::string summary_;
+    std::string cgroup_path_;
 };
 
 } // namespace

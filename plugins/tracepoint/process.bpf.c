@@ -22,6 +22,10 @@ char LICENSE[] SEC("license") = "GPL";
 /* Inode of vigild's PID namespace, set before load: in_init_tree is only for other namespaces. */
 const volatile __u32 host_pidns = 0;
 
+/* cgroup_subsys_id of the v1 controller whose cgroup names a task at the v2 root (hybrid
+ * hosts), from /proc/cgroups; (u32)-1 when every controller is on cgroup v2. */
+const volatile __u32 cgrp1_subsys = (__u32)-1;
+
 /* lifecycle records for the host (exec, clone, exit); size set by the plugin before load */
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -29,7 +33,7 @@ struct {
 } process_events SEC(".maps");
 
 /* Upper bound of the variable parts of an exec record, and where the args part may start. */
-#define EXEC_ARGS_POS_MAX (TP_BINARY_MAX + TP_CWD_MAX + TP_CGROUP_NAME_MAX)
+#define EXEC_ARGS_POS_MAX (TP_BINARY_MAX + TP_CWD_MAX + TP_CGROUP_PART_MAX)
 #define EXEC_DATA_MAX (EXEC_ARGS_POS_MAX + TP_ARGS_MAX)
 
 /* An exec record is assembled here, then copied into the ring with its real size: a record
@@ -218,13 +222,45 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
     bpf_probe_read_kernel(s->data + pos, cwd_len, s->path + cwd_start);
     pos += cwd_len;
 
-    /* cgroup name */
+    /* cgroup: the v2 one, or on a hybrid host for a task at the v2 root the v1 controller's;
+     * its name and its parent's, which is where runtimes put the pod */
+    struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+    int level = BPF_CORE_READ(cg, level);
+    __u32 cgroup_flags = 0;
+    r->cgroup1_id = 0;
+    struct cgroup *cg1 = task__cgroup1(task, cgrp1_subsys);
+    if (cg1) {
+        r->cgroup1_id = BPF_CORE_READ(cg1, kn, id);
+        int level1 = BPF_CORE_READ(cg1, level);
+        if (level == 0 && level1 > 0) {
+            cg = cg1;
+            level = level1;
+            cgroup_flags |= TP_CGROUP_F_V1;
+        }
+    }
+    struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
     __u32 cgroup_name_len = 0;
     if (pos > TP_BINARY_MAX + TP_CWD_MAX)
         return 0;
-    long n = bpf_probe_read_kernel_str(s->data + pos, TP_CGROUP_NAME_MAX, task__cgroup_name(task));
-    if (n > 0)
-        cgroup_name_len = (__u32)n - 1;
+    if (level >= 2) {
+        struct kernfs_node *pkn = kn__parent(kn);
+        long n = bpf_probe_read_kernel_str(s->data + pos, TP_CGROUP_NAME_MAX, BPF_CORE_READ(pkn, name));
+        if (n > 0)
+            cgroup_name_len = (__u32)n - 1;
+        clamp_len(cgroup_name_len, TP_CGROUP_NAME_MAX - 1);
+        __u32 slash = pos + cgroup_name_len;
+        if (slash < EXEC_DATA_MAX)
+            s->data[slash] = '/';
+        cgroup_name_len++;
+    }
+    if (level >= 1) {
+        clamp_len(cgroup_name_len, TP_CGROUP_NAME_MAX);
+        long n = bpf_probe_read_kernel_str(s->data + pos + cgroup_name_len, TP_CGROUP_NAME_MAX,
+                                           BPF_CORE_READ(kn, name));
+        if (n > 0)
+            cgroup_name_len += (__u32)n - 1;
+    }
+    clamp_len(cgroup_name_len, TP_CGROUP_PART_MAX);
     pos += cgroup_name_len;
 
     /* arguments after argv[0], straight from the new image's stack */
@@ -258,6 +294,8 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
     r->binary_len = binary_len;
     r->cwd_len = cwd_len;
     r->cgroup_name_len = cgroup_name_len;
+    r->cgroup_level = level > 0 ? (__u32)level : 0;
+    r->cgroup_flags = cgroup_flags;
     r->args_len = args_len;
     r->hdr.size = sizeof(*r) + pos;
 

@@ -12,8 +12,14 @@
 /* Bounds of the variable parts of an exec record; longer values are cut and flagged. */
 #define TP_BINARY_MAX 4096      /* VIGIL_PROC_F_TRUNC_FILENAME */
 #define TP_CWD_MAX 4096         /* VIGIL_PROC_F_TRUNC_CWD */
-#define TP_CGROUP_NAME_MAX 256  /* cut without a flag: only its first 31 bytes are ever used */
+#define TP_CGROUP_NAME_MAX 256  /* per name: a cgroup name is a directory name, at most 255 bytes */
+#define TP_CGROUP_PART_MAX (2 * TP_CGROUP_NAME_MAX) /* "parent/leaf" */
 #define TP_ARGS_MAX 8192        /* VIGIL_PROC_F_TRUNC_ARGS */
+
+/* Which cgroup an exec record names: the v2 one, unless the task sits at the v2 root on a
+ * hybrid host, where the v1 controller's cgroup says more (runtimes that do not join the
+ * unified hierarchy). */
+#define TP_CGROUP_F_V1 (1u << 0) /* cgroup_name and cgroup_level are of the v1 cgroup */
 
 enum tp_record_kind {
     TP_REC_EXEC = 1,
@@ -32,6 +38,9 @@ struct tp_exec_record {
     vigil_u64 ktime;           /* boot-time ns of the exec: the new process key */
     vigil_u64 parent_ktime;    /* key of the parent's vigil_procs entry; 0 = unknown (flag MISS) */
     vigil_u64 cgroup_id;       /* cgroup v2 id */
+    vigil_u64 cgroup1_id;      /* id of the cgroup in the v1 hierarchy of cgrp1_subsys; 0 = none */
+    vigil_u32 cgroup_level;    /* depth of the named cgroup (0 = root) */
+    vigil_u32 cgroup_flags;    /* TP_CGROUP_F_* */
     vigil_u64 cap_permitted;
     vigil_u64 cap_effective;
     vigil_u64 cap_inheritable;
@@ -45,7 +54,7 @@ struct tp_exec_record {
     vigil_u32 ns[10];          /* namespace inodes, order of vigil_process_update.ns */
     vigil_u32 binary_len;      /* lengths of the parts that follow, in this order: */
     vigil_u32 cwd_len;
-    vigil_u32 cgroup_name_len;
+    vigil_u32 cgroup_name_len; /* "parent/leaf" (level >= 2), "leaf" (level 1), "" (root) */
     vigil_u32 args_len;        /* arguments after argv[0], NUL-separated, no trailing NUL */
     /* char binary[binary_len], cwd[cwd_len], cgroup_name[cgroup_name_len], args[args_len] */
 };

@@ -132,6 +132,21 @@ public:
     void stop() {}
     void decode(uint32_t, std::span<const std::byte>, vigil::sdk::Emitter&) {}
 #endif
+#ifdef FAKE_PROVIDER
+    // A metadata provider that knows every container it is asked about, by its own id.
+    void container_wanted(std::string_view id)
+    {
+        std::string name = std::string(FAKE_ID) + "-knows";
+        vigil_container_info info{};
+        info.struct_size = sizeof info;
+        info.op = VIGIL_CONTAINER_UPSERT;
+        info.id = id.data();
+        info.id_len = id.size();
+        info.name = name.data();
+        info.name_len = name.size();
+        host_.container_update(info);
+    }
+#endif
     uint64_t add_hook(const vigil_hook_request&, vigil_hook_status&) { return 1; }
     void remove_hook(uint64_t) {}
     void set_hook_mode(uint64_t, bool) {}
@@ -152,7 +167,22 @@ private:
 
 } // namespace
 
-#ifndef FAKE_NO_ENTRY
+#if defined(FAKE_ABI_1_0)
+// A plugin built before ABI 1.1: its vigil_plugin_api ends before container_wanted. The
+// pointer is still set behind the end, so a host that read past struct_size would call it.
+namespace {
+const vigil_plugin_api* old_entry() noexcept
+{
+    static const vigil_plugin_api a = [] {
+        vigil_plugin_api x = *vigil::sdk::detail::trampolines<FakePlugin>::api();
+        x.struct_size = offsetof(vigil_plugin_api, container_wanted);
+        return x;
+    }();
+    return &a;
+}
+} // namespace
+BOOST_DLL_ALIAS(old_entry, vigil_plugin_entry)
+#elif !defined(FAKE_NO_ENTRY)
 VIGIL_PLUGIN(FakePlugin)
 #else
 // Same code, but no entry point is exported.

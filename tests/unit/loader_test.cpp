@@ -3,6 +3,7 @@
 #include "core/trusted_file.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -65,10 +66,12 @@ TEST_CASE("the loader refuses each broken plugin with the reason", "[unit][loade
               ": no entry point \"vigil_plugin_entry\" (was it built with VIGIL_PLUGIN()?)");
     CHECK(refusal("libfake_abi_major.so") ==
           fake("libfake_abi_major.so").string() +
-              ": plugin ABI major 99 does not match the host's ABI 1.0; rebuild the plugin against SDK 1.x");
+              fmt::format(": plugin ABI major 99 does not match the host's ABI 1.{}; rebuild the plugin against SDK 1.x",
+                          VIGIL_ABI_MINOR));
     CHECK(refusal("libfake_min_minor.so") ==
           fake("libfake_min_minor.so").string() +
-              ": plugin needs host ABI 1.999 or newer, this host has ABI 1.0; upgrade vigild");
+              fmt::format(": plugin needs host ABI 1.999 or newer, this host has ABI 1.{}; upgrade vigild",
+                          VIGIL_ABI_MINOR));
     CHECK(refusal("libfake_bad_id.so") ==
           fake("libfake_bad_id.so").string() +
               ": descriptor: id \"Bad Id\" must be 1-32 characters of a-z, 0-9, _ and -");

@@ -60,6 +60,14 @@ TEST_CASE("exec record decodes into its parts", "[unit][decode]")
     CHECK(e->rec.pid == 10);
 }
 
+TEST_CASE("an exec record's cgroup part becomes a path by its depth", "[unit][decode]")
+{
+    CHECK(cgroup_path(0, "") == "/");
+    CHECK(cgroup_path(1, "init.scope") == "/init.scope");
+    CHECK(cgroup_path(2, "docker/abc") == "/docker/abc");
+    CHECK(cgroup_path(4, "pod1/abc") == ".../pod1/abc");
+}
+
 TEST_CASE("clone and exit records decode", "[unit][decode]")
 {
     auto c = decode_record(fixed_record<tp_clone_record>(TP_REC_CLONE));

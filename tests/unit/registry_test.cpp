@@ -9,6 +9,9 @@
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 
+#include <string>
+#include <vector>
+
 namespace {
 
 vigil::SharedMaps make_maps()
@@ -148,4 +151,27 @@ TEST_CASE("reload enables and disables plugins without a restart", "[unit][regis
     REQUIRE(f.registry.reload(*cfg, [](const std::string&) { return false; }));
     CHECK(f.registry.find("fake")->state() == vigil::PluginState::running);
     CHECK(f.registry.find("other")->state() == vigil::PluginState::disabled);
+}
+
+TEST_CASE("metadata providers answer the host's questions; a plugin of ABI 1.0 still loads", "[unit][registry]")
+{
+    Fixture f;
+    std::vector<std::string> got; // "id name" per container_update
+    f.registry.set_container_sink([&](const vigil_container_info& i) {
+        got.push_back(std::string(i.id, i.id_len) + " " + std::string(i.name, i.name_len));
+    });
+    REQUIRE(f.load(R"(
+[plugins.prov]
+library = "libfake_provider.so"
+[plugins.old]
+library = "libfake_abi10.so"
+)"));
+    REQUIRE(f.registry.find("prov"));
+    REQUIRE(f.registry.find("old"));
+    CHECK(f.registry.find("old")->state() == vigil::PluginState::running);
+    CHECK(f.registry.find("old")->api().struct_size < sizeof(vigil_plugin_api));
+    f.registry.container_wanted("c0ffee");
+    // only the provider of ABI 1.1 is asked: the old plugin's struct ends before the callback
+    REQUIRE(got.size() == 1);
+    CHECK(got[0] == "c0ffee prov-knows");
 }

@@ -23,7 +23,7 @@ extern "C" {
 
 /* A major bump breaks every plugin; a minor bump only adds fields or callbacks at the end. */
 #define VIGIL_ABI_MAJOR 1
-#define VIGIL_ABI_MINOR 0
+#define VIGIL_ABI_MINOR 1
 
 #define VIGIL_ENTRY_SYMBOL "vigil_plugin_entry"
 
@@ -128,6 +128,10 @@ typedef struct vigil_process_update {
     const char *cgroup_name; size_t cgroup_name_len;
     uint32_t exit_code;     /* raw wait status for VIGIL_PROC_EXIT */
     uint32_t pad1;
+    /* ABI 1.1; a host reads them only when struct_size covers them. */
+    const char *cgroup_path; size_t cgroup_path_len; /* the cgroup that names the container:
+                            "/a/b", or ".../parent/leaf" when deeper; cgroup_name is its leaf */
+    uint64_t cgroup1_id;    /* the task's cgroup in the hybrid host's v1 controller hierarchy; 0 = none */
 } vigil_process_update;
 
 /* An event a plugin hands to the host. `body_json` holds the members of the event object
@@ -146,6 +150,40 @@ typedef struct vigil_event {
     const char *policy_name;   /* NULL for sensor events */
     const vigil_process_update *process;      /* NULL unless a lifecycle event */
 } vigil_event;
+
+/* Metadata providers (ABI 1.1): a plugin that knows containers (a runtime client) tells the host
+ * what it learns; the host owns the container table and joins it to processes by container id
+ * (the id the runtimes put in cgroup names). */
+typedef struct vigil_key_value {
+    const char *key; size_t key_len;
+    const char *value; size_t value_len;
+} vigil_key_value;
+
+typedef enum vigil_container_op {
+    VIGIL_CONTAINER_UPSERT = 1, /* add or replace everything known of the container */
+    VIGIL_CONTAINER_DELETE = 2, /* gone; only id is read */
+} vigil_container_op;
+
+/* One container. Strings need not be NUL-terminated and are valid during the call; empty
+ * (len 0) = unknown. */
+typedef struct vigil_container_info {
+    uint32_t struct_size;
+    uint32_t op;                       /* vigil_container_op */
+    const char *id; size_t id_len;     /* full container id */
+    const char *runtime; size_t runtime_len; /* "containerd", "cri-o", "docker", ... */
+    const char *name; size_t name_len; /* container name (Kubernetes: the pod spec's) */
+    const char *image_name; size_t image_name_len;
+    const char *image_id; size_t image_id_len;
+    int64_t start_time_ns;             /* wall clock, ns since the epoch; 0 = unknown */
+    /* the pod, when the container is one of a pod's; pod_name_len 0 = not in a pod */
+    const char *pod_name; size_t pod_name_len;
+    const char *pod_namespace; size_t pod_namespace_len;
+    const char *pod_uid; size_t pod_uid_len;
+    const vigil_key_value *pod_labels; uint32_t pod_label_count;
+    uint32_t pad0;
+    const vigil_key_value *pod_annotations; uint32_t pod_annotation_count;
+    uint32_t pad1;
+} vigil_container_info;
 
 /* Services the host offers a plugin. Valid from init until destroy returns. */
 typedef struct vigil_host_api {
@@ -170,6 +208,10 @@ typedef struct vigil_host_api {
     int (*has_feature)(void *ctx, const char *feature);
     /* A record counter the host exports: errors a plugin sees while decoding, and the like. */
     void (*count)(void *ctx, const char *counter, uint64_t delta);
+    /* ABI 1.1 (NULL in older hosts; check abi_minor). A metadata provider's news about one
+     * container. Callable from any thread of the plugin between start and stop; never blocks
+     * (the host queues it for its event loop). */
+    void (*container_update)(void *ctx, const vigil_container_info *info);
 } vigil_host_api;
 
 typedef void (*vigil_emit_fn)(void *emit_ctx, const vigil_event *event);
@@ -230,6 +272,11 @@ typedef struct vigil_plugin_api {
                                   char *err, size_t err_len);
     vigil_result (*hook_stats)(void *self, uint64_t hook_handle, vigil_hook_stats *stats,
                                char *err, size_t err_len);
+    /* ABI 1.1, metadata providers only (NULL otherwise; absent from older plugins: check
+     * struct_size). The host saw processes of a container it has no metadata for. Must return
+     * at once: the provider looks it up on its own thread, rate-limited, and answers with
+     * container_update (or not, when it does not know the container). */
+    void (*container_wanted)(void *self, const char *id, size_t id_len);
 } vigil_plugin_api;
 
 typedef const vigil_plugin_api *(*vigil_plugin_entry_fn)(void);

@@ -120,6 +120,31 @@ static __always_inline const char *task__cgroup_name(struct task_struct *task)
     return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, name);
 }
 
+/* kernfs_node.parent before 6.15 renamed it __parent. */
+struct kernfs_node___parent {
+    struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *kn__parent(struct kernfs_node *kn)
+{
+    if (bpf_core_field_exists(struct kernfs_node___parent, parent))
+        return BPF_CORE_READ((struct kernfs_node___parent *)kn, parent);
+    return BPF_CORE_READ(kn, __parent);
+}
+
+/* The task's cgroup in the v1 hierarchy of controller `subsys` (its cgroup_subsys_id on the
+ * running kernel, which the host reads from /proc/cgroups: ids differ between kernel builds),
+ * or NULL when the id is out of range. Hybrid hosts keep containers apart there. */
+static __always_inline struct cgroup *task__cgroup1(struct task_struct *task, __u32 subsys)
+{
+    if (subsys >= bpf_core_field_size(struct css_set, subsys) / sizeof(void *))
+        return NULL;
+    struct css_set *cs = BPF_CORE_READ(task, cgroups);
+    struct cgroup_subsys_state *css = NULL;
+    bpf_core_read(&css, sizeof(css), &cs->subsys[subsys]);
+    return css ? BPF_CORE_READ(css, cgroup) : NULL;
+}
+
 /* The exit status of a thread group as wait() would report it: the group's code when the
  * whole group was told to exit (exit_group, fatal signal), else the exiting thread's own. */
 static __always_inline __u32 task__group_exit_code(struct task_struct *task)

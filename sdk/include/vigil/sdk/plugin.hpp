@@ -11,6 +11,9 @@
 //   void remove_hook(uint64_t handle);
 //   void set_hook_mode(uint64_t handle, bool enforce);
 //   void hook_stats(uint64_t handle, vigil_hook_stats& stats);
+// and, when it provides container metadata (needs host ABI 1.1: min_host_minor = 1):
+//   void container_wanted(std::string_view id);   // must not block; answer via
+//                                                 // host.container_update() from any thread
 #pragma once
 
 #include <vigil/plugin_abi.h>
@@ -100,6 +103,20 @@ public:
     bool has_feature(const char* feature) const { return api_->has_feature(api_->ctx, feature) == 1; }
 
     void count(const char* counter, uint64_t delta = 1) const { api_->count(api_->ctx, counter, delta); }
+
+    // Whether the host takes container metadata (ABI 1.1 and later).
+    bool takes_containers() const
+    {
+        return api_->abi_minor >= 1 &&
+               api_->struct_size >= offsetof(vigil_host_api, container_update) + sizeof(void*) &&
+               api_->container_update;
+    }
+    // A metadata provider's news about one container; any thread, never blocks.
+    void container_update(const vigil_container_info& info) const
+    {
+        if (takes_containers())
+            api_->container_update(api_->ctx, &info);
+    }
 
     const vigil_host_api* raw() const { return api_; }
 
@@ -219,6 +236,11 @@ concept serves_hooks = requires(T& t, const vigil_hook_request& r, vigil_hook_st
 };
 
 template <class T>
+concept provides_containers = requires(T& t, std::string_view id) {
+    { t.container_wanted(id) };
+};
+
+template <class T>
 struct instance {
     Host host;
     std::unique_ptr<T> plugin;
@@ -285,6 +307,15 @@ struct trampolines {
         return guarded(err, err_len, [&] { get(self).hook_stats(handle, *stats); });
     }
 
+    static void container_wanted(void* self, const char* id, size_t len) noexcept
+    {
+        try {
+            get(self).container_wanted(std::string_view(id, len));
+        } catch (...) {
+            // a hint: nothing to report back, the host sends it again later
+        }
+    }
+
     static const vigil_plugin_api* api() noexcept
     {
         static const vigil_plugin_api a = [] {
@@ -302,6 +333,8 @@ struct trampolines {
                 x.set_hook_mode = &trampolines::set_hook_mode;
                 x.hook_stats = &trampolines::hook_stats;
             }
+            if constexpr (provides_containers<T>)
+                x.container_wanted = &trampolines::container_wanted;
             return x;
         }();
         return &a;

@@ -1,0 +1,82 @@
+// A private containerd for the container tests: its own root, state, sockets and runc root in
+// a temporary directory, started by the test and stopped by its PID. Nothing of the machine's
+// own containerd (if any) is used or touched; what the runtime leaves on the machine (cgroup
+// parents, /run/containerd/{s,fifo}) is removed when this instance created it.
+//
+//   auto ctrd = vigil::containers::Containerd::start();
+//   auto r = ctrd->run_rootfs(id, {"/bin/sh", "-c", "..."});    // ctr run --rm --rootfs
+#pragma once
+
+#include "support/vigild.hpp"
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vigil::containers {
+
+// A root file system made of Debian's busybox-static (/bin/busybox and its applets), built once
+// in the build tree and reused.
+std::filesystem::path busybox_rootfs();
+
+// 64 random hex digits: a container id as runtimes make them.
+std::string random_container_id();
+
+// What is missing on this machine for the container tests ("" when nothing): root, containerd,
+// ctr, runc, busybox-static.
+std::string missing_prerequisite();
+
+struct ContainerdOptions {
+    // The CRI plugin on (runc, cgroupfs driver, host network only: no CNI), with the sandbox
+    // image localhost/pause:vigil (see import_test_images()).
+    bool cri = false;
+};
+
+class Containerd {
+public:
+    // Starts containerd and waits until ctr reaches it. Throws std::runtime_error with its log
+    // when it does not come up.
+    static std::unique_ptr<Containerd> start(ContainerdOptions opts = {});
+    ~Containerd();
+    Containerd(const Containerd&) = delete;
+    Containerd& operator=(const Containerd&) = delete;
+
+    // Deletes what is left of our containers, stops containerd (SIGTERM, then SIGKILL, by its
+    // PID), unmounts what is left under our directory and removes the directories the runtime
+    // created outside it. Idempotent.
+    void stop();
+
+    const std::filesystem::path& socket() const { return socket_; }
+    std::string log() const;
+
+    // `ctr run --rm --rootfs <busybox rootfs> <id> argv...` in containerd namespace "default";
+    // returns when the container has exited.
+    e2e::RunResult run_rootfs(const std::string& id, const std::vector<std::string>& argv);
+    // The same, detached: returns the ctr process, which exits with the container.
+    pid_t spawn_rootfs(const std::string& id, const std::vector<std::string>& argv);
+
+    // `ctr args...` against this instance; the wait status.
+    int ctr(const std::vector<std::string>& args, const std::string& ns = "default");
+
+    // Builds localhost/pause:vigil and localhost/app:vigil from the busybox root file system
+    // (once, in the build tree) and imports them for CRI (namespace k8s.io). Throws on failure.
+    void import_test_images();
+    // A cgroup directory (relative to each hierarchy's root) the runtime will create for us,
+    // e.g. "kubepods/besteffort/pod<uid>": removed at stop when it did not exist before.
+    void track_cgroup(const std::filesystem::path& rel);
+    const std::filesystem::path& dir() const { return dir_.path(); }
+
+private:
+    Containerd() = default;
+    std::vector<std::string> run_args(const std::string& id, const std::vector<std::string>& argv) const;
+
+    e2e::TempDir dir_;
+    std::filesystem::path socket_;
+    pid_t pid_ = -1;
+    std::vector<std::filesystem::path> created_; // outside dir_, made by the runtime, deepest last
+};
+
+} // namespace vigil::containers
