@@ -38,8 +38,12 @@ struct exec_scratch {
     struct tp_exec_record rec;
     char data[EXEC_DATA_MAX]; /* must follow rec directly: rec + data go out as one record */
     char path[VIGIL_PATH_BUF];
+    char file_path[VIGIL_PATH_BUF]; /* the exec'd file, when the name given to execve is not it */
     struct vigil_proc proc;
 };
+
+static const char deleted_suffix[] = " (deleted)";
+#define DELETED_SUFFIX_LEN (sizeof(deleted_suffix) - 1)
 
 /* per-CPU work area for exec records and vigil_procs values (too big for the BPF stack) */
 struct {
@@ -115,6 +119,8 @@ static __always_inline void proc__set_binary(struct vigil_proc *p, const char *b
 
 static __always_inline int on_exec(struct task_struct *task, struct linux_binprm *bprm)
 {
+    if (self__current())
+        return 0;
     __u32 zero = 0;
     struct exec_scratch *s = bpf_map_lookup_elem(&exec_heap, &zero);
     if (!s)
@@ -209,6 +215,47 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
     }
     if (binary_len > TP_BINARY_MAX)
         binary_len = TP_BINARY_MAX;
+
+    /* An exec through a file descriptor (fexecve names it /dev/fd/N) or a /proc magic link names
+     * no file, and a memfd or a deleted file has no name left: report the file the kernel runs,
+     * as /proc/PID/exe shows it, and flag a file without links as fileless. */
+    struct file *file = BPF_CORE_READ(bprm, file);
+    __u32 nlink = BPF_CORE_READ(file, f_inode, i_nlink);
+    __u64 head = 0;
+    bpf_probe_read_kernel(&head, sizeof(head), s->data);
+    /* "/dev/fd/" and "/proc/" as little-endian words */
+    int via_fd = head == 0x2f64662f7665642full || (head & 0xffffffffffffull) == 0x2f636f72702full;
+    if (nlink == 0)
+        flags |= VIGIL_PROC_F_FILELESS;
+    if (nlink == 0 || via_fd) {
+        struct dentry *fd_dentry = BPF_CORE_READ(file, f_path.dentry);
+        __u32 len = 0;
+        if (BPF_CORE_READ(fd_dentry, d_parent) == fd_dentry) {
+            /* a pseudo file (memfd:NAME): no directory, its name alone */
+            s->data[0] = '/';
+            long n = bpf_probe_read_kernel_str(s->data + 1, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1,
+                                               BPF_CORE_READ(fd_dentry, d_name.name));
+            len = n > 0 ? (__u32)n : 1;
+        } else {
+            struct vigil_path_res fr = {};
+            path__resolve(fd_dentry, BPF_CORE_READ(file, f_path.mnt), root_dentry, root_mnt, s->file_path, &fr);
+            __u32 start = fr.start & (VIGIL_PATH_MAX - 1);
+            len = fr.len & (VIGIL_PATH_MAX - 1);
+            if (len > TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1)
+                len = TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1;
+            clamp_len(len, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1);
+            bpf_probe_read_kernel(s->data, len, s->file_path + start);
+            if (fr.flags & VIGIL_PATH_F_TRUNC)
+                flags |= VIGIL_PROC_F_TRUNC_FILENAME;
+        }
+        clamp_len(len, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1);
+        if (nlink == 0) {
+            bpf_probe_read_kernel(s->data + len, DELETED_SUFFIX_LEN, deleted_suffix);
+            len += DELETED_SUFFIX_LEN;
+        }
+        binary_len = len;
+        flags &= ~VIGIL_PROC_F_ERROR_FILENAME;
+    }
     pos = binary_len;
 
     /* cwd. The bounds checks before each part cannot fail (each part is bounded above); they
@@ -321,6 +368,10 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
     p->cgroup_id = task__cgroup_id(child);
     if (bpf_map_update_elem(&vigil_procs, &tgid, p, BPF_ANY))
         errors__count(VIGIL_ERR_MAP_UPDATE);
+    /* vigild's children (its jq workers) are in the map like any process; the fork itself is
+     * vigild's doing and not reported */
+    if (self__is(ptgid))
+        return 0;
 
     struct tp_clone_record *r = evt__reserve(&process_events, sizeof(*r));
     if (!r)
@@ -363,6 +414,8 @@ static __always_inline int on_exit(struct task_struct *task)
         flags = VIGIL_PROC_F_MISS;
         errors__count(VIGIL_ERR_PROC_MISS);
     }
+    if (self__is(tgid))
+        return 0;
 
     struct tp_exit_record *r = evt__reserve(&process_events, sizeof(*r));
     if (!r)
