@@ -4,7 +4,8 @@ namespace vigil {
 
 namespace {
 
-// The length of the bidi control starting at s[i], or 0.
+// The length of the bidi control (or U+2028/U+2029, line and paragraph separators) starting at
+// s[i], or 0.
 size_t bidi_control_at(std::string_view s, size_t i)
 {
     auto at = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
@@ -13,7 +14,7 @@ size_t bidi_control_at(std::string_view s, size_t i)
     if (at(0) != 0xe2)
         return 0;
     unsigned b1 = at(1), b2 = at(2);
-    if (b1 == 0x80 && (b2 == 0x8e || b2 == 0x8f || (b2 >= 0xaa && b2 <= 0xae))) // U+200E-F, U+202A-E
+    if (b1 == 0x80 && (b2 == 0x8e || b2 == 0x8f || (b2 >= 0xa8 && b2 <= 0xae))) // U+200E-F, U+2028-E
         return 3;
     if (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9) // U+2066-U+2069
         return 3;

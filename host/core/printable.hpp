@@ -8,9 +8,9 @@
 
 namespace vigil {
 
-// Appends `s` with C0 and C1 controls, DEL and the Unicode bidirectional controls (U+061C,
-// U+200E-U+200F, U+202A-U+202E, U+2066-U+2069) written as \xNN escapes of their bytes;
-// newline, tab and carriage return as \n, \t, \r.
+// Appends `s` with C0 and C1 controls, DEL, the Unicode line and paragraph separators (U+2028,
+// U+2029) and bidirectional controls (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069)
+// written as \xNN escapes of their bytes; newline, tab and carriage return as \n, \t, \r.
 void append_printable(std::string& out, std::string_view s);
 
 inline std::string printable(std::string_view s)

@@ -38,7 +38,6 @@ struct exec_scratch {
     struct tp_exec_record rec;
     char data[EXEC_DATA_MAX]; /* must follow rec directly: rec + data go out as one record */
     char path[VIGIL_PATH_BUF];
-    char file_path[VIGIL_PATH_BUF]; /* the exec'd file, when the name given to execve is not it */
     struct vigil_proc proc;
 };
 
@@ -161,10 +160,51 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
         in_init_tree(pidns, r->nspid, parent))
         flags |= VIGIL_PROC_F_IN_INIT_TREE;
 
-    /* cwd, into s->path */
+    /* An exec through a file descriptor (fexecve names it /dev/fd/N) or a /proc magic link names
+     * no file, and a memfd or a deleted file has no name left: the binary is the file the kernel
+     * runs, as /proc/PID/exe shows it, and a file without links is flagged fileless. Resolved
+     * into s->path before the cwd needs it. */
     struct fs_struct *fs = BPF_CORE_READ(task, fs);
     struct dentry *root_dentry = BPF_CORE_READ(fs, root.dentry);
     struct vfsmount *root_mnt = BPF_CORE_READ(fs, root.mnt);
+    const char *filename = BPF_CORE_READ(bprm, filename);
+    struct file *file = BPF_CORE_READ(bprm, file);
+    __u32 nlink = BPF_CORE_READ(file, f_inode, i_nlink);
+    __u64 head = 0;
+    bpf_probe_read_kernel(&head, sizeof(head), filename);
+    /* "/dev/fd/" and "/proc/" as little-endian words */
+    int via_fd = head == 0x2f64662f7665642full || (head & 0xffffffffffffull) == 0x2f636f72702full;
+    __u32 file_len = 0;
+    if (nlink == 0)
+        flags |= VIGIL_PROC_F_FILELESS;
+    if (nlink == 0 || via_fd) {
+        struct dentry *fd_dentry = BPF_CORE_READ(file, f_path.dentry);
+        if (BPF_CORE_READ(fd_dentry, d_parent) == fd_dentry) {
+            /* a pseudo file (memfd:NAME): no directory, its name alone */
+            s->data[0] = '/';
+            long n = bpf_probe_read_kernel_str(s->data + 1, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1,
+                                               BPF_CORE_READ(fd_dentry, d_name.name));
+            file_len = n > 0 ? (__u32)n : 1;
+        } else {
+            struct vigil_path_res fr = {};
+            path__resolve(fd_dentry, BPF_CORE_READ(file, f_path.mnt), root_dentry, root_mnt, s->path, &fr);
+            __u32 start = fr.start & (VIGIL_PATH_MAX - 1);
+            file_len = fr.len & (VIGIL_PATH_MAX - 1);
+            clamp_len(file_len, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1);
+            bpf_probe_read_kernel(s->data, file_len, s->path + start);
+            if (fr.flags & VIGIL_PATH_F_TRUNC)
+                flags |= VIGIL_PROC_F_TRUNC_FILENAME;
+        }
+        clamp_len(file_len, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1);
+        if (nlink == 0) {
+            bpf_probe_read_kernel(s->data + file_len, DELETED_SUFFIX_LEN, deleted_suffix);
+            file_len += DELETED_SUFFIX_LEN;
+        }
+        if (!file_len)
+            file_len = 1; /* "/": never read as "no file" below */
+    }
+
+    /* cwd, into s->path */
     struct vigil_path_res cwd = {};
     path__resolve(BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), root_dentry, root_mnt, s->path,
                   &cwd);
@@ -180,10 +220,9 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
     /* binary: the file name given to execve (as Tetragon reports it), made absolute with the
      * cwd when it is relative */
     __u32 pos = 0;
-    const char *filename = BPF_CORE_READ(bprm, filename);
     char first[2] = {};
     bpf_probe_read_kernel(first, sizeof(first), filename);
-    if (first[0] != '/' && !(cwd.flags & VIGIL_PATH_F_ERROR)) {
+    if (!file_len && first[0] != '/' && !(cwd.flags & VIGIL_PATH_F_ERROR)) {
         bpf_probe_read_kernel(s->data, cwd_len, s->path + cwd_start);
         pos = cwd_len;
         if (cwd_len > 1 && pos < TP_BINARY_MAX) {
@@ -194,7 +233,9 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
             filename += 2;
     }
     __u32 binary_len = 0;
-    if (pos < TP_BINARY_MAX - 1) {
+    if (file_len) {
+        binary_len = file_len;
+    } else if (pos < TP_BINARY_MAX - 1) {
         __u32 room = TP_BINARY_MAX - pos;
         long n = bpf_probe_read_kernel_str(s->data + pos, room, filename);
         if (n <= 0) {
@@ -216,46 +257,6 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
     if (binary_len > TP_BINARY_MAX)
         binary_len = TP_BINARY_MAX;
 
-    /* An exec through a file descriptor (fexecve names it /dev/fd/N) or a /proc magic link names
-     * no file, and a memfd or a deleted file has no name left: report the file the kernel runs,
-     * as /proc/PID/exe shows it, and flag a file without links as fileless. */
-    struct file *file = BPF_CORE_READ(bprm, file);
-    __u32 nlink = BPF_CORE_READ(file, f_inode, i_nlink);
-    __u64 head = 0;
-    bpf_probe_read_kernel(&head, sizeof(head), s->data);
-    /* "/dev/fd/" and "/proc/" as little-endian words */
-    int via_fd = head == 0x2f64662f7665642full || (head & 0xffffffffffffull) == 0x2f636f72702full;
-    if (nlink == 0)
-        flags |= VIGIL_PROC_F_FILELESS;
-    if (nlink == 0 || via_fd) {
-        struct dentry *fd_dentry = BPF_CORE_READ(file, f_path.dentry);
-        __u32 len = 0;
-        if (BPF_CORE_READ(fd_dentry, d_parent) == fd_dentry) {
-            /* a pseudo file (memfd:NAME): no directory, its name alone */
-            s->data[0] = '/';
-            long n = bpf_probe_read_kernel_str(s->data + 1, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1,
-                                               BPF_CORE_READ(fd_dentry, d_name.name));
-            len = n > 0 ? (__u32)n : 1;
-        } else {
-            struct vigil_path_res fr = {};
-            path__resolve(fd_dentry, BPF_CORE_READ(file, f_path.mnt), root_dentry, root_mnt, s->file_path, &fr);
-            __u32 start = fr.start & (VIGIL_PATH_MAX - 1);
-            len = fr.len & (VIGIL_PATH_MAX - 1);
-            if (len > TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1)
-                len = TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1;
-            clamp_len(len, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1);
-            bpf_probe_read_kernel(s->data, len, s->file_path + start);
-            if (fr.flags & VIGIL_PATH_F_TRUNC)
-                flags |= VIGIL_PROC_F_TRUNC_FILENAME;
-        }
-        clamp_len(len, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1);
-        if (nlink == 0) {
-            bpf_probe_read_kernel(s->data + len, DELETED_SUFFIX_LEN, deleted_suffix);
-            len += DELETED_SUFFIX_LEN;
-        }
-        binary_len = len;
-        flags &= ~VIGIL_PROC_F_ERROR_FILENAME;
-    }
     pos = binary_len;
 
     /* cwd. The bounds checks before each part cannot fail (each part is bounded above); they

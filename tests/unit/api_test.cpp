@@ -326,6 +326,7 @@ TEST_CASE("human output escapes controls and Unicode bidi overrides", "[unit][ap
     CHECK(printable("evil\xe2\x80\xaetxt.exe") == "evil\\xe2\\x80\\xaetxt.exe");
     CHECK(printable("\xe2\x81\xa6x\xe2\x81\xa9") == "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");
     CHECK(printable("\xe2\x80\x8f") == "\\xe2\\x80\\x8f");
+    CHECK(printable("\xe2\x80\xa9") == "\\xe2\\x80\\xa9"); // U+2029 PARAGRAPH SEPARATOR
     CHECK(printable("\xc2\x9b") == "\\xc2\\x9b"); // C1 CSI
     CHECK(printable("\xe2\x80\x94") == "\xe2\x80\x94"); // an em dash stays
     CHECK(printable(std::string_view("a\0b", 3)) == "a\\x00b");
