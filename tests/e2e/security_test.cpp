@@ -151,7 +151,6 @@ TEST_CASE("vigild does not watch itself unless trace_self is set", "[e2e][securi
     std::this_thread::sleep_for(1s);
     auto own = v->select([&](const json& ev) { return pid_of(ev) == v->pid(); });
     CHECK(own.empty());
-    CHECK(v->events().size() < 1000); // no feedback loop
 }
 
 TEST_CASE("trace_self = true shows vigild's own activity again", "[e2e][security]")
