@@ -42,6 +42,29 @@ struct exec_scratch {
 };
 
 static const char deleted_suffix[] = " (deleted)";
+
+struct path_walk {
+    char buf[VIGIL_PATH_BUF];
+};
+
+/* path__resolve as a global function: the verifier checks it once, not at each of the exec
+ * program's two call sites (the exec'd file and the cwd), which together took the program past
+ * 6.1's one million instructions (found by the kernel matrix). Kernel pointers are passed as
+ * integers in a struct (at most five arguments, and a global function takes only integers and
+ * memory of a known size). */
+struct path_req {
+    __u64 dentry, mnt, root_dentry, root_mnt; /* in */
+    struct vigil_path_res res;                /* out */
+};
+
+__noinline int exec__resolve(struct path_req *req, struct path_walk *w)
+{
+    if (!req || !w)
+        return 0;
+    path__resolve((struct dentry *)req->dentry, (struct vfsmount *)req->mnt, (struct dentry *)req->root_dentry,
+                  (struct vfsmount *)req->root_mnt, w->buf, &req->res);
+    return 0;
+}
 #define DELETED_SUFFIX_LEN (sizeof(deleted_suffix) - 1)
 
 /* per-CPU work area for exec records and vigil_procs values (too big for the BPF stack) */
@@ -186,8 +209,10 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
                                                BPF_CORE_READ(fd_dentry, d_name.name));
             file_len = n > 0 ? (__u32)n : 1;
         } else {
-            struct vigil_path_res fr = {};
-            path__resolve(fd_dentry, BPF_CORE_READ(file, f_path.mnt), root_dentry, root_mnt, s->path, &fr);
+            struct path_req req = {(__u64)fd_dentry, (__u64)BPF_CORE_READ(file, f_path.mnt), (__u64)root_dentry,
+                                   (__u64)root_mnt};
+            exec__resolve(&req, (struct path_walk *)s->path);
+            struct vigil_path_res fr = req.res;
             __u32 start = fr.start & (VIGIL_PATH_MAX - 1);
             file_len = fr.len & (VIGIL_PATH_MAX - 1);
             clamp_len(file_len, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1);
@@ -205,9 +230,10 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
     }
 
     /* cwd, into s->path */
-    struct vigil_path_res cwd = {};
-    path__resolve(BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), root_dentry, root_mnt, s->path,
-                  &cwd);
+    struct path_req cwd_req = {(__u64)BPF_CORE_READ(fs, pwd.dentry), (__u64)BPF_CORE_READ(fs, pwd.mnt),
+                               (__u64)root_dentry, (__u64)root_mnt};
+    exec__resolve(&cwd_req, (struct path_walk *)s->path);
+    struct vigil_path_res cwd = cwd_req.res;
     if (cwd.flags & VIGIL_PATH_F_TRUNC)
         flags |= VIGIL_PROC_F_TRUNC_CWD;
     if (cwd.flags & VIGIL_PATH_F_ERROR)
