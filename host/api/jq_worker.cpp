@@ -25,6 +25,9 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr size_t write_batch = 64;
+// How long a worker may take to start and compile its program (a slow, loaded host or an
+// emulated one); the time budget applies from then on.
+constexpr auto startup_limit = std::chrono::seconds(10);
 
 } // namespace
 
@@ -90,6 +93,7 @@ Result<std::shared_ptr<JqWorker>> JqWorker::start(asio::io_context& io, const st
     w->out_.push_back(Out{encode_length(static_cast<uint32_t>(expr->size())), expr});
     w->write_more();
     w->read_more();
+    w->arm_deadline();
     return w;
 }
 
@@ -99,7 +103,7 @@ void JqWorker::submit(std::shared_ptr<const std::string> event)
 {
     if (stopped_)
         return;
-    if (pending_.empty())
+    if (pending_.empty() && ready_)
         head_since_ = std::chrono::steady_clock::now();
     pending_.push_back(event);
     out_.push_back(Out{encode_length(static_cast<uint32_t>(event->size())), std::move(event)});
@@ -152,6 +156,15 @@ void JqWorker::read_more()
 void JqWorker::on_verdicts(const char* p, size_t n)
 {
     for (size_t i = 0; i < n && !stopped_; ++i) {
+        if (!ready_) {
+            if (p[i] != 'R') {
+                fail("the jq worker did not start properly");
+                return;
+            }
+            ready_ = true;
+            head_since_ = std::chrono::steady_clock::now();
+            continue;
+        }
         if (pending_.empty()) {
             fail("the jq worker answered an event it was not sent");
             return;
@@ -171,6 +184,15 @@ void JqWorker::arm_deadline()
 {
     if (stopped_)
         return;
+    if (!ready_) {
+        deadline_.expires_at(started_ + startup_limit);
+        deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (!ec && !self->stopped_ && !self->ready_)
+                self->fail(fmt::format("the jq worker did not start within {} s",
+                                       std::chrono::duration_cast<std::chrono::seconds>(startup_limit).count()));
+        });
+        return;
+    }
     if (pending_.empty()) {
         deadline_.cancel();
         return;

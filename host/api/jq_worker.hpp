@@ -81,7 +81,9 @@ private:
     std::array<char, 4096> in_{};
     bool reading_ = false;
     bool stopped_ = false;
-    std::chrono::steady_clock::time_point head_since_; // when the oldest pending event became the head
+    bool ready_ = false; // the worker said its program is compiled
+    std::chrono::steady_clock::time_point head_since_; // when the worker could start on the oldest pending event
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     uint64_t errors_ = 0;
 };
 

@@ -1,7 +1,8 @@
 // vigil-jq-worker: runs one subscription's jq filter for vigild (see api/jq_worker.hpp).
 // stdin/stdout is a socket to vigild: frames (u32 big-endian length + bytes) come in, the
 // first the jq expression and each later one an event; one verdict byte goes out per event:
-// '1' passes, '0' does not, 'e' a jq run-time error, 'p' not JSON.
+// '1' passes, '0' does not, 'e' a jq run-time error, 'p' not JSON. It first answers 'R' once the
+// expression is compiled, so that vigild's time budget counts running, not starting up.
 // argv[1]: the address-space budget in MiB. Exit status 3: out of memory.
 #include "api/jq_program.hpp"
 
@@ -71,6 +72,8 @@ int main(int argc, char** argv)
     auto prog = vigil::api::JqProgram::make(buf);
     if (!prog)
         return 4;
+    if (::write(1, "R", 1) != 1)
+        return 0;
     while (read_frame(buf)) {
         char verdict;
         auto doc = vigil::api::JsonValue::parse(buf);
