@@ -299,7 +299,7 @@ int cmd_policy(const Globals& g, Args& args)
         std::ostringstream ss;
         ss << in.rdbuf();
         method = "policy.add";
-        w.begin_object().member("yaml", ss.str());
+        w.begin_object().member("yaml", ss.str()).member("file", pos[0]);
         if (mode)
             w.member("mode", *mode);
         w.end_object();

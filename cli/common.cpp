@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include "core/printable.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -19,7 +21,21 @@ std::optional<std::string> Args::value_of(const std::string& opt, const std::opt
     return next();
 }
 
-void error(std::string_view msg) { std::fprintf(stderr, "vigil: %.*s\n", static_cast<int>(msg.size()), msg.data()); }
+// Messages can quote input (a policy's text holding a NUL or a terminal escape): printed whole
+// and escaped, never cut at a NUL; their line breaks (one policy error per line) are kept.
+void error(std::string_view msg)
+{
+    std::string out = "vigil: ";
+    for (size_t start = 0;;) {
+        size_t nl = msg.find('\n', start);
+        append_printable(out, msg.substr(start, nl == std::string_view::npos ? nl : nl - start));
+        out += '\n';
+        if (nl == std::string_view::npos)
+            break;
+        start = nl + 1;
+    }
+    std::fwrite(out.data(), 1, out.size(), stderr);
+}
 
 int usage_error(std::string_view msg)
 {

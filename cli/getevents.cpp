@@ -22,7 +22,7 @@ constexpr auto backoff_max = std::chrono::seconds(5);
 
 struct Options {
     Output output = Output::json;
-    std::vector<std::string> event_types, namespaces, policy_names;
+    std::vector<std::string> event_types, namespaces, policy_names, process_flags;
     std::vector<uint32_t> pids;
     std::optional<std::string> process, filter;
     bool reconnect = false;
@@ -54,6 +54,8 @@ std::optional<int> set_option(Options& o, const std::string& name, const std::st
         split_into(v, o.namespaces);
     else if (name == "--policy-names")
         split_into(v, o.policy_names);
+    else if (name == "--process-flags")
+        split_into(v, o.process_flags);
     else if (name == "--process")
         o.process = v;
     else if (name == "--filter")
@@ -81,7 +83,7 @@ std::optional<int> set_option(Options& o, const std::string& name, const std::st
 std::optional<int> parse_options(Args& args, Options& o)
 {
     static const std::set<std::string> with_value = {"--event-types", "--process", "--pid", "--namespace",
-                                                     "--policy-names", "--filter", "--timeout"};
+                                                     "--policy-names", "--process-flags", "--filter", "--timeout"};
     while (!args.empty()) {
         std::string w = args.next();
         std::string name = w;
@@ -131,6 +133,7 @@ std::string subscribe_params(const Options& o)
     }
     list("namespaces", o.namespaces);
     list("policy_names", o.policy_names);
+    list("process_flags", o.process_flags);
     if (o.filter)
         w.member("filter", *o.filter);
     w.end_object();

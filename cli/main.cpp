@@ -18,8 +18,8 @@ void usage(std::FILE* f)
     std::fprintf(f,
                  "usage: vigil [--socket PATH] <command>\n"
                  "  getevents [-o json|compact] [--event-types T,..] [--process REGEX] [--pid N,..]\n"
-                 "            [--namespace NS,..] [--policy-names P,..] [--filter JQ] [--reconnect]\n"
-                 "            [--timeout SECONDS]          stream events (JSON lines by default)\n"
+                 "            [--namespace NS,..] [--policy-names P,..] [--process-flags F,..] [--filter JQ]\n"
+                 "            [--reconnect] [--timeout SECONDS]  stream events (JSON lines by default)\n"
                  "  status [-o json]                        agent version, features, plugins, counters\n"
                  "  sensors list [-o json] | enable ID | disable ID\n"
                  "  process list [-o json] | get PID | tree [PID]\n"

@@ -1,5 +1,7 @@
 #include "render.hpp"
 
+#include "core/printable.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -63,6 +65,7 @@ std::string compact_event(const api::JsonValue& event, bool color)
     std::string time = text(event.get("time"));
     if (time.size() >= 23)
         time = time.substr(11, 12); // HH:MM:SS.mmm
+    time = printable(time);
     std::string details;
     if (kind == "process_exec") {
         details = text(proc.get("arguments"));
@@ -80,8 +83,10 @@ std::string compact_event(const api::JsonValue& event, bool color)
     }
     if (auto policy = text(body.get("policy_name")); !policy.empty())
         details += fmt::format("{}[{}]", details.empty() ? "" : " ", policy);
-    std::string pid = text(proc.get("pid"));
-    std::string binary = text(proc.get("binary"));
+    std::string pid = printable(text(proc.get("pid")));
+    std::string binary = printable(text(proc.get("binary")));
+    details = printable(details);
+    kind = printable(kind);
     std::string line =
         color ? fmt::format("\033[2m{}\033[0m {}{:<14}\033[0m {:>7} \033[1m{}\033[0m {}", time, colour_of(kind), kind,
                             pid, binary, details)

@@ -3,8 +3,12 @@
 // params then become an event filter, which is run over one event. Every answer the server
 // would send back must itself be a well-formed frame that the CLI's reply parser accepts.
 //
-// jq programs (params.filter) are left out: libjq compiles and runs them, and fuzzing jq itself
-// is not this harness's job. Their parameter checks are covered by tests/unit.
+// The process regex also runs over a binary of 64 a's, the input that makes a backtracking engine
+// exponential on patterns like (a+)+b (corpus regex-*): RE2 answers in linear time, and a slow
+// answer is a hang for the fuzzer. jq programs (params.filter) are left out: libjq compiles them
+// and vigild runs them in a worker process under a time and memory budget (api/jq_worker.hpp),
+// which tests/e2e/security_test.cpp drives with the corpus's jq-* programs; fuzzing jq itself is
+// not this harness's job.
 #include "fuzz_util.hpp"
 
 #include "api/event_filter.hpp"
@@ -56,6 +60,10 @@ void one_request(std::string_view body)
     EventView ev(R"({"process_exec":{"process":{"pid":42,"binary":"/usr/bin/true","pod":{"namespace":"ns"}},)"
                  R"("policy_name":"p"},"node_name":"n","time":"2026-01-01T00:00:00Z"})");
     (void)filter->matches(ev);
+    const std::string long_name = R"({"process_exec":{"process":{"pid":1,"binary":")" + std::string(64, 'a') +
+                                  R"("}},"node_name":"n","time":"2026-01-01T00:00:00Z"})";
+    EventView pathological(long_name);
+    (void)filter->matches(pathological);
 }
 
 } // namespace

@@ -120,6 +120,10 @@ Result<void> Agent::start()
     if (!maps)
         return std::unexpected(maps.error());
     maps_.emplace(std::move(*maps));
+    // Before any plugin loads: a hook on write(2) must not see the agent write its own output.
+    if (!cfg_.trace_self)
+        if (auto r = maps_->exclude_self(static_cast<uint32_t>(::getpid())); !r)
+            return std::unexpected(r.error());
 
     std::string node = cfg_.node_name.empty() ? host_name() : cfg_.node_name;
     cache_ = std::make_unique<ProcessCache>(node, cfg_.process_cache_size);
@@ -191,7 +195,10 @@ Result<void> Agent::start()
                                          policy_service_.get()});
     // Bound before the plugins load: a socket in use fails the start before anything attaches.
     auto server = api::ApiServer::make(
-        io_, api::ApiServerOptions{.socket_path = cfg_.api.socket, .subscriber_queue = cfg_.api.subscriber_queue},
+        io_, api::ApiServerOptions{.socket_path = cfg_.api.socket,
+                                   .subscriber_queue = cfg_.api.subscriber_queue,
+                                   .jq_budget = {std::chrono::milliseconds(cfg_.api.jq_time_budget_ms),
+                                                 cfg_.api.jq_memory_budget_mb}},
         *services_);
     if (!server)
         return std::unexpected(server.error());
@@ -371,6 +378,8 @@ Result<void> Agent::reload()
         return std::unexpected(cfg.error());
     log::get("host")->info("reloading {}", cfg->source);
     if (cfg->api.socket != cfg_.api.socket || cfg->api.subscriber_queue != cfg_.api.subscriber_queue ||
+        cfg->api.jq_time_budget_ms != cfg_.api.jq_time_budget_ms ||
+        cfg->api.jq_memory_budget_mb != cfg_.api.jq_memory_budget_mb ||
         cfg->metrics.port != cfg_.metrics.port ||
         cfg->metrics.address != cfg_.metrics.address)
         log::get("host")->warn("[api] and [metrics] changes take effect when vigild restarts");

@@ -9,7 +9,7 @@ packages=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libboost-dev libboost-system-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libyaml-cpp-dev catch2 nlohmann-json3-dev
-  libjq-dev libonig-dev libssl-dev
+  libjq-dev libonig-dev libssl-dev libre2-dev
   afl++
   iproute2 procps util-linux
   qemu-system-x86 busybox-static cpio python3

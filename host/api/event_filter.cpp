@@ -1,5 +1,7 @@
 #include "api/event_filter.hpp"
 
+#include "export/process_json.hpp"
+
 #include <fmt/ranges.h>
 
 #include <algorithm>
@@ -64,7 +66,7 @@ Result<std::set<std::string>> string_set(const JsonValue& params, std::string_vi
 
 Result<EventFilter> EventFilter::make(const JsonValue& params, const std::set<std::string>& known_kinds)
 {
-    static constexpr std::string_view keys[] = {"event_types", "process", "pids", "namespaces", "policy_names", "filter"};
+    static constexpr std::string_view keys[] = {"event_types", "process", "pids", "namespaces", "policy_names", "process_flags", "filter"};
     for (const auto& [key, value] : params.members())
         if (std::find(std::begin(keys), std::end(keys), key) == std::end(keys))
             return fail(Errc::invalid_input, "unknown parameter \"{}\" (events.subscribe takes {})", key,
@@ -87,12 +89,11 @@ Result<EventFilter> EventFilter::make(const JsonValue& params, const std::set<st
         auto s = proc.string();
         if (!s || s->empty())
             return fail(Errc::invalid_input, "params.process must be a non-empty string (a regular expression)");
-        try {
-            f.process_.emplace(std::string(*s), std::regex::ECMAScript | std::regex::optimize);
-        } catch (const std::regex_error& e) {
-            return fail(Errc::invalid_input, "params.process \"{}\" is not a valid regular expression: {}", *s, e.what());
-        }
-        f.process_text_ = std::string(*s);
+        auto re = Regex::make(*s);
+        if (!re)
+            return fail(Errc::invalid_input, "params.process \"{}\" is not a valid regular expression: {}", *s,
+                        re.error().message());
+        f.process_ = std::move(*re);
     }
 
     JsonValue pids = params.get("pids");
@@ -111,6 +112,14 @@ Result<EventFilter> EventFilter::make(const JsonValue& params, const std::set<st
     if (!ns)
         return std::unexpected(ns.error());
     f.namespaces_ = std::move(*ns);
+    auto flags = string_set(params, "process_flags");
+    if (!flags)
+        return std::unexpected(flags.error());
+    for (const auto& name : *flags)
+        if (!process_flag_bit(name))
+            return fail(Errc::invalid_input, "params.process_flags: unknown flag \"{}\" (flags: {})", name,
+                        process_flag_names());
+    f.process_flags_ = std::move(*flags);
     auto policies = string_set(params, "policy_names");
     if (!policies)
         return std::unexpected(policies.error());
@@ -131,23 +140,24 @@ Result<EventFilter> EventFilter::make(const JsonValue& params, const std::set<st
 
 bool EventFilter::empty() const
 {
-    return event_types_.empty() && !process_ && pids_.empty() && namespaces_.empty() && policy_names_.empty() && !jq_;
+    return event_types_.empty() && !process_ && pids_.empty() && namespaces_.empty() && policy_names_.empty() && process_flags_.empty() && !jq_;
 }
 
 bool EventFilter::matches(EventView& ev)
 {
-    if (empty())
+    if (event_types_.empty() && !process_ && pids_.empty() && namespaces_.empty() && policy_names_.empty() && process_flags_.empty())
         return true;
     if (!ev.doc().is_object())
         return false;
     if (!event_types_.empty() && !event_types_.contains(std::string(ev.kind())))
         return false;
-    if (process_ || !pids_.empty() || !namespaces_.empty() || !policy_names_.empty()) {
+    if (process_ || !pids_.empty() || !namespaces_.empty() || !policy_names_.empty() ||
+        !process_flags_.empty()) {
         JsonValue body = ev.body();
         JsonValue process = body.get("process");
         if (process_) {
             auto bin = process.get("binary").string();
-            if (!bin || !std::regex_search(bin->begin(), bin->end(), *process_))
+            if (!bin || !process_->search(*bin))
                 return false;
         }
         if (!pids_.empty()) {
@@ -166,13 +176,19 @@ bool EventFilter::matches(EventView& ev)
             if (!namespaces_.contains(std::string(ns.value_or(""))))
                 return false;
         }
+        if (!process_flags_.empty()) {
+            std::string flags = " " + std::string(process.get("flags").string().value_or("")) + " ";
+            for (const auto& f : process_flags_)
+                if (flags.find(" " + f + " ") == std::string::npos)
+                    return false;
+        }
         if (!policy_names_.empty()) {
             auto name = body.get("policy_name").string();
             if (!name || !policy_names_.contains(std::string(*name)))
                 return false;
         }
     }
-    return !jq_ || jq_->matches(ev.doc());
+    return true;
 }
 
 std::string EventFilter::describe() const
@@ -181,13 +197,15 @@ std::string EventFilter::describe() const
     if (!event_types_.empty())
         parts.push_back(fmt::format("event_types={}", fmt::join(event_types_, ",")));
     if (process_)
-        parts.push_back(fmt::format("process={}", process_text_));
+        parts.push_back(fmt::format("process={}", process_->pattern()));
     if (!pids_.empty())
         parts.push_back(fmt::format("pids={}", fmt::join(pids_, ",")));
     if (!namespaces_.empty())
         parts.push_back(fmt::format("namespaces={}", fmt::join(namespaces_, ",")));
     if (!policy_names_.empty())
         parts.push_back(fmt::format("policy_names={}", fmt::join(policy_names_, ",")));
+    if (!process_flags_.empty())
+        parts.push_back(fmt::format("process_flags={}", fmt::join(process_flags_, ",")));
     if (jq_)
         parts.push_back(fmt::format("filter={}", jq_->expression()));
     return parts.empty() ? std::string("all events") : fmt::format("{}", fmt::join(parts, " "));

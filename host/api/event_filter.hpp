@@ -1,16 +1,17 @@
 // The server-side filter of an events.subscribe: event types, a regex on the process binary,
 // pids, Kubernetes namespaces, policy names and a jq expression. Every given criterion must
-// match (AND); inside a list any entry may (OR).
+// match (AND); inside a list any entry may (OR). The jq expression is compiled here (so errors
+// answer the request) but run by the subscriber's jq worker (api/jq_worker.hpp), never here.
 #pragma once
 
 #include "api/jq_program.hpp"
 #include "api/json_value.hpp"
 #include "core/error.hpp"
+#include "core/regex.hpp"
 
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -48,20 +49,21 @@ public:
     EventFilter(EventFilter&&) = default;
     EventFilter& operator=(EventFilter&&) = default;
 
+    // Every criterion but the jq expression.
     bool matches(EventView& ev);
     bool empty() const;
-    // jq run-time errors so far (those events were filtered out).
-    uint64_t jq_errors() const { return jq_ ? jq_->errors() : 0; }
+    // The compiled jq expression, if one was given.
+    JqProgram* jq() const { return jq_.get(); }
     // A one-line description for logs and status.
     std::string describe() const;
 
 private:
     std::set<std::string> event_types_;
-    std::optional<std::regex> process_;
-    std::string process_text_;
+    std::optional<Regex> process_;
     std::set<uint32_t> pids_;
     std::set<std::string> namespaces_;
     std::set<std::string> policy_names_;
+    std::set<std::string> process_flags_;
     std::unique_ptr<JqProgram> jq_;
 };
 

@@ -445,6 +445,7 @@ namespace {
 
 struct PolicyParams {
     std::string name, yaml;
+    std::string file = "<api>"; // policy.add: what the text is called in error messages
     std::optional<PolicyMode> mode;
 };
 
@@ -456,8 +457,10 @@ std::expected<PolicyParams, MethodError> read_policy_params(const std::string& m
     std::vector<std::string_view> keys;
     if (takes_name)
         keys.push_back("name");
-    if (add)
+    if (add) {
         keys.push_back("yaml");
+        keys.push_back("file");
+    }
     if (add || set_mode)
         keys.push_back("mode");
     if (auto e = only_keys(params, keys, method))
@@ -470,6 +473,15 @@ std::expected<PolicyParams, MethodError> read_policy_params(const std::string& m
         if (!v)
             return std::unexpected(v.error());
         *out = std::move(*v);
+    }
+    if (JsonValue f = params.get("file"); add && f.present()) {
+        auto s = f.string();
+        // Printed in messages: a name, not a place for control characters or a novel.
+        if (!s || s->empty() || s->size() > 4096 ||
+            std::any_of(s->begin(), s->end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+            return error(ErrorCode::invalid_params,
+                         fmt::format("{}: params.file must be a file name of 1 to 4096 printable bytes", method));
+        p.file = std::string(*s);
     }
     JsonValue m = params.get("mode");
     if (set_mode && !m.present())
@@ -505,7 +517,7 @@ MethodResult Methods::policy_call(const std::string& method, const JsonValue& pa
         return w.take();
     }
     if (method == "policy.add") {
-        auto r = ps->add(pp->yaml, pp->mode);
+        auto r = ps->add(pp->yaml, pp->mode, pp->file);
         if (!r)
             return error(r.error());
         write_policy(w, *r);

@@ -45,12 +45,25 @@ public:
 
     void start(bool over_limit);
     void close();
+    // Idle: not subscribed, nothing half-read, nothing waiting to be written.
+    std::optional<std::chrono::steady_clock::time_point> idle_since() const
+    {
+        if (subscribed_ || closing_ || closed_ || !in_.empty() || !out_.empty() || !reading_)
+            return std::nullopt;
+        return last_request_;
+    }
+    void close_idle(const char* why)
+    {
+        server_.log_->info("connection {} (pid {}) closed: {}", id_, peer_.pid, why);
+        fail_and_close(std::nullopt, ErrorCode::busy, why);
+    }
 
+    bool closing() const { return closing_ || closed_; }
     EventFilter& filter() override { return filter_; }
     void deliver(const std::shared_ptr<const std::string>& event) override;
     SubscriberStats stats() const override
     {
-        return {id_, peer_.pid, filter_.describe(), delivered_, dropped_, events_queued_, filter_.jq_errors()};
+        return {id_, peer_.pid, filter_.describe(), delivered_, dropped_, events_queued_, jq_ ? jq_->errors() : 0};
     }
 
 private:
@@ -58,6 +71,8 @@ private:
     void process_input();
     void handle_frame(std::string_view body);
     void subscribe(const Request& req);
+    void enqueue_event(const std::shared_ptr<const std::string>& event);
+    void count_drop();
     void queue_frame(std::string body);
     void fail_and_close(std::optional<uint64_t> id, ErrorCode code, std::string message);
     void close_when_flushed();
@@ -86,6 +101,7 @@ private:
     asio::steady_timer timer_;
     uint64_t id_;
     ucred peer_{};
+    std::chrono::steady_clock::time_point last_request_ = std::chrono::steady_clock::now();
     std::string in_;
     std::array<char, 64 * 1024> read_buf_{};
     bool reading_ = false;
@@ -103,6 +119,7 @@ private:
     uint64_t sub_id_ = 0;
     std::string prefix_;
     EventFilter filter_;
+    std::shared_ptr<JqWorker> jq_; // runs filter_'s jq expression, if it has one
     uint64_t events_queued_ = 0, event_bytes_queued_ = 0;
     uint64_t delivered_ = 0, dropped_ = 0, dropped_pending_ = 0;
     bool drop_notice_queued_ = false;
@@ -212,6 +229,7 @@ void Connection::arm_frame_timer()
 
 void Connection::handle_frame(std::string_view body)
 {
+    last_request_ = std::chrono::steady_clock::now();
     if (body.empty()) {
         queue_frame(error_body(std::nullopt, ErrorCode::invalid_request, "empty frame"));
         return;
@@ -250,6 +268,28 @@ void Connection::subscribe(const Request& req)
         queue_frame(error_body(req.id, ErrorCode::invalid_params, f.error().message()));
         return;
     }
+    if (f->jq()) {
+        std::weak_ptr<Connection> weak = shared_from_this();
+        auto w = JqWorker::start(
+            server_.io_, server_.opts_.jq_worker, f->jq()->expression(), server_.opts_.jq_budget,
+            [weak](const std::shared_ptr<const std::string>& ev) {
+                if (auto self = weak.lock())
+                    self->enqueue_event(ev);
+            },
+            [weak](const std::string& reason) {
+                auto self = weak.lock();
+                if (!self)
+                    return;
+                self->server_.log_->warn("connection {} (pid {}): {}; subscription dropped", self->id_,
+                                         self->peer_.pid, reason);
+                self->fail_and_close(self->sub_id_, ErrorCode::failed, fmt::format("{}; subscription dropped", reason));
+            });
+        if (!w) {
+            queue_frame(error_body(req.id, ErrorCode::failed, w.error().message()));
+            return;
+        }
+        jq_ = std::move(*w);
+    }
     filter_ = std::move(*f);
     sub_id_ = req.id;
     prefix_ = event_prefix(req.id);
@@ -265,16 +305,37 @@ void Connection::deliver(const std::shared_ptr<const std::string>& event)
 {
     if (closing_ || closed_)
         return;
+    if (!jq_) {
+        enqueue_event(event);
+        return;
+    }
+    // Events waiting for a verdict count against the same queue limit as those waiting to be sent.
+    if (jq_->pending() + events_queued_ >= server_.opts_.subscriber_queue) {
+        count_drop();
+        return;
+    }
+    jq_->submit(event);
+}
+
+void Connection::count_drop()
+{
+    dropped_++;
+    dropped_pending_++;
+    if (!drop_notice_queued_) {
+        drop_notice_queued_ = true;
+        out_.push_back(OutFrame{OutFrame::Type::dropped, {}, {}, nullptr});
+        write_more();
+    }
+}
+
+void Connection::enqueue_event(const std::shared_ptr<const std::string>& event)
+{
+    if (closing_ || closed_)
+        return;
     size_t body = prefix_.size() + event->size() + 1;
     if (events_queued_ >= server_.opts_.subscriber_queue || event_bytes_queued_ + event->size() > max_queued_event_bytes ||
         body > max_response_frame) {
-        dropped_++;
-        dropped_pending_++;
-        if (!drop_notice_queued_) {
-            drop_notice_queued_ = true;
-            out_.push_back(OutFrame{OutFrame::Type::dropped, {}, {}, nullptr});
-            write_more();
-        }
+        count_drop();
         return;
     }
     OutFrame f{OutFrame::Type::event, {}, encode_length(static_cast<uint32_t>(body)), event};
@@ -383,6 +444,8 @@ void Connection::close_when_flushed()
         server_.services_.subscribers.remove(this);
         subscribed_ = false;
     }
+    if (jq_)
+        jq_->stop();
     closing_ = true;
     if (out_.empty()) {
         close();
@@ -405,6 +468,8 @@ void Connection::close()
         server_.services_.subscribers.remove(this);
         subscribed_ = false;
     }
+    if (jq_)
+        jq_->stop();
     closed_ = true;
     closing_ = true;
     timer_.cancel();
@@ -419,6 +484,7 @@ void Connection::close()
 
 ApiServer::ApiServer(asio::io_context& io, ApiServerOptions opts, AgentServices& services)
     : io_(io), opts_(std::move(opts)), services_(services), methods_(services), acceptor_(io), retry_timer_(io),
+      idle_timer_(io),
       log_(log::get("api"))
 {
 }
@@ -429,7 +495,38 @@ Result<std::unique_ptr<ApiServer>> ApiServer::make(asio::io_context& io, ApiServ
     if (auto r = s->listen(); !r)
         return std::unexpected(r.error());
     s->accept();
+    s->arm_idle_sweep();
     return s;
+}
+
+bool ApiServer::close_idle(std::chrono::steady_clock::duration at_least, const char* why)
+{
+    auto now = std::chrono::steady_clock::now();
+    std::shared_ptr<Connection> oldest;
+    std::chrono::steady_clock::time_point since;
+    for (auto& [id, c] : conns_) {
+        auto t = c->idle_since();
+        if (t && now - *t >= at_least && (!oldest || *t < since)) {
+            oldest = c;
+            since = *t;
+        }
+    }
+    if (!oldest)
+        return false;
+    oldest->close_idle(why);
+    return true;
+}
+
+void ApiServer::arm_idle_sweep()
+{
+    idle_timer_.expires_after(std::min<std::chrono::milliseconds>(opts_.idle_timeout, std::chrono::seconds(5)));
+    idle_timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec || stopped_)
+            return;
+        while (close_idle(opts_.idle_timeout, "idle for too long"))
+            ;
+        arm_idle_sweep();
+    });
 }
 
 Result<void> ApiServer::listen()
@@ -508,7 +605,14 @@ void ApiServer::accept()
             return;
         }
         uint64_t id = next_id_++;
-        bool over = conns_.size() >= opts_.max_connections;
+        // Idle connections cannot lock the CLI out: the longest idle one gives way.
+        if (conns_.size() >= opts_.max_connections)
+            close_idle(std::chrono::steady_clock::duration::zero(),
+                       "all API connections were taken; the longest idle one was closed for a new one");
+        size_t open = 0;
+        for (const auto& [cid, conn] : conns_)
+            open += !conn->closing();
+        bool over = open >= opts_.max_connections;
         auto c = std::make_shared<Connection>(*this, std::move(socket), id);
         conns_.emplace(id, c);
         c->start(over);
@@ -524,6 +628,7 @@ void ApiServer::stop()
     boost::system::error_code ec;
     acceptor_.close(ec);
     retry_timer_.cancel();
+    idle_timer_.cancel();
     auto conns = conns_;
     for (auto& [id, c] : conns)
         c->close();

@@ -4,6 +4,7 @@
 // a bounded queue, so a client that does not read never holds up the agent.
 #pragma once
 
+#include "api/jq_worker.hpp"
 #include "api/methods.hpp"
 #include "api/services.hpp"
 #include "api/subscribers.hpp"
@@ -29,6 +30,12 @@ struct ApiServerOptions {
     size_t subscriber_queue = default_queued_events; // events per subscriber
     // How long a started frame may take to arrive completely.
     std::chrono::milliseconds frame_timeout{5000};
+    // A connection that has not sent a request for this long, and is not subscribed, is closed;
+    // when all max_connections are taken, the longest idle one makes room for a new one.
+    std::chrono::milliseconds idle_timeout{60000};
+    // Subscription jq filters: the worker executable and its per-subscriber budget.
+    std::filesystem::path jq_worker = default_jq_worker_path();
+    JqBudget jq_budget;
 };
 
 class Connection;
@@ -55,6 +62,9 @@ private:
     [[nodiscard]] Result<void> listen();
     void accept();
     void forget(uint64_t id) { conns_.erase(id); }
+    // Closes the connection idle the longest (or idle longer than `at_least`); false: none is.
+    bool close_idle(std::chrono::steady_clock::duration at_least, const char* why);
+    void arm_idle_sweep();
 
     boost::asio::io_context& io_;
     ApiServerOptions opts_;
@@ -62,6 +72,7 @@ private:
     Methods methods_;
     boost::asio::local::stream_protocol::acceptor acceptor_;
     boost::asio::steady_timer retry_timer_;
+    boost::asio::steady_timer idle_timer_;
     std::map<uint64_t, std::shared_ptr<Connection>> conns_;
     uint64_t next_id_ = 1;
     dev_t sock_dev_ = 0;

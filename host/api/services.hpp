@@ -86,8 +86,10 @@ struct PolicyInfo {
 class PolicyService {
 public:
     virtual ~PolicyService() = default;
-    // `yaml` is the file's content; `mode` overrides spec.options policy-mode when given.
-    [[nodiscard]] virtual Result<PolicyInfo> add(std::string_view yaml, std::optional<PolicyMode> mode) = 0;
+    // `yaml` is the file's content; `mode` overrides spec.options policy-mode when given;
+    // `source` names the text in error messages (the file the operator passed to the CLI).
+    [[nodiscard]] virtual Result<PolicyInfo> add(std::string_view yaml, std::optional<PolicyMode> mode,
+                                                 std::string_view source) = 0;
     [[nodiscard]] virtual Result<void> remove(const std::string& name) = 0;
     [[nodiscard]] virtual std::vector<PolicyInfo> list() const = 0;
     [[nodiscard]] virtual Result<void> enable(const std::string& name) = 0;

@@ -2,6 +2,7 @@
 
 #include <vigil/wire/errors.h>
 #include <vigil/wire/process.h>
+#include <vigil/wire/self.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -25,23 +26,42 @@ Result<SharedMaps> SharedMaps::create()
     if (fd < 0)
         return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_ERRORS_MAP);
     m.errors_.reset(fd);
+    fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, VIGIL_SELF_MAP, sizeof(uint32_t), sizeof(vigil_self), 1, nullptr);
+    if (fd < 0)
+        return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_SELF_MAP);
+    m.self_.reset(fd);
     return m;
+}
+
+Result<void> SharedMaps::exclude_self(uint32_t tgid)
+{
+    uint32_t zero = 0;
+    vigil_self v{tgid, 0};
+    if (bpf_map_update_elem(self_.get(), &zero, &v, BPF_ANY) != 0)
+        return fail_errno(Errc::kernel, errno, "writing {}", VIGIL_SELF_MAP);
+    return {};
+}
+
+uint32_t SharedMaps::layout_of(std::string_view name)
+{
+    if (name == VIGIL_PROCS_MAP)
+        return VIGIL_PROCS_LAYOUT;
+    if (name == VIGIL_ERRORS_MAP)
+        return VIGIL_ERRORS_LAYOUT;
+    if (name == VIGIL_SELF_MAP)
+        return VIGIL_SELF_LAYOUT;
+    return 0;
 }
 
 int SharedMaps::dup_fd(std::string_view name, uint32_t layout_version) const
 {
-    const Fd* map = nullptr;
-    uint32_t layout = 0;
-    if (name == VIGIL_PROCS_MAP) {
-        map = &procs_;
-        layout = VIGIL_PROCS_LAYOUT;
-    } else if (name == VIGIL_ERRORS_MAP) {
-        map = &errors_;
-        layout = VIGIL_ERRORS_LAYOUT;
-    }
+    const Fd* map = name == VIGIL_PROCS_MAP ? &procs_
+                    : name == VIGIL_ERRORS_MAP ? &errors_
+                    : name == VIGIL_SELF_MAP   ? &self_
+                                               : nullptr;
     if (!map)
         return -ENOENT;
-    if (layout != layout_version)
+    if (layout_of(name) != layout_version)
         return -EPROTO;
     int fd = ::fcntl(map->get(), F_DUPFD_CLOEXEC, 0);
     return fd < 0 ? -errno : fd;

@@ -14,8 +14,14 @@ class SharedMaps {
 public:
     [[nodiscard]] static Result<SharedMaps> create();
 
+    // The layout version of host-owned map `name`; 0 when the host has no such map.
+    static uint32_t layout_of(std::string_view name);
+
     // A new fd for `name` (the caller owns it), or -errno: -ENOENT unknown, -EPROTO other layout.
     int dup_fd(std::string_view name, uint32_t layout_version) const;
+
+    // Hides thread group `tgid` (vigild's own) from every sensor and hook; 0 shows it again.
+    [[nodiscard]] Result<void> exclude_self(uint32_t tgid);
 
     int procs_fd() const { return procs_.get(); }
     int errors_fd() const { return errors_.get(); }
@@ -26,6 +32,7 @@ public:
 private:
     Fd procs_;
     Fd errors_;
+    Fd self_;
 };
 
 } // namespace vigil

@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include "core/regex.hpp"
 #include "core/trusted_file.hpp"
 
 #include <toml++/toml.h>
@@ -7,7 +8,6 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <regex>
 #include <set>
 
 namespace vigil {
@@ -224,6 +224,7 @@ std::optional<Error> read_filter(std::string_view source, const toml::table& t, 
     r.read_string("binary_regex", out.binary_regex);
     std::vector<std::string> namespaces;
     r.read_string_list("namespaces", out.namespaces);
+    r.read_string_list("process_flags", out.process_flags);
     r.mark_seen("pids");
     if (const toml::node* n = t.get("pids")) {
         const toml::array* arr = n->as_array();
@@ -244,13 +245,10 @@ std::optional<Error> read_filter(std::string_view source, const toml::table& t, 
     if (auto e = r.finish())
         return e;
     if (!out.binary_regex.empty()) {
-        try {
-            std::regex re(out.binary_regex);
-        } catch (const std::regex_error& e) {
+        if (auto re = Regex::make(out.binary_regex); !re)
             return Error{Errc::invalid_input, 0,
                          fmt::format("{}: binary_regex is not a valid regular expression: {}",
-                                     where(source, t.get("binary_regex")->source()), e.what())};
-        }
+                                     where(source, t.get("binary_regex")->source()), re.error().message())};
     }
     return std::nullopt;
 }
@@ -405,6 +403,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
                      {"error", std::string("error")}});
         r.read_string("plugin_dir", cfg.plugin_dir);
         r.read_string("policy_dir", cfg.policy_dir);
+        r.read_bool("trace_self", cfg.trace_self);
         if (auto e = r.finish())
             return std::unexpected(*e);
     }
@@ -455,6 +454,8 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
         TableReader r(source_name, *t, "api");
         r.read_string("socket", cfg.api.socket);
         r.read_uint("subscriber_queue", cfg.api.subscriber_queue, 16, 1'000'000);
+        r.read_uint("jq_time_budget_ms", cfg.api.jq_time_budget_ms, 1, 60'000);
+        r.read_uint("jq_memory_budget_mb", cfg.api.jq_memory_budget_mb, 64, 65'536);
         if (auto e = r.finish())
             return std::unexpected(*e);
         if (cfg.api.socket.empty() || cfg.api.socket[0] != '/' || cfg.api.socket.size() > 107)

@@ -60,11 +60,14 @@ struct ExportFilterConfig {
     std::string binary_regex;
     std::vector<uint32_t> pids;
     std::vector<std::string> namespaces;
+    std::vector<std::string> process_flags; // every one set on the process ("fileless")
 };
 
 struct ApiConfig {
     std::string socket = "/run/vigil/vigil.sock"; // absolute path of the API's Unix socket
     uint32_t subscriber_queue = 4096;             // events queued per subscriber before drops
+    uint32_t jq_time_budget_ms = 200;             // a subscription's jq filter, per event
+    uint32_t jq_memory_budget_mb = 256;           // a subscription's jq worker process
 };
 
 // How records move from the BPF ring buffers to the agent (docs/config.md, [rings]).
@@ -85,6 +88,7 @@ struct Config {
     std::string log_level = "info";
     std::string plugin_dir;          // empty: the directory compiled into vigild
     std::string policy_dir;          // empty: none; *.yaml / *.yml loaded at start
+    bool trace_self = false;         // sensors and hooks see vigild's own process too
     bool process_ancestors = false;     // events carry "ancestors"
     bool process_namespaces = false;    // process objects carry "ns"
     bool process_capabilities = false;  // process objects carry "cap"

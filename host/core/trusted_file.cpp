@@ -106,6 +106,32 @@ Result<TrustedFile> open_trusted_output(int dir_fd, const std::filesystem::path&
     return f;
 }
 
+Result<void> check_trusted_directory(const std::filesystem::path& dir, std::string_view refusal)
+{
+    struct stat st{};
+    if (::stat(dir.c_str(), &st) != 0)
+        return fail_errno(Errc::io, errno, "{}", dir.string());
+    if (!S_ISDIR(st.st_mode))
+        return fail(Errc::invalid_input, "{}: not a directory; {}", dir.string(), refusal);
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+        return fail(Errc::invalid_input, "{}: the directory is owned by uid {}, not by root or the user running vigild; {}",
+                    dir.string(), st.st_uid, refusal);
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+        return fail(Errc::invalid_input, "{}: the directory is writable by group or others (mode {:o}); {}",
+                    dir.string(), st.st_mode & 07777, refusal);
+    return {};
+}
+
+Result<TrustedFile> open_trusted_file_in_trusted_directory(const std::filesystem::path& path, std::string_view refusal)
+{
+    std::filesystem::path dir = path.parent_path();
+    if (dir.empty())
+        dir = ".";
+    if (auto r = check_trusted_directory(dir, refusal); !r)
+        return fail(r.error().code, "{} is in {}", path.string(), r.error().message());
+    return open_trusted_file(path, refusal);
+}
+
 Result<std::string> read_all(const TrustedFile& f, const std::filesystem::path& path)
 {
     std::string out;

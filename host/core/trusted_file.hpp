@@ -44,6 +44,14 @@ struct OutputFileMode {
 // refused; mode and group are then set to `mode`. `dir` names the directory in messages.
 [[nodiscard]] Result<TrustedFile> open_trusted_output(int dir_fd, const std::filesystem::path& dir,
                                                       const std::string& name, OutputFileMode mode);
+// Checks that `dir` is a directory owned by root (or the user running vigild) that group and
+// others cannot write to, unless it is sticky (as /tmp): otherwise another user could replace a
+// trusted file in it.
+[[nodiscard]] Result<void> check_trusted_directory(const std::filesystem::path& dir, std::string_view refusal);
+
+// open_trusted_file, after check_trusted_directory on the file's directory.
+[[nodiscard]] Result<TrustedFile> open_trusted_file_in_trusted_directory(const std::filesystem::path& path,
+                                                                         std::string_view refusal);
 
 // The whole content, read from the start.
 [[nodiscard]] Result<std::string> read_all(const TrustedFile& f, const std::filesystem::path& path);

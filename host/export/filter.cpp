@@ -1,6 +1,7 @@
 #include "export/filter.hpp"
 
 #include "container/table.hpp"
+#include "export/process_json.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -24,15 +25,21 @@ Result<ExportFilter> ExportFilter::make(const ExportFilterConfig& cfg, std::stri
     for (const auto& t : cfg.event_types)
         f.event_types_.push_back(lower(t));
     if (!cfg.binary_regex.empty()) {
-        try {
-            f.binary_.emplace(cfg.binary_regex, std::regex::ECMAScript | std::regex::optimize);
-        } catch (const std::regex_error& e) {
-            return fail(Errc::invalid_input, "{}.binary_regex: {}", where, e.what());
-        }
+        auto re = Regex::make(cfg.binary_regex);
+        if (!re)
+            return fail(Errc::invalid_input, "{}.binary_regex: {}", where, re.error().message());
+        f.binary_ = std::move(*re);
+    }
+    for (const auto& name : cfg.process_flags) {
+        auto bit = process_flag_bit(name);
+        if (!bit)
+            return fail(Errc::invalid_input, "{}.process_flags: unknown flag \"{}\" (flags: {})", where, name,
+                        process_flag_names());
+        f.flags_ |= *bit;
     }
     f.pids_ = cfg.pids;
     f.namespaces_ = cfg.namespaces;
-    f.empty_ = f.event_types_.empty() && !f.binary_ && f.pids_.empty() && f.namespaces_.empty();
+    f.empty_ = f.event_types_.empty() && !f.binary_ && f.pids_.empty() && f.namespaces_.empty() && !f.flags_;
     return f;
 }
 
@@ -41,7 +48,9 @@ bool ExportFilter::matches(std::string_view kind, uint32_t pid, const ProcessEnt
     if (!event_types_.empty() &&
         std::find(event_types_.begin(), event_types_.end(), lower(kind)) == event_types_.end())
         return false;
-    if (binary_ && !(process && std::regex_search(process->binary, *binary_)))
+    if (binary_ && !(process && binary_->search(process->binary)))
+        return false;
+    if (flags_ && !(process && (process->flags & flags_) == flags_))
         return false;
     if (!pids_.empty() && std::find(pids_.begin(), pids_.end(), pid) == pids_.end())
         return false;

@@ -5,11 +5,11 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/regex.hpp"
 #include "process/entry.hpp"
 
 #include <cstdint>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,11 +27,12 @@ public:
 private:
     bool empty_ = true;
     std::vector<std::string> event_types_; // lower case; Tetragon's PROCESS_EXEC == process_exec
-    std::optional<std::regex> binary_;
+    std::optional<Regex> binary_;
     std::vector<uint32_t> pids_;
     std::vector<std::string> namespaces_;
     const class ContainerTable* containers_ = nullptr; // pod namespaces, for namespaces_
     friend class ExportFilters;
+    uint32_t flags_ = 0; // VIGIL_PROC_F_* bits that must all be set
 };
 
 class ExportFilters {

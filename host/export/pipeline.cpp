@@ -1,6 +1,7 @@
 #include "export/pipeline.hpp"
 
 #include "container/table.hpp"
+#include "core/printable.hpp"
 #include "process/cache.hpp"
 
 #include <fmt/format.h>
@@ -146,41 +147,6 @@ void EventPipeline::write_json(const vigil_event& ev, const ProcessEntry* proces
     json_.member("time", clock_.stamp(ev.ktime).view());
     json_.end_object();
 }
-
-namespace {
-
-// Appends s with control characters escaped (\n, \t, \r, \xHH for the rest of C0, DEL and the
-// UTF-8 encoded C1 range): a binary or argument holding a newline or a terminal escape sequence
-// must not forge a line or drive the terminal that shows the compact output (found by
-// fuzz/process_records).
-void append_printable(std::string& out, std::string_view s)
-{
-    static constexpr char hex[] = "0123456789abcdef";
-    auto escape = [&](unsigned char c) {
-        out += "\\x";
-        out += hex[c >> 4];
-        out += hex[c & 15];
-    };
-    for (size_t i = 0; i < s.size(); ++i) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c == '\n')
-            out += "\\n";
-        else if (c == '\t')
-            out += "\\t";
-        else if (c == '\r')
-            out += "\\r";
-        else if (c < 0x20 || c == 0x7f)
-            escape(c);
-        else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-                 static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
-            escape(c);
-            escape(static_cast<unsigned char>(s[++i]));
-        } else
-            out += static_cast<char>(c);
-    }
-}
-
-} // namespace
 
 void EventPipeline::write_compact(const vigil_event& ev, const ProcessEntry* process)
 {

@@ -38,6 +38,7 @@ constexpr FlagName flag_names[] = {
     {VIGIL_PROC_F_CLONE, "clone"},
     {VIGIL_PROC_F_IN_INIT_TREE, "inInitTree"},
     {VIGIL_PROC_F_TRUNC_CWD, "truncCwd"},
+    {VIGIL_PROC_F_FILELESS, "fileless"},
 };
 
 // Capability names by bit number, as in linux/capability.h.
@@ -137,6 +138,16 @@ std::string process_flags_string(uint32_t flags)
     }
     return out;
 }
+
+std::optional<uint32_t> process_flag_bit(std::string_view name)
+{
+    for (const auto& f : flag_names)
+        if (name == f.name)
+            return f.bit;
+    return std::nullopt;
+}
+
+std::string process_flag_names() { return process_flags_string(~0u); }
 
 std::string join_arguments(std::string_view args)
 {

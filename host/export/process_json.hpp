@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,10 @@ struct ProcessJsonOptions {
 // "execve rootcwd clone": the flag names Tetragon uses, in its order; vigil's own flags
 // (truncCwd) come after them.
 std::string process_flags_string(uint32_t flags);
+// The VIGIL_PROC_F_* bit of a flag name as process_flags_string writes it ("fileless").
+std::optional<uint32_t> process_flag_bit(std::string_view name);
+// Every flag name, space-separated, for error messages.
+std::string process_flag_names();
 
 // Arguments as Tetragon prints them: space-separated, an argument holding a space in quotes.
 std::string join_arguments(std::string_view nul_separated);

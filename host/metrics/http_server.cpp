@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "metrics/exposition.hpp"
+#include "metrics/peer_uid.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -18,20 +19,30 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr size_t max_sessions = 16;
-constexpr auto session_timeout = std::chrono::seconds(10);
+constexpr size_t max_sessions = 64;
+constexpr size_t max_sessions_per_uid = 8;
+// The whole request must arrive in this time; a kept-alive connection waits as long for the next.
+constexpr auto session_timeout = std::chrono::seconds(5);
+// Peers whose user cannot be found share one budget.
+constexpr uid_t unknown_uid = static_cast<uid_t>(-1);
 
 } // namespace
 
 // One HTTP connection: read a request, answer, repeat while keep-alive.
 class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
 public:
-    MetricsSession(MetricsServer& server, tcp::socket socket)
-        : server_(server), state_(server.state_), stream_(std::move(socket))
+    MetricsSession(MetricsServer& server, tcp::socket socket, uid_t uid)
+        : server_(server), state_(server.state_), stream_(std::move(socket)), uid_(uid)
     {
         state_->sessions++;
+        state_->per_uid[uid_]++;
     }
-    ~MetricsSession() { state_->sessions--; }
+    ~MetricsSession()
+    {
+        state_->sessions--;
+        if (--state_->per_uid[uid_] == 0)
+            state_->per_uid.erase(uid_);
+    }
 
     void read()
     {
@@ -102,6 +113,7 @@ private:
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_{8 * 1024};
     std::optional<http::request_parser<http::string_body>> parser_;
+    uid_t uid_;
 };
 
 MetricsServer::MetricsServer(asio::io_context& io, api::AgentServices& services)
@@ -143,11 +155,28 @@ void MetricsServer::accept()
         if (ec == asio::error::operation_aborted || state_->stopped)
             return;
         if (!ec) {
-            if (state_->sessions >= max_sessions) {
+            uid_t uid = unknown_uid;
+            boost::system::error_code e1, e2;
+            auto local = socket.local_endpoint(e1);
+            auto remote = socket.remote_endpoint(e2);
+            if (!e1 && !e2) {
+                if (auto u = loopback_peer_uid(local, remote))
+                    uid = *u;
+                else
+                    log_->debug("metrics peer {}: {}", remote.port(), u.error().message());
+            }
+            auto it = state_->per_uid.find(uid);
+            size_t mine = it == state_->per_uid.end() ? 0 : it->second;
+            if (state_->sessions >= max_sessions || mine >= max_sessions_per_uid) {
+                if (!std::exchange(refused_logged_, true))
+                    log_->warn("metrics connection from uid {} refused: {} of its {} allowed, {} of {} in all "
+                               "(logged once)",
+                               static_cast<int64_t>(uid == unknown_uid ? -1 : uid), mine, max_sessions_per_uid,
+                               state_->sessions, max_sessions);
                 boost::system::error_code e;
                 socket.close(e);
             } else {
-                std::make_shared<MetricsSession>(*this, std::move(socket))->read();
+                std::make_shared<MetricsSession>(*this, std::move(socket), uid)->read();
             }
         } else {
             log_->warn("metrics accept failed: {}", ec.message());

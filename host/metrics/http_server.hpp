@@ -1,7 +1,9 @@
 // The metrics endpoint: HTTP/1.1 on a loopback address (Boost.Beast on the agent's io_context).
 // GET or HEAD /metrics answers the Prometheus text; other paths 404, other methods 405, and a
 // request that is not valid HTTP gets 400 and the connection closes. Nothing a client sends
-// can stop the server.
+// can stop the server, and no local user can hold it: a request must arrive within a few
+// seconds, a kept-alive connection is closed after a few idle seconds, and each user (the
+// owner of the peer socket) may hold only a few connections of the total.
 #pragma once
 
 #include "api/services.hpp"
@@ -12,7 +14,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <spdlog/logger.h>
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -44,9 +49,11 @@ private:
     // Shared with sessions, which may be destroyed after the server (with the io_context).
     struct State {
         size_t sessions = 0;
+        std::map<uid_t, size_t> per_uid; // sessions by peer user
         bool stopped = false;
     };
     std::shared_ptr<State> state_ = std::make_shared<State>();
+    bool refused_logged_ = false;
     std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -1,9 +1,7 @@
 #include "plugins/loader.hpp"
 
+#include "bpf/shared_maps.hpp"
 #include "core/trusted_file.hpp"
-
-#include <vigil/wire/process.h>
-#include <vigil/wire/errors.h>
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -54,15 +52,6 @@ Result<void> check_string_list(const char* what, const char* const* list, uint32
 }
 
 // Host-owned shared maps and the layout this host implements.
-uint32_t host_layout(std::string_view name)
-{
-    if (name == VIGIL_PROCS_MAP)
-        return VIGIL_PROCS_LAYOUT;
-    if (name == VIGIL_ERRORS_MAP)
-        return VIGIL_ERRORS_LAYOUT;
-    return 0;
-}
-
 } // namespace
 
 Result<void> validate_descriptor(const vigil_descriptor& d)
@@ -102,7 +91,7 @@ Result<void> validate_descriptor(const vigil_descriptor& d)
         const auto& m = d.shared_maps[i];
         if (!m.name)
             return fail(Errc::plugin, "descriptor: shared_maps[{}] has no name", i);
-        uint32_t have = host_layout(m.name);
+        uint32_t have = SharedMaps::layout_of(m.name);
         if (have == 0)
             return fail(Errc::plugin, "descriptor: shared map \"{}\" is not provided by this host", m.name);
         if (have != m.layout_version)

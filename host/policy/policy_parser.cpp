@@ -10,6 +10,7 @@
 #include "policy/syscalls.hpp"
 #include "policy/yaml_reader.hpp"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
@@ -1767,6 +1768,11 @@ Result<Policy> parse_text(std::string_view text, std::string_view source)
             return std::unexpected(d.to_error());
         }
         docs = YAML::LoadAll(owned);
+    } catch (const YAML::DeepRecursion& e) {
+        d.error(loc_of(e.mark),
+                "", fmt::format("invalid YAML: nested more than {} levels deep (the YAML nesting depth limit)",
+                                e.depth()));
+        return std::unexpected(d.to_error());
     } catch (const YAML::ParserException& e) {
         d.error(loc_of(e.mark), "", fmt::format("invalid YAML: {}", e.msg));
         return std::unexpected(d.to_error());

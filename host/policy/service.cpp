@@ -38,9 +38,10 @@ api::PolicyInfo ManagedPolicyService::info(const PolicyEntry& e) const
     return i;
 }
 
-Result<api::PolicyInfo> ManagedPolicyService::add(std::string_view yaml, std::optional<api::PolicyMode> mode)
+Result<api::PolicyInfo> ManagedPolicyService::add(std::string_view yaml, std::optional<api::PolicyMode> mode,
+                                                  std::string_view source)
 {
-    auto p = policy::parse_policy(yaml, "<api>");
+    auto p = policy::parse_policy(yaml, source);
     if (!p)
         return std::unexpected(p.error());
     std::string name = p->name;

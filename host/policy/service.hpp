@@ -11,7 +11,8 @@ class ManagedPolicyService : public api::PolicyService {
 public:
     explicit ManagedPolicyService(PolicyManager& policies) : policies_(policies) {}
 
-    Result<api::PolicyInfo> add(std::string_view yaml, std::optional<api::PolicyMode> mode) override;
+    Result<api::PolicyInfo> add(std::string_view yaml, std::optional<api::PolicyMode> mode,
+                                std::string_view source) override;
     Result<void> remove(const std::string& name) override { return policies_.remove(name); }
     std::vector<api::PolicyInfo> list() const override;
     Result<void> enable(const std::string& name) override { return policies_.enable(name); }

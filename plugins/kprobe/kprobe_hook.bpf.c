@@ -242,6 +242,8 @@ static __always_inline void kp__stash(struct vsel_input *in, struct kp_scratch *
 /* Entry of the hooked call. Returns the errno an enforced Override asks for (positive), or 0. */
 static __always_inline __u32 kp__entry(void *ctx)
 {
+    if (self__current())
+        return 0;
     struct kp_scratch *s = kp__scratch();
     struct vsel_hook *cfg = sel__config();
     if (!s || !cfg)

@@ -17,6 +17,7 @@ const char* const arg_types[] = {"int",    "int8",    "uint8",     "int16",    "
 const vigil_map_use shared[] = {
     {sizeof(vigil_map_use), VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
     {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
+    {sizeof(vigil_map_use), VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
 };
 
 template <class T, size_t N>

@@ -41,6 +41,8 @@ struct {
 
 static __always_inline int hook__run(struct bpf_sock_addr *ctx, __u8 op, int v6)
 {
+    if (self__current())
+        return VERDICT_ALLOW;
     struct vsel_input *in = sel__input();
     struct vsel_hook *cfg = sel__config();
     if (!in || !cfg)

@@ -368,6 +368,12 @@ static __always_inline int exit_call(__u8 op, __s64 ret)
         if (bpf_map_update_elem(&listen_owners, &k, &o, BPF_ANY))
             errors__count(VIGIL_ERR_MAP_UPDATE);
     }
+    /* vigild's own calls keep their owner bookkeeping (so their state changes are known to be
+     * vigild's) but are not reported */
+    if (self__current()) {
+        bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+        return 0;
+    }
     evt__submit_to(&socket_events, r, sizeof(*r));
     return 0;
 }
@@ -435,6 +441,11 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
         /* a connection the listener has not accepted yet belongs to the listener */
         struct listen_key k = listen__key(sk);
         o = bpf_map_lookup_elem(&listen_owners, &k);
+    }
+    if (o && self__is(o->pid)) {
+        if (newstate == TCP_CLOSE)
+            bpf_map_delete_elem(&sock_owners, &key);
+        return 0;
     }
     struct sock_record *r = evt__reserve(&socket_events, sizeof(*r));
     if (!r)

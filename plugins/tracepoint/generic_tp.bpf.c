@@ -63,6 +63,8 @@ static __always_inline void gtp__fetch(struct vsel_input *in, __u32 i, const voi
 
 static __always_inline int gtp__run(const void *base, int raw)
 {
+    if (self__current())
+        return 0;
     struct vsel_input *in = sel__input();
     struct vsel_hook *cfg = sel__config();
     if (!in || !cfg)

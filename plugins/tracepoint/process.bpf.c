@@ -45,6 +45,32 @@ struct exec_scratch {
     struct vigil_proc proc;
 };
 
+static const char deleted_suffix[] = " (deleted)";
+
+struct path_walk {
+    char buf[VIGIL_PATH_BUF];
+};
+
+/* path__resolve as a global function: the verifier checks it once, not at each of the exec
+ * program's two call sites (the exec'd file and the cwd), which together took the program past
+ * 6.1's one million instructions (found by the kernel matrix). Kernel pointers are passed as
+ * integers in a struct (at most five arguments, and a global function takes only integers and
+ * memory of a known size). */
+struct path_req {
+    __u64 dentry, mnt, root_dentry, root_mnt; /* in */
+    struct vigil_path_res res;                /* out */
+};
+
+__noinline int exec__resolve(struct path_req *req, struct path_walk *w)
+{
+    if (!req || !w)
+        return 0;
+    path__resolve((struct dentry *)req->dentry, (struct vfsmount *)req->mnt, (struct dentry *)req->root_dentry,
+                  (struct vfsmount *)req->root_mnt, w->buf, &req->res);
+    return 0;
+}
+#define DELETED_SUFFIX_LEN (sizeof(deleted_suffix) - 1)
+
 /* per-CPU work area for exec records and vigil_procs values (too big for the BPF stack) */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -119,6 +145,8 @@ static __always_inline void proc__set_binary(struct vigil_proc *p, const char *b
 
 static __always_inline int on_exec(struct task_struct *task, struct linux_binprm *bprm)
 {
+    if (self__current())
+        return 0;
     __u32 zero = 0;
     struct exec_scratch *s = bpf_map_lookup_elem(&exec_heap, &zero);
     if (!s)
@@ -159,13 +187,57 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
         in_init_tree(pidns, r->nspid, parent))
         flags |= VIGIL_PROC_F_IN_INIT_TREE;
 
-    /* cwd, into s->path */
+    /* An exec through a file descriptor (fexecve names it /dev/fd/N) or a /proc magic link names
+     * no file, and a memfd or a deleted file has no name left: the binary is the file the kernel
+     * runs, as /proc/PID/exe shows it, and a file without links is flagged fileless. Resolved
+     * into s->path before the cwd needs it. */
     struct fs_struct *fs = BPF_CORE_READ(task, fs);
     struct dentry *root_dentry = BPF_CORE_READ(fs, root.dentry);
     struct vfsmount *root_mnt = BPF_CORE_READ(fs, root.mnt);
-    struct vigil_path_res cwd = {};
-    path__resolve(BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), root_dentry, root_mnt, s->path,
-                  &cwd);
+    const char *filename = BPF_CORE_READ(bprm, filename);
+    struct file *file = BPF_CORE_READ(bprm, file);
+    __u32 nlink = BPF_CORE_READ(file, f_inode, i_nlink);
+    __u64 head = 0;
+    bpf_probe_read_kernel(&head, sizeof(head), filename);
+    /* "/dev/fd/" and "/proc/" as little-endian words */
+    int via_fd = head == 0x2f64662f7665642full || (head & 0xffffffffffffull) == 0x2f636f72702full;
+    __u32 file_len = 0;
+    if (nlink == 0)
+        flags |= VIGIL_PROC_F_FILELESS;
+    if (nlink == 0 || via_fd) {
+        struct dentry *fd_dentry = BPF_CORE_READ(file, f_path.dentry);
+        if (BPF_CORE_READ(fd_dentry, d_parent) == fd_dentry) {
+            /* a pseudo file (memfd:NAME): no directory, its name alone */
+            s->data[0] = '/';
+            long n = bpf_probe_read_kernel_str(s->data + 1, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1,
+                                               BPF_CORE_READ(fd_dentry, d_name.name));
+            file_len = n > 0 ? (__u32)n : 1;
+        } else {
+            struct path_req req = {(__u64)fd_dentry, (__u64)BPF_CORE_READ(file, f_path.mnt), (__u64)root_dentry,
+                                   (__u64)root_mnt};
+            exec__resolve(&req, (struct path_walk *)s->path);
+            struct vigil_path_res fr = req.res;
+            __u32 start = fr.start & (VIGIL_PATH_MAX - 1);
+            file_len = fr.len & (VIGIL_PATH_MAX - 1);
+            clamp_len(file_len, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1);
+            bpf_probe_read_kernel(s->data, file_len, s->path + start);
+            if (fr.flags & VIGIL_PATH_F_TRUNC)
+                flags |= VIGIL_PROC_F_TRUNC_FILENAME;
+        }
+        clamp_len(file_len, TP_BINARY_MAX - DELETED_SUFFIX_LEN - 1);
+        if (nlink == 0) {
+            bpf_probe_read_kernel(s->data + file_len, DELETED_SUFFIX_LEN, deleted_suffix);
+            file_len += DELETED_SUFFIX_LEN;
+        }
+        if (!file_len)
+            file_len = 1; /* "/": never read as "no file" below */
+    }
+
+    /* cwd, into s->path */
+    struct path_req cwd_req = {(__u64)BPF_CORE_READ(fs, pwd.dentry), (__u64)BPF_CORE_READ(fs, pwd.mnt),
+                               (__u64)root_dentry, (__u64)root_mnt};
+    exec__resolve(&cwd_req, (struct path_walk *)s->path);
+    struct vigil_path_res cwd = cwd_req.res;
     if (cwd.flags & VIGIL_PATH_F_TRUNC)
         flags |= VIGIL_PROC_F_TRUNC_CWD;
     if (cwd.flags & VIGIL_PATH_F_ERROR)
@@ -178,10 +250,9 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
     /* binary: the file name given to execve (as Tetragon reports it), made absolute with the
      * cwd when it is relative */
     __u32 pos = 0;
-    const char *filename = BPF_CORE_READ(bprm, filename);
     char first[2] = {};
     bpf_probe_read_kernel(first, sizeof(first), filename);
-    if (first[0] != '/' && !(cwd.flags & VIGIL_PATH_F_ERROR)) {
+    if (!file_len && first[0] != '/' && !(cwd.flags & VIGIL_PATH_F_ERROR)) {
         bpf_probe_read_kernel(s->data, cwd_len, s->path + cwd_start);
         pos = cwd_len;
         if (cwd_len > 1 && pos < TP_BINARY_MAX) {
@@ -192,7 +263,9 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
             filename += 2;
     }
     __u32 binary_len = 0;
-    if (pos < TP_BINARY_MAX - 1) {
+    if (file_len) {
+        binary_len = file_len;
+    } else if (pos < TP_BINARY_MAX - 1) {
         __u32 room = TP_BINARY_MAX - pos;
         long n = bpf_probe_read_kernel_str(s->data + pos, room, filename);
         if (n <= 0) {
@@ -213,6 +286,7 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
     }
     if (binary_len > TP_BINARY_MAX)
         binary_len = TP_BINARY_MAX;
+
     pos = binary_len;
 
     /* cwd. The bounds checks before each part cannot fail (each part is bounded above); they
@@ -359,6 +433,10 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
     p->cgroup_id = task__cgroup_id(child);
     if (bpf_map_update_elem(&vigil_procs, &tgid, p, BPF_ANY))
         errors__count(VIGIL_ERR_MAP_UPDATE);
+    /* vigild's children (its jq workers) are in the map like any process; the fork itself is
+     * vigild's doing and not reported */
+    if (self__is(ptgid))
+        return 0;
 
     struct tp_clone_record *r = evt__reserve(&process_events, sizeof(*r));
     if (!r)
@@ -401,6 +479,8 @@ static __always_inline int on_exit(struct task_struct *task)
         flags = VIGIL_PROC_F_MISS;
         errors__count(VIGIL_ERR_PROC_MISS);
     }
+    if (self__is(tgid))
+        return 0;
 
     struct tp_exit_record *r = evt__reserve(&process_events, sizeof(*r));
     if (!r)

@@ -4,11 +4,15 @@
 #include "api/protocol.hpp"
 #include "api/subscribers.hpp"
 #include "core/config.hpp"
+#include "core/printable.hpp"
+#include "export/filter.hpp"
 #include "export/pipeline.hpp"
 #include "process/cache.hpp"
 #include "process_fixtures.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <chrono>
 
 using namespace vigil;
 using namespace vigil::api;
@@ -36,7 +40,8 @@ bool passes(std::string_view params, std::string_view event)
     auto f = EventFilter::make(parse(params), kinds);
     REQUIRE(f);
     EventView v(event);
-    return f->matches(v);
+    // The jq expression runs in a worker process in vigild; its semantics are JqProgram's.
+    return f->matches(v) && (!f->jq() || f->jq()->matches(v.doc()));
 }
 
 std::string filter_error(std::string_view params)
@@ -179,6 +184,26 @@ TEST_CASE("event filters: each criterion, AND across, OR within", "[unit][api]")
     CHECK(!passes(R"({"pids":[42]})", "not json"));
 }
 
+TEST_CASE("regex filters take linear time: a backtracking pattern cannot stall the agent", "[unit][api]")
+{
+    // (a+)+b against a run of a's without a b is exponential for a backtracking engine (over a
+    // minute at 30 a's); the API filter and the export binary_regex must answer at once.
+    std::string name = "/tmp/" + std::string(30, 'a');
+    std::string event = R"({"process_exec":{"process":{"pid":1,"binary":")" + name + R"("}},"node_name":"n"})";
+    auto start = std::chrono::steady_clock::now();
+    CHECK(!passes(R"({"process":"(a+)+b"})", event));
+    ExportFilterConfig cfg;
+    cfg.binary_regex = "(a+)+b";
+    auto ef = ExportFilter::make(cfg, "export.allow");
+    REQUIRE(ef);
+    ProcessEntry pe;
+    pe.binary = name;
+    CHECK(!ef->matches("process_exec", 1, &pe));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+    // Backreferences are what makes a regex engine exponential: refused with RE2's reason.
+    CHECK(filter_error(R"({"process":"(a)\\1"})").find("not a valid regular expression") != std::string::npos);
+}
+
 TEST_CASE("jq filters: only a first output of true passes", "[unit][api]")
 {
     CHECK(passes(R"({"filter":".process_kprobe.function_name == \"fd_install\""})", kprobe_event));
@@ -191,8 +216,9 @@ TEST_CASE("jq filters: only a first output of true passes", "[unit][api]")
     auto f = EventFilter::make(parse(R"({"filter":".node_name | keys"})"), kinds); // a run-time error
     REQUIRE(f);
     EventView v(exec_event);
-    CHECK(!f->matches(v));
-    CHECK(f->jq_errors() == 1);
+    REQUIRE(f->jq());
+    CHECK(!f->jq()->matches(v.doc()));
+    CHECK(f->jq()->errors() == 1);
 }
 
 TEST_CASE("event filter parameters are checked", "[unit][api]")
@@ -290,4 +316,50 @@ TEST_CASE("API subscribers get events the export filters hold back, and cost not
     REQUIRE(ev);
     CHECK(ev->get("process_exec").get("process").get("pid").integer(0, 100) == 11);
     CHECK((*pipeline)->stats().filtered == 3);
+}
+
+TEST_CASE("human output escapes controls and Unicode bidi overrides", "[unit][api]")
+{
+    CHECK(printable("plain /usr/bin/é") == "plain /usr/bin/é");
+    CHECK(printable("a\nb\tc\x1b[31m") == "a\\nb\\tc\\x1b[31m");
+    // U+202E RIGHT-TO-LEFT OVERRIDE and U+2066 LEFT-TO-RIGHT ISOLATE, U+200F RIGHT-TO-LEFT MARK
+    CHECK(printable("evil\xe2\x80\xaetxt.exe") == "evil\\xe2\\x80\\xaetxt.exe");
+    CHECK(printable("\xe2\x81\xa6x\xe2\x81\xa9") == "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");
+    CHECK(printable("\xe2\x80\x8f") == "\\xe2\\x80\\x8f");
+    CHECK(printable("\xe2\x80\xa9") == "\\xe2\\x80\\xa9"); // U+2029 PARAGRAPH SEPARATOR
+    CHECK(printable("\xc2\x9b") == "\\xc2\\x9b"); // C1 CSI
+    CHECK(printable("\xe2\x80\x94") == "\xe2\x80\x94"); // an em dash stays
+    CHECK(printable(std::string_view("a\0b", 3)) == "a\\x00b");
+}
+
+TEST_CASE("process_flags selects fileless execs in API and export filters", "[unit][api]")
+{
+    std::string fileless = R"j({"process_exec":{"process":{"pid":9,"binary":"/memfd:x (deleted)",)j"
+                           R"j("flags":"execve fileless"}},"node_name":"n"})j";
+    CHECK(passes(R"({"process_flags":["fileless"]})", fileless));
+    CHECK(!passes(R"({"process_flags":["fileless"]})", exec_event));
+    CHECK(filter_error(R"({"process_flags":["filless"]})").find("unknown flag \"filless\"") != std::string::npos);
+
+    ExportFilterConfig cfg;
+    cfg.process_flags = {"fileless"};
+    auto f = ExportFilter::make(cfg, "export.allow");
+    REQUIRE(f);
+    ProcessEntry pe;
+    pe.flags = VIGIL_PROC_F_EXECVE;
+    CHECK(!f->matches("process_exec", 1, &pe));
+    pe.flags |= VIGIL_PROC_F_FILELESS;
+    CHECK(f->matches("process_exec", 1, &pe));
+    cfg.process_flags = {"nope"};
+    CHECK(!ExportFilter::make(cfg, "export.allow"));
+}
+
+TEST_CASE("[agent] trace_self and the [api] jq budgets are read", "[unit][api]")
+{
+    auto c = parse_config("[agent]\ntrace_self = true\n[api]\njq_time_budget_ms = 50\njq_memory_budget_mb = 100\n", "t.toml");
+    REQUIRE(c);
+    CHECK(c->trace_self);
+    CHECK(c->api.jq_time_budget_ms == 50);
+    CHECK(c->api.jq_memory_budget_mb == 100);
+    CHECK(!parse_config("[agent]\n", "t.toml")->trace_self);
+    CHECK(!parse_config("[api]\njq_memory_budget_mb = 1\n", "t.toml"));
 }

@@ -69,6 +69,7 @@ std::unique_ptr<Vigild> Vigild::start(VigildOptions opts)
         out << fmt::format("[agent]\nplugin_dir = \"{}\"\nlog_level = \"info\"\n", plugin_dir().string());
         if (!opts.policy_dir.empty())
             out << fmt::format("policy_dir = \"{}\"\n", opts.policy_dir.string());
+        out << opts.agent_toml;
         out << "\n[output]\nstdout = \"none\"\n";
         if (opts.output_queue_kb)
             out << fmt::format("queue_kb = {}\n", opts.output_queue_kb);

@@ -66,6 +66,8 @@ struct VigildOptions {
     std::vector<std::string> plugins = {"tracepoint"};
     // TOML appended to the generated config, e.g. "[process]\nancestors = true\n".
     std::string extra_toml;
+    // Keys added to the generated [agent] table, e.g. "trace_self = true\n".
+    std::string agent_toml;
     // [agent] policy_dir: TracingPolicy files loaded at start.
     std::filesystem::path policy_dir;
     std::chrono::milliseconds ready_timeout = 15s;

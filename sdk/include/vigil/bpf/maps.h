@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include "vigil/wire/process.h"
 #include "vigil/wire/errors.h"
+#include "vigil/wire/self.h"
 
 /* tgid -> the process it runs; see vigil/wire/process.h */
 struct {
@@ -25,6 +26,31 @@ struct {
     __type(key, __u32);
     __type(value, __u64);
 } vigil_errors SEC(".maps");
+
+/* vigild's own tgid, written by the host before any program attaches; see vigil/wire/self.h */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct vigil_self);
+} vigil_self SEC(".maps");
+
+/* 1 when the current task belongs to vigild and vigild is not to be watched: every sensor and
+ * hook returns before doing anything else (an array lookup the verifier inlines, one compare). */
+static __always_inline int self__current(void)
+{
+    __u32 zero = 0;
+    struct vigil_self *s = bpf_map_lookup_elem(&vigil_self, &zero);
+    return s && s->tgid && s->tgid == (__u32)(bpf_get_current_pid_tgid() >> 32);
+}
+
+/* The same for the thread group `tgid` (a socket's owner, a forking parent). */
+static __always_inline int self__is(__u32 tgid)
+{
+    __u32 zero = 0;
+    struct vigil_self *s = bpf_map_lookup_elem(&vigil_self, &zero);
+    return s && s->tgid && s->tgid == tgid;
+}
 
 static __always_inline void errors__count(__u32 slot)
 {

@@ -5,6 +5,7 @@
 #include <vigil/sdk/plugin.hpp>
 #include <vigil/wire/errors.h>
 #include <vigil/wire/process.h>
+#include <vigil/wire/self.h>
 
 #include <bpf/libbpf.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@ struct SharedMapSpec {
 inline constexpr SharedMapSpec shared_maps[] = {
     {VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
     {VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
+    {VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
 };
 
 // Before bpf_object__load: every map of `obj` named like a host-owned map reuses the host's fd.

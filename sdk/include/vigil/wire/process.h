@@ -35,6 +35,7 @@ typedef uint64_t vigil_u64;
 #define VIGIL_PROC_F_ROOTCWD (1u << 9)
 #define VIGIL_PROC_F_IN_INIT_TREE (1u << 10) /* under a PID namespace's init, or that init */
 #define VIGIL_PROC_F_MISS (1u << 11)         /* parent unknown when the entry was made */
+#define VIGIL_PROC_F_FILELESS (1u << 12)     /* the exec'd file has no name left: memfd or deleted */
 
 /* Value of vigil_procs, keyed by thread-group id (u32). */
 struct vigil_proc {
