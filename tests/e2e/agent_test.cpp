@@ -76,7 +76,7 @@ TEST_CASE("SIGHUP reloads the config and disables a plugin without a restart", "
     CHECK(WEXITSTATUS(status) == 0);
 }
 
-TEST_CASE("SIGHUP applies a plugin's changed config by restarting it, and refuses a bad one", "[e2e]")
+TEST_CASE("SIGHUP applies a plugin's changed config by restarting it, and refuses a bad one", "[e2e][faults]")
 {
     namespace fs = std::filesystem;
     fs::path cfg = fs::temp_directory_path() / "vigil-e2e-reload-config.toml";

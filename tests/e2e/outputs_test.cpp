@@ -32,8 +32,10 @@ namespace {
 // A copy of /bin/true under a name nothing else on the machine runs.
 fs::path make_marker(const fs::path& dir, const std::string& name)
 {
+    // A copy of this test program (run as a workload that exits 0): /bin/true may be a busybox
+    // applet, which a copy under another name would not find (the kernel matrix's guest).
     fs::path p = dir / name;
-    fs::copy_file("/bin/true", p, fs::copy_options::overwrite_existing);
+    fs::copy_file(workload_path(), p, fs::copy_options::overwrite_existing);
     fs::permissions(p, fs::perms::owner_all);
     return p;
 }
@@ -71,7 +73,7 @@ bool file_gets_exec_of(const fs::path& file, const fs::path& binary)
 fs::path run_marker(Vigild& v, const std::string& name)
 {
     fs::path m = make_marker(v.dir(), name);
-    REQUIRE(run({m.string()}).status == 0);
+    REQUIRE(run({m.string(), "--workload", "exit", "0"}).status == 0);
     return m;
 }
 
