@@ -44,6 +44,7 @@ struct CheckSink : Sink {
 
 void host_log(void*, uint32_t, const char*, size_t) {}
 void host_remove_links(void*, const char*) {}
+void host_count(void*, const char*, uint64_t) {}
 
 struct Harness {
     vigil_host_api api{};
@@ -58,6 +59,7 @@ struct Harness {
         api.abi_major = VIGIL_ABI_MAJOR;
         api.log = host_log;
         api.remove_links = host_remove_links;
+        api.count = host_count; // records of removed hooks are counted
         host = std::make_unique<sdk::Host>(&api);
         hooks = std::make_unique<tp::TracepointHooks>(*host);
         using A = tp::ArgOut;
