@@ -50,16 +50,24 @@ RingSet::~RingSet()
         ring_buffer__free(rb_);
 }
 
+namespace {
+// What on_record returns to end a consume pass once it has taken a slice: libbpf has already
+// moved past the record just taken. Without it, producers that keep up with the consumer would
+// keep one pass (and the consume lock) going for ever.
+constexpr int slice_taken = -EAGAIN;
+} // namespace
+
 int RingSet::on_record(void* ctx, void* data, size_t len)
 {
     auto* c = static_cast<RingCtx*>(ctx);
     std::vector<std::byte>& b = c->self->batch_;
+    bool last = ++c->self->pass_records_ >= max_records_per_drain;
     size_t at = b.size();
     b.resize(at + sizeof(QueuedHeader) + padded(len));
     QueuedHeader h{c->ring_id, static_cast<uint32_t>(len)};
     std::memcpy(b.data() + at, &h, sizeof h);
     std::memcpy(b.data() + at + sizeof h, data, len);
-    return 0;
+    return last ? slice_taken : 0;
 }
 
 Result<void> RingSet::add(int map_fd, uint32_t ring_id)
@@ -137,9 +145,10 @@ void RingSet::read_loop()
         log::get("plugins")->warn("ring reader: cannot set nice {} ({}); it keeps the agent's priority", opts_.nice,
                                   std::strerror(errno));
     auto tick = opts_.tick;
+    bool more = false; // the last pass took a full slice: the ring may hold more right now
     for (;;) {
         epoll_event ev[2];
-        int n = ::epoll_wait(epoll_.get(), ev, 2, static_cast<int>(tick.count()));
+        int n = ::epoll_wait(epoll_.get(), ev, 2, more ? 0 : static_cast<int>(tick.count()));
         if (n < 0 && errno != EINTR)
             break;
         bool full;
@@ -163,6 +172,7 @@ void RingSet::read_loop()
         {
             std::lock_guard lk(consume_mu_);
             got = consume_locked();
+            more = pass_records_ >= max_records_per_drain;
         }
         tick = got ? opts_.tick : std::min(tick * 2, opts_.idle_tick);
     }
@@ -171,6 +181,7 @@ void RingSet::read_loop()
 bool RingSet::consume_locked()
 {
     batch_.clear();
+    pass_records_ = 0;
     ring_buffer__consume(rb_);
     if (batch_.empty())
         return false;
@@ -196,8 +207,13 @@ void RingSet::post_delivery()
             std::lock_guard lk(queue_mu_);
             delivery_posted_ = false;
         }
-        if (!draining_)
+        if (draining_)
+            return;
+        // Without a reader thread, what is left in the ring comes out on these continuations.
+        if (opts_.thread)
             drain_queued();
+        else
+            drain();
     });
 }
 
@@ -209,7 +225,8 @@ uint64_t RingSet::drain_queued()
     bool more;
     {
         std::lock_guard lk(queue_mu_);
-        more = delivered_off_ < delivering_.size() || !queue_.empty();
+        more = delivered_off_ < delivering_.size() || !queue_.empty() ||
+               (!opts_.thread && pass_records_ >= max_records_per_drain);
         if (more && !stopped_ && !delivery_posted_)
             post_delivery();
     }
@@ -251,6 +268,17 @@ uint64_t RingSet::drain()
     return drain_queued();
 }
 
+uint64_t RingSet::drain_for(std::chrono::milliseconds limit)
+{
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    uint64_t total = 0, n;
+    do {
+        n = drain();
+        total += n;
+    } while (n >= max_records_per_drain && std::chrono::steady_clock::now() < deadline);
+    return total;
+}
+
 void RingSet::stop()
 {
     if (stopped_)
@@ -259,7 +287,10 @@ void RingSet::stop()
     stop_reader();
     if (!rb_)
         return;
-    // Everything the programs posted before now: out of the rings, then to the handler.
+    // What the programs posted before now: out of the rings, then to the handler. Producers that
+    // keep posting as fast as this drains would keep a stop going for ever: it ends after
+    // stop_drain_limit, and what is still in the ring then goes with it (logged).
+    auto deadline = std::chrono::steady_clock::now() + stop_drain_limit;
     for (;;) {
         {
             std::lock_guard lk(consume_mu_);
@@ -267,6 +298,11 @@ void RingSet::stop()
         }
         if (deliver(UINT64_MAX) == 0)
             break;
+        if (std::chrono::steady_clock::now() > deadline) {
+            log::get("plugins")->warn("ring drain at stop cut after {} ms: records were still arriving",
+                                      stop_drain_limit.count());
+            break;
+        }
     }
 }
 

@@ -68,6 +68,10 @@ public:
     // handlers does nothing (the records before the one being handled are out already).
     uint64_t drain();
     static constexpr uint64_t max_records_per_drain = 4096;
+    // How long stop() and drain_for() keep draining producers that do not stop posting.
+    static constexpr std::chrono::milliseconds stop_drain_limit{1000};
+    // drain() until a slice comes back short or `limit` has passed; returns the records.
+    uint64_t drain_for(std::chrono::milliseconds limit);
     // Stops the reader; records still in the rings and the queue are handed over first.
     void stop();
 
@@ -104,6 +108,7 @@ private:
     // Consumers of the rings (the reader, or drain() on the io_context) take turns.
     std::mutex consume_mu_;
     std::vector<std::byte> batch_; // what one consume pass took, before it joins the queue
+    uint64_t pass_records_ = 0;    // records of the consume pass under way
 
     // Records out of the rings, in order: [u32 ring_id][u32 len][bytes, padded to 8].
     mutable std::mutex queue_mu_;

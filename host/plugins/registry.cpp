@@ -286,8 +286,7 @@ uint64_t PluginRegistry::drain_rings()
 void PluginRegistry::drain_all(Plugin& p)
 {
     for (auto& r : p.rings_)
-        while (r->drain() >= RingSet::max_records_per_drain)
-            ;
+        r->drain_for(RingSet::stop_drain_limit);
 }
 
 void PluginRegistry::quiesce()
