@@ -296,14 +296,37 @@ void RingSet::stop()
             std::lock_guard lk(consume_mu_);
             consume_locked();
         }
-        if (deliver(UINT64_MAX) == 0)
+        if (deliver(max_records_per_drain) == 0)
             break;
         if (std::chrono::steady_clock::now() > deadline) {
-            log::get("plugins")->warn("ring drain at stop cut after {} ms: records were still arriving",
-                                      stop_drain_limit.count());
+            uint64_t left = discard_queued();
+            dropped_at_stop_ += left;
+            log::get("plugins")->warn("ring drain at stop cut after {} ms: {} record(s) out of the ring but not "
+                                      "decoded were dropped, and records were still arriving",
+                                      stop_drain_limit.count(), left);
             break;
         }
     }
+}
+
+uint64_t RingSet::discard_queued()
+{
+    uint64_t n = 0;
+    auto count = [&n](const std::vector<std::byte>& v, size_t off) {
+        while (off + sizeof(QueuedHeader) <= v.size()) {
+            QueuedHeader h;
+            std::memcpy(&h, v.data() + off, sizeof h);
+            off += sizeof h + padded(h.len);
+            n++;
+        }
+    };
+    std::lock_guard lk(queue_mu_);
+    count(delivering_, delivered_off_);
+    count(queue_, 0);
+    trim(delivering_);
+    delivered_off_ = 0;
+    trim(queue_);
+    return n;
 }
 
 RingSetStats RingSet::stats() const
@@ -312,7 +335,8 @@ RingSetStats RingSet::stats() const
     return RingSetStats{.records = records_,
                         .queue_full = queue_full_,
                         .queued_bytes = queue_.size() + (delivering_.size() - delivered_off_),
-                        .queue_peak = queue_peak_};
+                        .queue_peak = queue_peak_,
+                        .dropped_at_stop = dropped_at_stop_};
 }
 
 } // namespace vigil

@@ -46,6 +46,7 @@ struct RingSetStats {
     uint64_t queue_full = 0;  // reader passes that left records in the ring: the queue was full
     uint64_t queued_bytes = 0; // waiting for the io_context now
     uint64_t queue_peak = 0;  // the most ever waiting, in bytes
+    uint64_t dropped_at_stop = 0; // queued but not decoded when stop() ran out of time
 };
 
 class RingSet {
@@ -97,6 +98,8 @@ private:
     // One slice of deliver(); posts the next slice while records are left.
     uint64_t drain_queued();
     void post_delivery(); // the caller holds queue_mu_
+    // Drops what is queued and not delivered; returns how many records that was.
+    uint64_t discard_queued();
 
     boost::asio::io_context& io_;
     Handler handler_;
@@ -117,6 +120,7 @@ private:
     bool delivery_posted_ = false;
     uint64_t queue_full_ = 0;
     uint64_t queue_peak_ = 0;
+    uint64_t dropped_at_stop_ = 0;
 
     // The io_context's side: the records taken from the queue and how far it has got.
     std::vector<std::byte> delivering_;
