@@ -121,9 +121,8 @@ Result<void> Agent::start()
         return std::unexpected(maps.error());
     maps_.emplace(std::move(*maps));
     // Before any plugin loads: a hook on write(2) must not see the agent write its own output.
-    if (!cfg_.trace_self)
-        if (auto r = maps_->exclude_self(static_cast<uint32_t>(::getpid())); !r)
-            return std::unexpected(r.error());
+    if (auto r = write_kernel_settings(); !r)
+        return std::unexpected(r.error());
 
     std::string node = cfg_.node_name.empty() ? host_name() : cfg_.node_name;
     cache_ = std::make_unique<ProcessCache>(node, cfg_.process_cache_size);
@@ -269,10 +268,52 @@ void Agent::arm_flush()
         if (ec || stopping_)
             return;
         check_throttle();
+        check_cgroup_throttle();
         pipeline_->flush();
         cache_->collect();
         arm_flush();
     });
+}
+
+void Agent::check_cgroup_throttle()
+{
+    // The map is walked only while drops are new or a cgroup is throttled.
+    uint64_t total = maps_->error_count(VIGIL_ERR_CGROUP_RATE);
+    if (total == cgroup_drops_seen_ && !cgroup_throttle_.throttling())
+        return;
+    cgroup_drops_seen_ = total;
+    std::vector<CgroupThrottleTracker::Count> counts;
+    for (const auto& d : maps_->cgroup_drops())
+        counts.push_back({d.cgroup_id, d.dropped});
+    for (const auto& change : cgroup_throttle_.update(counts, std::chrono::steady_clock::now())) {
+        std::string cgroup = procfs::cgroup_path_of(cgroup2_root_, change.cgroup_id).value_or("");
+        std::string summary = change.start
+                                  ? fmt::format("cgroup {} over {} events/s: its reporting-only events are dropped",
+                                                cgroup.empty() ? std::to_string(change.cgroup_id) : cgroup, cfg_.cgroup_rate)
+                                  : fmt::format("cgroup {}: {} events dropped in {} ms",
+                                                cgroup.empty() ? std::to_string(change.cgroup_id) : cgroup,
+                                                change.dropped, change.duration.count());
+        if (change.start)
+            log::get("host")->warn("throttle: {}", summary);
+        else
+            log::get("host")->info("throttle over: {}", summary);
+        emit_throttle_event(change.body_json(cgroup, cfg_.cgroup_rate), summary);
+    }
+}
+
+void Agent::emit_throttle_event(const std::string& body, const std::string& summary)
+{
+    timespec ts{};
+    ::clock_gettime(CLOCK_BOOTTIME, &ts);
+    vigil_event ev{};
+    ev.struct_size = sizeof ev;
+    ev.ktime = uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+    ev.kind = "process_throttle";
+    ev.body_json = body.data();
+    ev.body_json_len = body.size();
+    ev.summary = summary.data();
+    ev.summary_len = summary.size();
+    pipeline_->on_event("vigild", ev);
 }
 
 void Agent::check_throttle()
@@ -288,17 +329,7 @@ void Agent::check_throttle()
         logger->warn("throttle: {}", summary);
     else
         logger->info("throttle over: {}", summary);
-    timespec ts{};
-    ::clock_gettime(CLOCK_BOOTTIME, &ts);
-    vigil_event ev{};
-    ev.struct_size = sizeof ev;
-    ev.ktime = uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
-    ev.kind = "process_throttle";
-    ev.body_json = body.data();
-    ev.body_json_len = body.size();
-    ev.summary = summary.data();
-    ev.summary_len = summary.size();
-    pipeline_->on_event("vigild", ev);
+    emit_throttle_event(body, summary);
 }
 
 AgentStats Agent::stats() const
@@ -311,6 +342,7 @@ AgentStats Agent::stats() const
     }
     s.ring_lost = maps_->error_count(VIGIL_ERR_RINGBUF_RESERVE);
     s.shed = maps_->error_count(VIGIL_ERR_SHED);
+    s.cgroup_rate = maps_->error_count(VIGIL_ERR_CGROUP_RATE);
     s.map_update_errors = maps_->error_count(VIGIL_ERR_MAP_UPDATE);
     return s;
 }
@@ -338,11 +370,11 @@ void Agent::log_stats() const
     for (const auto& [k, v] : more)
         tail += fmt::format(" {}={}", k, v);
     log::get("host")->info("stats: received={} exported={} filtered={} internal={} lost={} shed={} "
-                           "decode_errors={} map_update_errors={} cache_size={} cache_capacity={} "
+                           "cgroup_rate={} decode_errors={} map_update_errors={} cache_size={} cache_capacity={} "
                            "cache_collected={} cache_evicted={} exit_misses={} process_refreshes={} "
                            "process_misses={} pod_misses={}{}",
                            s.pipeline.received, s.pipeline.exported, s.pipeline.filtered, s.pipeline.internal,
-                           s.ring_lost, s.shed, s.decode_errors, s.map_update_errors, s.cache.size, s.cache.capacity,
+                           s.ring_lost, s.shed, s.cgroup_rate, s.decode_errors, s.map_update_errors, s.cache.size, s.cache.capacity,
                            s.cache.collected, s.cache.evicted, s.cache.exit_misses, s.pipeline.process_refreshes,
                            s.pipeline.process_misses, s.pipeline.pod_misses, tail);
     if (s.ring_lost)
@@ -371,6 +403,11 @@ void Agent::wait_signals()
     });
 }
 
+Result<void> Agent::write_kernel_settings()
+{
+    return maps_->set_settings(cfg_.trace_self ? 0 : static_cast<uint32_t>(::getpid()), cfg_.cgroup_rate);
+}
+
 Result<void> Agent::reload()
 {
     auto cfg = read_config();
@@ -391,6 +428,15 @@ Result<void> Agent::reload()
         return false;
     });
     cfg_.plugins = cfg->plugins;
+    if (cfg->cgroup_rate != cfg_.cgroup_rate || cfg->trace_self != cfg_.trace_self) {
+        cfg_.cgroup_rate = cfg->cgroup_rate;
+        cfg_.trace_self = cfg->trace_self;
+        if (auto w = write_kernel_settings(); !w)
+            log::get("host")->error("{}", w.error().message());
+        else
+            log::get("host")->info("throttle.cgroup_rate is now {}, agent.trace_self {}", cfg_.cgroup_rate,
+                                   cfg_.trace_self);
+    }
     // a sensor stopped and started again missed what happened meanwhile
     bootstrap_processes("after the reload");
     return r;

@@ -17,6 +17,7 @@
 #include "policy/service.hpp"
 #include "process/bootstrap.hpp"
 #include "process/cache.hpp"
+#include "process/procfs.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -36,6 +37,7 @@ struct AgentStats {
     PipelineStats pipeline;
     uint64_t ring_lost = 0;     // records the kernel could not reserve (VIGIL_ERR_RINGBUF_RESERVE)
     uint64_t shed = 0;          // reporting-only events shed from rings past 3/4 (VIGIL_ERR_SHED)
+    uint64_t cgroup_rate = 0;   // reporting-only events over their cgroup's rate (VIGIL_ERR_CGROUP_RATE)
     uint64_t decode_errors = 0; // records a plugin refused
     uint64_t map_update_errors = 0; // vigil_procs updates that failed in the kernel (map full)
     ProcessCacheStats cache;
@@ -79,6 +81,11 @@ private:
     void arm_flush();
     // A process_throttle event when the kernel starts or stops shedding events.
     void check_throttle();
+    // process_throttle events for each cgroup that starts or stops being over [throttle] cgroup_rate.
+    void check_cgroup_throttle();
+    void emit_throttle_event(const std::string& body, const std::string& summary);
+    // vigil_self: vigild's tgid (unless agent.trace_self) and throttle.cgroup_rate.
+    [[nodiscard]] Result<void> write_kernel_settings();
     void load_policy_dir(const std::filesystem::path& dir);
     void wait_signals();
     void bootstrap_processes(const char* when);
@@ -103,6 +110,9 @@ private:
     std::unique_ptr<api::ApiServer> api_;      // destroyed first: its connections leave hub_
     std::unique_ptr<MetricsServer> metrics_;
     ThrottleTracker throttle_;
+    CgroupThrottleTracker cgroup_throttle_;
+    uint64_t cgroup_drops_seen_ = 0;
+    std::filesystem::path cgroup2_root_ = procfs::host_read_options().cgroup_root;
     bool stopping_ = false;
 };
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace vigil {
 
@@ -20,8 +21,18 @@ public:
     // A new fd for `name` (the caller owns it), or -errno: -ENOENT unknown, -EPROTO other layout.
     int dup_fd(std::string_view name, uint32_t layout_version) const;
 
-    // Hides thread group `tgid` (vigild's own) from every sensor and hook; 0 shows it again.
-    [[nodiscard]] Result<void> exclude_self(uint32_t tgid);
+    // What the kernel side reads of the agent's settings: the thread group hidden from every
+    // sensor and hook (vigild's own; 0: none), and the per-cgroup rate of reporting-only events
+    // (per second; 0: none).
+    [[nodiscard]] Result<void> set_settings(uint32_t self_tgid, uint32_t cgroup_rate);
+
+    // The cgroups that have had events dropped for the rate (vigil/wire/cgroup_rate.h).
+    struct CgroupDrops {
+        uint64_t cgroup_id = 0;
+        uint64_t dropped = 0;   // since the kernel made the entry
+        uint64_t last_drop = 0; // ktime, ns
+    };
+    std::vector<CgroupDrops> cgroup_drops() const;
 
     int procs_fd() const { return procs_.get(); }
     int errors_fd() const { return errors_.get(); }
@@ -33,6 +44,7 @@ private:
     Fd procs_;
     Fd errors_;
     Fd self_;
+    Fd cgroup_rate_;
 };
 
 } // namespace vigil

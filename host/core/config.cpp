@@ -425,6 +425,12 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
         if (auto e = r.finish())
             return std::unexpected(*e);
     }
+    if (const toml::table* t = top.sub_table("throttle")) {
+        TableReader r(source_name, *t, "throttle");
+        r.read_uint("cgroup_rate", cfg.cgroup_rate, 0, 100'000'000);
+        if (auto e = r.finish())
+            return std::unexpected(*e);
+    }
     if (const toml::table* t = top.sub_table("output")) {
         TableReader r(source_name, *t, "output");
         r.read_enum("stdout", cfg.stdout_format,

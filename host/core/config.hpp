@@ -95,7 +95,8 @@ struct Config {
     bool pod_annotations = false;       // "pod" objects carry "pod_annotations"
     uint32_t process_cache_size = 65536;
     StdoutFormat stdout_format = StdoutFormat::compact;
-    uint32_t output_queue_kb = 8192; // events each output holds while its reader or disk lags
+    uint32_t output_queue_kb = 32768; // events each output holds while its reader or disk lags
+    uint32_t cgroup_rate = 0;        // [throttle]: reporting-only events per second and cgroup; 0: none
     ExportFileConfig export_file;
     ExportFileConfig export_security_file; // [export.security_file]; kinds defaults to security_event_kinds()
     ExportFilterConfig export_allow;

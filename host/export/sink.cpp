@@ -285,6 +285,7 @@ RotatingFileSink::RotatingFileSink(FileSinkOptions opts) : QueuedSink(opts.path,
     std::filesystem::path p(opts_.path);
     dir_ = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
     base_ = p.filename().string();
+    rotated_lines_.resize(size_t{opts_.max_files} + 1);
 }
 
 Result<std::unique_ptr<RotatingFileSink>> RotatingFileSink::make(FileSinkOptions opts)
@@ -314,11 +315,14 @@ Result<void> RotatingFileSink::open()
         return std::unexpected(f.error());
     fd_ = std::move(f->fd);
     size_ = static_cast<uint64_t>(f->st.st_size);
+    lines_ = size_ == 0 ? std::optional<uint64_t>(0) : std::nullopt;
     return {};
 }
 
 void RotatingFileSink::do_reopen()
 {
+    // Whoever renamed the file may have shifted the rotated ones too: count them when deleted.
+    std::fill(rotated_lines_.begin(), rotated_lines_.end(), std::nullopt);
     if (auto r = open(); !r) {
         count_error(r.error().message());
         log::get("export")->error("{}; events for it are lost until it can be opened", r.error().message());
@@ -352,7 +356,9 @@ void RotatingFileSink::check()
     }
     if (::fstat(fd_.get(), &file_st) != 0)
         return;
-    size_ = static_cast<uint64_t>(file_st.st_size); // someone may have truncated it (copytruncate)
+    if (static_cast<uint64_t>(file_st.st_size) != size_)
+        lines_.reset(); // someone truncated it (copytruncate) or wrote to it
+    size_ = static_cast<uint64_t>(file_st.st_size);
     if (file_st.st_nlink == 0 || ::fstatat(dir_fd_.get(), base_.c_str(), &by_name, AT_SYMLINK_NOFOLLOW) != 0 ||
         by_name.st_ino != file_st.st_ino || by_name.st_dev != file_st.st_dev) {
         log::get("export")->warn("{} was renamed or deleted; opening it again", opts_.path);
@@ -365,12 +371,19 @@ void RotatingFileSink::rotate()
     fd_.reset();
     auto rotated = [&](uint32_t i) { return fmt::format("{}.{}", base_, i); };
     std::string oldest = rotated(opts_.max_files);
-    uint64_t away = count_file_lines(dir_fd_.get(), oldest);
+    // Read the file only when its lines are not known (it predates this sink, or was touched).
+    auto& known = rotated_lines_[opts_.max_files];
+    uint64_t away = known ? *known : count_file_lines(dir_fd_.get(), oldest);
     ::unlinkat(dir_fd_.get(), oldest.c_str(), 0);
-    for (uint32_t i = opts_.max_files; i > 1; --i)
+    for (uint32_t i = opts_.max_files; i > 1; --i) {
         ::renameat(dir_fd_.get(), rotated(i - 1).c_str(), dir_fd_.get(), rotated(i).c_str());
-    if (::renameat(dir_fd_.get(), base_.c_str(), dir_fd_.get(), rotated(1).c_str()) != 0 && errno != ENOENT)
+        rotated_lines_[i] = rotated_lines_[i - 1];
+    }
+    rotated_lines_[1] = lines_;
+    if (::renameat(dir_fd_.get(), base_.c_str(), dir_fd_.get(), rotated(1).c_str()) != 0 && errno != ENOENT) {
         count_error(fmt::format("rotating {}: {}", opts_.path, std::strerror(errno)));
+        rotated_lines_[1].reset();
+    }
     count_rotation(away);
     if (auto r = open(); !r) {
         count_error(r.error().message());
@@ -396,6 +409,8 @@ uint64_t RotatingFileSink::append(std::string_view text, uint64_t lines)
     }
     if (off == text.size()) {
         size_ += off;
+        if (lines_)
+            *lines_ += lines;
         count_written(lines);
         if (failing_) {
             failing_ = false;
@@ -410,6 +425,8 @@ uint64_t RotatingFileSink::append(std::string_view text, uint64_t lines)
         (void)::ftruncate(fd_.get(), st.st_size - static_cast<off_t>(off - whole));
     size_ = ::fstat(fd_.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : size_ + whole;
     uint64_t done = count_lines(text.substr(0, whole));
+    if (lines_)
+        *lines_ += done;
     count_written(done);
     count_lost("write_error", lines - done);
     std::string message = fmt::format("writing {}: {}", opts_.path, std::strerror(err));

@@ -171,6 +171,10 @@ private:
     Fd dir_fd_;
     Fd fd_;
     uint64_t size_ = 0;
+    // Lines in the open file and in path.1 .. path.N (index 0 unused), so rotation counts what it
+    // deletes without reading it; nullopt where a file was truncated or renamed by someone else.
+    std::optional<uint64_t> lines_;
+    std::vector<std::optional<uint64_t>> rotated_lines_;
     bool failing_ = false; // the last write or open failed: log again only after a success
     std::chrono::steady_clock::time_point next_check_{};
 };

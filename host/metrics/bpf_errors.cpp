@@ -19,6 +19,7 @@ const char* slot_name(uint32_t slot)
     case VIGIL_ERR_MAP_DELETE: return "map_delete";
     case VIGIL_ERR_PROC_MISS: return "proc_miss";
     case VIGIL_ERR_SHED: return "shed";
+    case VIGIL_ERR_CGROUP_RATE: return "cgroup_rate";
     default: return nullptr;
     }
 }

@@ -1,5 +1,7 @@
 #include "process/procfs.hpp"
 
+#include "core/fd.hpp"
+
 #include <vigil/sdk/cgroups.hpp>
 
 #include <dirent.h>
@@ -212,6 +214,31 @@ std::string parse_cgroup_v1(std::string_view text, std::string_view controller)
         }
     });
     return path;
+}
+
+std::optional<std::string> cgroup_path_of(const std::filesystem::path& cgroup2_root, uint64_t id)
+{
+    Fd root(::open(cgroup2_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root.valid())
+        return std::nullopt;
+    // A cgroup v2 id is its kernfs node id, which is also what a kernfs file handle holds.
+    constexpr int kernfs_handle_type = 0xfe;
+    alignas(file_handle) unsigned char buf[sizeof(file_handle) + sizeof id] = {};
+    auto* fh = reinterpret_cast<file_handle*>(buf);
+    fh->handle_bytes = sizeof id;
+    fh->handle_type = kernfs_handle_type;
+    std::memcpy(buf + sizeof(file_handle), &id, sizeof id);
+    Fd dir(::open_by_handle_at(root.get(), fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid())
+        return std::nullopt;
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(fmt::format("/proc/self/fd/{}", dir.get()), ec);
+    if (ec)
+        return std::nullopt;
+    auto rel = target.lexically_relative(cgroup2_root);
+    if (rel.empty() || rel.native().starts_with(".."))
+        return std::nullopt;
+    return rel == "." ? std::string("/") : "/" + rel.string();
 }
 
 ReadOptions host_read_options()

@@ -90,6 +90,10 @@ struct ReadOptions {
 // hybrid hosts) and the v1 controller the process sensor names containers by.
 ReadOptions host_read_options();
 
+// The path (below `cgroup2_root`, starting with '/') of the cgroup whose v2 id is `id`, found
+// through the id as a file handle (needs CAP_DAC_READ_SEARCH); nullopt when it is gone.
+std::optional<std::string> cgroup_path_of(const std::filesystem::path& cgroup2_root, uint64_t id);
+
 [[nodiscard]] Result<Snapshot> read_process(uint32_t pid, const ReadOptions& opts);
 
 // When the process started (boot-time ns, as Snapshot::ktime), from its stat file only.

@@ -61,6 +61,7 @@ struct sock_owner {
     __u32 pid;
     __u32 tid;
     __u64 proc_ktime;
+    __u64 cgroup; /* the owner's cgroup v2 id: its state changes count against its rate */
 };
 
 /* struct sock address -> the process that connected, accepted or listened on it */
@@ -159,6 +160,7 @@ static __always_inline void owner__current(struct sock_owner *o)
     o->pid = id >> 32;
     o->tid = (__u32)id;
     o->proc_ktime = proc__ktime(o->pid);
+    o->cgroup = bpf_get_current_cgroup_id();
 }
 
 /* Records the current process as the owner of sk, for its later state changes. Datagram
@@ -369,8 +371,8 @@ static __always_inline int exit_call(__u8 op, __s64 ret)
             errors__count(VIGIL_ERR_MAP_UPDATE);
     }
     /* vigild's own calls keep their owner bookkeeping (so their state changes are known to be
-     * vigild's) but are not reported */
-    if (self__current()) {
+     * vigild's) but are not reported; nor are calls past their cgroup's rate */
+    if (self__current() || evt__over_cgroup_rate()) {
         bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
         return 0;
     }
@@ -442,7 +444,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
         struct listen_key k = listen__key(sk);
         o = bpf_map_lookup_elem(&listen_owners, &k);
     }
-    if (o && self__is(o->pid)) {
+    if (o && (self__is(o->pid) || evt__over_rate_of(o->cgroup))) {
         if (newstate == TCP_CLOSE)
             bpf_map_delete_elem(&sock_owners, &key);
         return 0;

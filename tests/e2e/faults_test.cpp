@@ -2,6 +2,7 @@
 // decoder fails or whose init throws or start fails, SIGKILL and restart, a SIGHUP storm under
 // load, processes exiting during the /proc scan. Each time the loss is counted,
 // the rest keeps running, and nothing is left behind.
+#include "support/cgroup.hpp"
 #include "support/vigild.hpp"
 
 #include <catch2/catch.hpp>
@@ -103,6 +104,17 @@ spec:
                        prefix);
 }
 
+// A policy directory with openat_policy on a work directory, and a file in it to open.
+struct OpenatWork {
+    TempDir policies, work;
+    std::string file = (work.path() / "f").string();
+    OpenatWork()
+    {
+        std::ofstream(policies.path() / "openat.yaml") << openat_policy(work.path().string() + "/");
+        std::ofstream(file) << "x";
+    }
+};
+
 } // namespace
 
 TEST_CASE("a full ring while vigild is stalled: the loss is counted and vigild recovers", "[e2e][faults]")
@@ -140,12 +152,10 @@ TEST_CASE("an overloaded hook ring sheds reporting-only events, counted, and say
         WARN("skipped: e2e tests load BPF programs and need root");
         return;
     }
-    TempDir policies, work;
-    std::ofstream(policies.path() / "openat.yaml") << openat_policy(work.path().string() + "/");
-    const std::string file = (work.path() / "f").string();
-    std::ofstream(file) << "x";
+    OpenatWork w;
+    const std::string& file = w.file;
     VigildOptions o;
-    o.policy_dir = policies.path();
+    o.policy_dir = w.policies.path();
     o.extra_toml = "[plugins.tracepoint.config]\nhook_ring_buffer_mb = 1\n";
     auto v = Vigild::start(o);
     REQUIRE(v->wait_log("policy faults-openat loaded", 10s));
@@ -176,6 +186,60 @@ TEST_CASE("an overloaded hook ring sheds reporting-only events, counted, and say
     CHECK(got + shed == opens);
     CHECK(s["shed"] == shed);
     CHECK(s["lost"] == 0);
+}
+
+TEST_CASE("a cgroup over throttle.cgroup_rate has its reporting-only events dropped, counted and announced",
+          "[e2e]")
+{
+    if (!is_root()) {
+        WARN("skipped: e2e tests load BPF programs and need root");
+        return;
+    }
+    OpenatWork w;
+    const std::string& file = w.file;
+    constexpr int rate = 100;
+    VigildOptions o;
+    o.policy_dir = w.policies.path();
+    o.extra_toml = fmt::format("[throttle]\ncgroup_rate = {}\n", rate);
+    auto v = Vigild::start(o);
+    REQUIRE(v->wait_log("policy faults-openat loaded", 10s));
+
+    // A cgroup of its own for the flood; this process's opens stay in its cgroup.
+    TempCgroup cgroup("vigil-e2e-rate");
+    constexpr int flood = 3000, mine = 50;
+    RunResult r = run(workload({"cgroup-opens", cgroup.path().string(), std::to_string(flood), file}));
+    REQUIRE(WIFEXITED(r.status));
+    REQUIRE(WEXITSTATUS(r.status) == 0);
+    for (int i = 0; i < mine; ++i)
+        ::close(::open(file.c_str(), O_RDONLY));
+
+    auto of_cgroup = [&](const char* type) {
+        return [&, type](const json& ev) {
+            return ev.contains("process_throttle") && ev["process_throttle"]["type"] == type &&
+                   ev["process_throttle"]["cgroup"] == cgroup.event_path();
+        };
+    };
+    auto start = v->wait_event(of_cgroup("THROTTLE_START"), 10s);
+    REQUIRE(start);
+    auto stop = v->wait_event(of_cgroup("THROTTLE_STOP"), 10s);
+    REQUIRE(stop);
+    uint64_t dropped = (*stop)["process_throttle"]["dropped"];
+    auto opens_of = [&](int pid) {
+        return v->select([pid](const json& ev) {
+            return ev.contains("process_tracepoint") && ev["process_tracepoint"]["policy_name"] == "faults-openat" &&
+                   ev["process_tracepoint"]["process"]["pid"] == pid;
+        }).size();
+    };
+    size_t got_flood = opens_of(r.pid), got_mine = opens_of(::getpid());
+    auto s = v->stats();
+    INFO(fmt::format("flood={} exported={} dropped={} mine={}", flood, got_flood, dropped, got_mine));
+    // The flood ran within a window or two: at most the rate per window got through.
+    CHECK(got_flood >= rate);
+    CHECK(got_flood <= 2 * rate + 8);
+    CHECK(got_flood + dropped == flood);
+    CHECK(s["cgroup_rate"] == dropped);
+    // Another cgroup under the rate lost nothing.
+    CHECK(got_mine == mine);
 }
 
 TEST_CASE("a plugin the verifier refuses fails with the verifier's reason in its error", "[e2e][faults]")

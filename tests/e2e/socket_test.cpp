@@ -8,6 +8,7 @@
 // Every policy here is limited to this test binary (matchBinaries), because its programs run
 // for every process of the machine.
 #include "../kernels/selftest/vigil_skip.hpp"
+#include "support/cgroup.hpp"
 #include "support/vigild.hpp"
 
 #include <catch2/catch.hpp>
@@ -622,4 +623,54 @@ TEST_CASE("connects policy: DAddr CIDR and DPort selectors match exactly what th
             INFO(cases[i].ip << ":" << cases[i].port << " policy " << p);
             CHECK(v->select(policy_event(p, clients[i]->pid())).empty() != want);
         }
+}
+
+TEST_CASE("socket sensor: a connect flood from one cgroup is held to throttle.cgroup_rate", "[e2e][socket]")
+{
+    constexpr int rate = 100, flood = 2000, mine = 20;
+    VigildOptions o = socket_options();
+    o.extra_toml += fmt::format("[throttle]\ncgroup_rate = {}\n", rate);
+    auto v = Vigild::start(o);
+    TempCgroup cgroup("vigil-e2e-connects");
+
+    uint16_t closed = free_port("127.0.0.1");
+    Child flooder([&](Child&) {
+        std::ofstream(cgroup.path() / "cgroup.procs") << ::getpid() << std::endl;
+        for (int i = 0; i < flood; ++i)
+            if (connect_once("127.0.0.1", closed) != ECONNREFUSED)
+                return 1;
+        return 0;
+    });
+    REQUIRE(flooder.wait() == 0);
+    Child quiet([&](Child&) {
+        for (int i = 0; i < mine; ++i)
+            if (connect_once("127.0.0.1", closed) != ECONNREFUSED)
+                return 1;
+        return 0;
+    });
+    REQUIRE(quiet.wait() == 0);
+
+    auto throttle = [&](const char* type) {
+        return [&, type](const json& ev) {
+            return ev.contains("process_throttle") && ev["process_throttle"]["type"] == type &&
+                   ev["process_throttle"]["cgroup"] == cgroup.event_path();
+        };
+    };
+    REQUIRE(v->wait_event(throttle("THROTTLE_START"), 10s));
+    auto stop = v->wait_event(throttle("THROTTLE_STOP"), 10s);
+    REQUIRE(stop);
+    uint64_t dropped = (*stop)["process_throttle"]["dropped"];
+    auto of = [&](pid_t pid) {
+        return v->select([pid](const json& ev) {
+            auto it = ev.find("process_socket");
+            return it != ev.end() && (*it)["process"].value("pid", 0) == pid;
+        }).size();
+    };
+    size_t got_flood = of(flooder.pid()), got_mine = v->select(socket_event("connect", quiet.pid())).size();
+    INFO(fmt::format("flood={} its events={} dropped={} mine={}", flood, got_flood, dropped, got_mine));
+    // Each refused connect is one connect record and its state changes: far over the rate.
+    CHECK(dropped >= flood - 2 * rate);
+    CHECK(got_flood <= 2 * rate + 8);
+    CHECK(v->stats()["cgroup_rate"] == dropped);
+    CHECK(got_mine == mine);
 }

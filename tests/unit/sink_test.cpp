@@ -116,6 +116,37 @@ TEST_CASE("rotation counts the lines of the file it deletes", "[unit][sink]")
     CHECK(kept + s.rotated_away == 95);
 }
 
+TEST_CASE("rotation counts the lines of files that were there before it", "[unit][sink]")
+{
+    TmpDir dir;
+    FileSinkOptions o;
+    o.path = (dir.path / "events.json").string();
+    o.max_bytes = 1000;
+    o.max_files = 2;
+    std::string line(99, 'y'); // 100 bytes with the newline: 10 per file
+    auto put = [&](const std::string& path, int n) {
+        std::ofstream f(path);
+        for (int i = 0; i < n; ++i)
+            f << line << '\n';
+    };
+    put(o.path, 3);
+    put(o.path + ".1", 5);
+    put(o.path + ".2", 7);
+    ::chmod(o.path.c_str(), 0600);
+    auto sink = RotatingFileSink::make(o);
+    REQUIRE(sink);
+    // 7 fill the first file; then three rotations delete the 7, the 5 and the first file's 10.
+    for (int i = 0; i < 37; ++i)
+        (*sink)->write(line);
+    (*sink)->close(2s);
+    SinkStats s = *(*sink)->stats();
+    CHECK(s.written == 37);
+    CHECK(s.rotations == 3);
+    CHECK(s.rotated_away == 7 + 5 + 10);
+    size_t kept = lines_in(o.path) + lines_in(o.path + ".1") + lines_in(o.path + ".2");
+    CHECK(kept + s.rotated_away == 3 + 5 + 7 + 37);
+}
+
 TEST_CASE("a file sink takes only the kinds it is given", "[unit][sink]")
 {
     TmpDir dir;

@@ -35,3 +35,41 @@ TEST_CASE("throttle: start on the first shed event, stop after a quiet second wi
     now += 2s;
     CHECK(t.update(43, now)->shed == 3);
 }
+
+TEST_CASE("cgroup throttle: each cgroup starts and stops on its own, evicted ones stop", "[unit][throttle]")
+{
+    CgroupThrottleTracker t(1s);
+    auto t0 = CgroupThrottleTracker::Clock::time_point{} + 100s;
+    auto changes = t.update({{7, 10}, {8, 0}}, t0);
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].start);
+    CHECK(changes[0].cgroup_id == 7);
+    CHECK(t.throttling() == 1);
+    // cgroup 8 starts dropping too; 7 keeps dropping
+    changes = t.update({{7, 30}, {8, 5}}, t0 + 500ms);
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].start);
+    CHECK(changes[0].cgroup_id == 8);
+    // 7 goes quiet for a second: it stops with all it dropped since the start
+    changes = t.update({{7, 30}, {8, 9}}, t0 + 1600ms);
+    REQUIRE(changes.size() == 1);
+    CHECK_FALSE(changes[0].start);
+    CHECK(changes[0].cgroup_id == 7);
+    CHECK(changes[0].dropped == 30);
+    CHECK(changes[0].duration == 500ms);
+    // 8 leaves the kernel's LRU while throttled: it stops with what was seen of it
+    changes = t.update({{7, 30}}, t0 + 1700ms);
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].cgroup_id == 8);
+    CHECK(changes[0].dropped == 9);
+    CHECK(t.throttling() == 0);
+    // 7 drops again later: a new start, and the stop counts only the new drops
+    changes = t.update({{7, 34}}, t0 + 5s);
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].start);
+    changes = t.update({{7, 34}}, t0 + 7s);
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].dropped == 4);
+    CHECK(changes[0].body_json("/a\"b", 100) ==
+          R"("type":"THROTTLE_STOP","cgroup":"/a\"b","cgroup_id":"7","dropped":4,"duration_ms":0)");
+}

@@ -1,6 +1,7 @@
 // Workloads for the e2e tests, run as `e2e_tests --workload MODE ...` (see workload.hpp).
 #include "support/workload.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -20,7 +21,7 @@ namespace {
 
 [[noreturn]] void usage()
 {
-    std::fprintf(stderr, "usage: --workload exit|fork-exit|threads-exec|threads-exit|leader-exit|storm ...\n");
+    std::fprintf(stderr, "usage: --workload exit|fork-exit|threads-exec|threads-exit|leader-exit|storm|cgroup-opens ...\n");
     std::exit(2);
 }
 
@@ -67,6 +68,20 @@ int workload_main(int argc, char** argv)
     if (mode == "leader-exit" && argc == 3) {
         start_sleepers(std::atoi(argv[2]), std::chrono::milliseconds(200));
         ::pthread_exit(nullptr);
+    }
+    if (mode == "cgroup-opens" && argc == 5) {
+        // cgroup-opens CGROUP_DIR N PATH: moves itself into the cgroup, then opens PATH N times.
+        if (FILE* procs = std::fopen((std::string(argv[2]) + "/cgroup.procs").c_str(), "w")) {
+            std::fprintf(procs, "%d\n", ::getpid());
+            if (std::fclose(procs) != 0)
+                return 3;
+        } else {
+            return 3;
+        }
+        long n = std::atol(argv[3]);
+        for (long i = 0; i < n; ++i)
+            ::close(::open(argv[4], O_RDONLY));
+        return 0;
     }
     if (mode == "storm" && argc == 4) {
         long n = std::atol(argv[2]);

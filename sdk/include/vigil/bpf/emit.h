@@ -76,6 +76,44 @@ static __always_inline int evt__shed(void *ring, __u64 size)
     return 1;
 }
 
+/* Per-cgroup rate: whether cgroup `cgroup` has had its vigil_self.cgroup_rate
+ * reporting-only events in this one-second window already; the drop is counted in the cgroup's
+ * entry (vigild reports it as a process_throttle event naming the cgroup) and in
+ * VIGIL_ERR_CGROUP_RATE. Process exec, fork and exit and enforcing events are never limited. */
+static __always_inline int evt__over_rate_of(__u64 cgroup)
+{
+    __u32 zero = 0;
+    struct vigil_self *s = bpf_map_lookup_elem(&vigil_self, &zero);
+    if (!s || !s->cgroup_rate)
+        return 0;
+    __u64 now = bpf_ktime_get_ns();
+    struct vigil_cgroup_rate *r = bpf_map_lookup_elem(&vigil_cgroup_rate, &cgroup);
+    if (!r) {
+        struct vigil_cgroup_rate fresh = {.window_start = now, .count = 1};
+        bpf_map_update_elem(&vigil_cgroup_rate, &cgroup, &fresh, BPF_NOEXIST);
+        return 0;
+    }
+    if (now - r->window_start >= VIGIL_CGROUP_RATE_WINDOW_NS) {
+        r->window_start = now;
+        r->count = 1;
+        return 0;
+    }
+    if (r->count < s->cgroup_rate) {
+        __sync_fetch_and_add(&r->count, 1);
+        return 0;
+    }
+    __sync_fetch_and_add(&r->dropped, 1);
+    r->last_drop = now;
+    errors__count(VIGIL_ERR_CGROUP_RATE);
+    return 1;
+}
+
+/* The same for the current task's cgroup. */
+static __always_inline int evt__over_cgroup_rate(void)
+{
+    return evt__over_rate_of(bpf_get_current_cgroup_id());
+}
+
 /* Copies size bytes into `ring` as one record; counts a full ring. */
 static __always_inline long evt__output(void *ring, void *data, __u64 size)
 {

@@ -106,7 +106,7 @@ static __always_inline long hook__emit(void *ring, struct vsel_hook *cfg, struct
     if (size > VHOOK_RECORD_MAX)
         return -1;
     /* Plugin flags (bits 16 and up) may carry an entry half's enforcement: never shed those. */
-    if (!d->signal && !d->override && !(flags >> 16) && evt__shed(ring, size))
+    if (!d->signal && !d->override && !(flags >> 16) && (evt__over_cgroup_rate() || evt__shed(ring, size)))
         return -1;
     return evt__output(ring, s->buf, size);
 }

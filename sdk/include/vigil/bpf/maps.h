@@ -10,6 +10,7 @@
 #include "vigil/wire/process.h"
 #include "vigil/wire/errors.h"
 #include "vigil/wire/self.h"
+#include "vigil/wire/cgroup_rate.h"
 
 /* tgid -> the process it runs; see vigil/wire/process.h */
 struct {
@@ -34,6 +35,14 @@ struct {
     __type(key, __u32);
     __type(value, struct vigil_self);
 } vigil_self SEC(".maps");
+
+/* cgroup v2 id -> its reporting-only events in the current window; see vigil/wire/cgroup_rate.h */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, VIGIL_CGROUP_RATE_MAX);
+    __type(key, __u64);
+    __type(value, struct vigil_cgroup_rate);
+} vigil_cgroup_rate SEC(".maps");
 
 /* 1 when the current task belongs to vigild and vigild is not to be watched: every sensor and
  * hook returns before doing anything else (an array lookup the verifier inlines, one compare). */

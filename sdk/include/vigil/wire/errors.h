@@ -15,6 +15,7 @@ enum vigil_error_slot {
     VIGIL_ERR_PROC_MISS = 4,       /* a process missing from vigil_procs */
     VIGIL_ERR_SHED = 5,            /* event shed: its ring was past VIGIL_SHED_SHIFT full and the
                                     * event carried no enforcement (vigil/bpf/emit.h) */
+    VIGIL_ERR_CGROUP_RATE = 6,     /* event dropped: its cgroup was over the per-cgroup rate */
     VIGIL_ERR_SLOTS = 16,
 };
 
