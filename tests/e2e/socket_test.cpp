@@ -164,8 +164,11 @@ int connect_once(const std::string& ip, uint16_t port)
     int fd = ::socket(a.family(), SOCK_STREAM, 0);
     if (fd < 0)
         return 104;
-    if (::connect(fd, a.sa(), a.len) != 0)
-        return errno;
+    if (::connect(fd, a.sa(), a.len) != 0) {
+        int e = errno;
+        ::close(fd);
+        return e;
+    }
     (void)!::send(fd, "x", 1, 0);
     ::close(fd);
     return 0;
