@@ -8,6 +8,7 @@
 
 #include <grp.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,6 +111,12 @@ Result<void> Agent::start()
     auto logger = log::get("host");
     logger->info("vigild {} starting with {}", VIGIL_VERSION, cfg_.source);
     logger->info("kernel features: {}", features_.summary());
+    // The kernels vigild runs on charge BPF memory to the memory cgroup, not to RLIMIT_MEMLOCK;
+    // a finite limit only makes libbpf follow any EPERM with "try raising 'ulimit -l'", which
+    // points away from the real cause (a lockdown, a missing capability, a refused program type).
+    rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+    if (::setrlimit(RLIMIT_MEMLOCK, &unlimited) != 0)
+        logger->debug("RLIMIT_MEMLOCK stays as it is: {}", std::strerror(errno));
 
     if (auto mounted = ensure_tracefs(); !mounted)
         logger->warn("{}; tracepoint hooks will not attach", mounted.error().message());

@@ -70,6 +70,11 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args)
     buf.resize(static_cast<size_t>(n));
     while (!buf.empty() && buf.back() == '\n')
         buf.pop_back();
+    if (buf.find("ulimit -l") != std::string::npos) {
+        // libbpf's guess after an EPERM; vigild has lifted the limit, so it cannot be the cause.
+        logger->debug("{}", buf);
+        return n;
+    }
     if (buf.find(log_begin) != std::string::npos) {
         verifier_tail = tail_of(buf);
         // The whole log (it runs to megabytes) only at debug; its end goes into the error.
