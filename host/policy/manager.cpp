@@ -77,6 +77,8 @@ Result<void> PolicyManager::add(policy::Policy p, std::optional<policy::PolicyMo
         return fail(Errc::conflict, "a policy named \"{}\" is already loaded; delete it first", p.name);
     if (auto r = policy::expand_call_lists(p); !r)
         return fail(Errc::invalid_input, "policy {}: {}", p.name, r.error().message());
+    for (const auto& w : p.warnings)
+        log::get("policy")->warn("{}", w);
     policy::PolicyInfo info = policy::analyse_policy(p);
     PolicyEntry e;
     e.monitor_only = info.monitor_only();

@@ -196,6 +196,9 @@ struct Policy {
     std::map<std::string, std::string> labels;
     std::map<std::string, std::string> annotations;
     Spec spec;
+    // "file:line:column: path: message" for what was accepted but ignored (as Tetragon ignores
+    // it); logged when the policy loads.
+    std::vector<std::string> warnings;
 };
 
 } // namespace vigil::policy

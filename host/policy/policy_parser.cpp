@@ -538,9 +538,11 @@ std::optional<Arg> Parser::parse_arg(const Field& f, HookKind kind, bool raw, bo
             a.max_data = true;
             if (is_return)
                 d_.error(md->loc, md->path, "not valid in returnArg");
-            else if (a.type != ArgType::char_buf)
-                d_.error(md->loc, md->path,
-                         fmt::format("only valid for type char_buf, not {}", name_of(a.type)));
+            else if (a.type != ArgType::char_buf) {
+                d_.warning(md->loc, md->path,
+                           fmt::format("ignored: maxData applies to type char_buf, not {}", name_of(a.type)));
+                a.max_data = false;
+            }
         }
     }
     if (auto rc = r.take("returnCopy")) {
@@ -639,8 +641,10 @@ void Parser::parse_kprobe(const Field& f, Kprobe& k)
     std::optional<Field> ra_field = r.take("returnArg");
     if (ra_field) {
         k.return_arg = parse_arg(*ra_field, HookKind::kprobes, false, true);
-        if (!k.return_)
-            d_.error(ra_field->loc, ra_field->path, "needs return: true");
+        if (!k.return_) {
+            d_.warning(ra_field->loc, ra_field->path, "ignored: without return: true no return value is read");
+            k.return_arg.reset();
+        }
     } else if (k.return_) {
         d_.error(return_field->loc, return_field->path,
                  "return: true needs a returnArg that gives the type of the return value");
@@ -1650,8 +1654,7 @@ std::optional<Action> Parser::parse_action(const Field& f, const HookCtx& ctx, b
         std::string_view hint;
         if (arg == &rate_limit || arg == &kernel_stack || arg == &user_stack || arg == &ima_hash)
             hint = "; it is only valid with action Post";
-        d_.error(arg->field->loc, arg->field->path,
-                 fmt::format("not used by action {}{}", act_name, hint));
+        d_.warning(arg->field->loc, arg->field->path, fmt::format("ignored: not used by action {}{}", act_name, hint));
     }
 
     if (a.kind == ActionKind::post && rate_limit.set) {
@@ -1810,6 +1813,7 @@ Result<Policy> parse_text(std::string_view text, std::string_view source)
     }
     if (!d.empty())
         return std::unexpected(d.to_error());
+    policy.warnings = d.take_warnings();
     return policy;
 }
 

@@ -79,7 +79,7 @@ SourceLoc loc_of(const YAML::Node& node)
     return loc_of(node.Mark());
 }
 
-void Diagnostics::add(Errc code, SourceLoc loc, std::string_view path, std::string message)
+std::string Diagnostics::located(SourceLoc loc, std::string_view path, std::string_view message) const
 {
     std::string text = source_;
     if (loc.line)
@@ -90,7 +90,17 @@ void Diagnostics::add(Errc code, SourceLoc loc, std::string_view path, std::stri
         text += ": ";
     }
     text += message;
-    entries_.push_back({code, loc, std::move(text)});
+    return text;
+}
+
+void Diagnostics::add(Errc code, SourceLoc loc, std::string_view path, std::string message)
+{
+    entries_.push_back({code, loc, located(loc, path, message)});
+}
+
+void Diagnostics::warning(SourceLoc loc, std::string_view path, std::string message)
+{
+    warnings_.push_back(located(loc, path, message));
 }
 
 Error Diagnostics::to_error() const

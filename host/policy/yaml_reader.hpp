@@ -36,6 +36,9 @@ public:
         add(Errc::unsupported, loc, path, fmt::format("not supported by vigil: {}", what));
     }
     void add(Errc code, SourceLoc loc, std::string_view path, std::string message);
+    // Accepted (Tetragon accepts it), but ignored or changed: said once when the policy loads.
+    void warning(SourceLoc loc, std::string_view path, std::string message);
+    [[nodiscard]] std::vector<std::string> take_warnings() { return std::move(warnings_); }
 
     [[nodiscard]] bool empty() const { return entries_.empty(); }
     [[nodiscard]] size_t size() const { return entries_.size(); }
@@ -51,8 +54,11 @@ private:
         SourceLoc loc;
         std::string text;
     };
+    std::string located(SourceLoc loc, std::string_view path, std::string_view message) const;
+
     std::string source_;
     std::vector<Entry> entries_;
+    std::vector<std::string> warnings_;
 };
 
 // A value in the document and the path that names it.

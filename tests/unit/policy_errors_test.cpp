@@ -287,8 +287,14 @@ TEST_CASE("kprobes fields", "[policy][errors]")
     CHECK(parse_error(kprobe_policy("    return: true\n")) ==
           "test.yaml:8:13: spec.kprobes[0].return: return: true needs a returnArg that gives "
           "the type of the return value");
-    CHECK(parse_error(kprobe_policy("    returnArg: {index: 0, type: int}\n")) ==
-          "test.yaml:8:16: spec.kprobes[0].returnArg: needs return: true");
+    // Accepted as Tetragon accepts them, with a warning that says what is ignored.
+    CHECK(parse_warnings(kprobe_policy("    returnArg: {index: 0, type: int}\n")) ==
+          "test.yaml:8:16: spec.kprobes[0].returnArg: ignored: without return: true no return value is read");
+    CHECK(parse_warnings(kprobe_policy("    selectors:\n    - matchActions:\n      - action: Sigkill\n"
+                                       "        argError: -1\n")) ==
+          "test.yaml:11:19: spec.kprobes[0].selectors[0].matchActions[0].argError: ignored: not used by action "
+          "Sigkill");
+    CHECK(parse_warnings(kprobe_policy("    args:\n    - {index: 0, type: int}\n")).empty());
     CHECK(parse_error(kprobe_policy("    return: true\n    returnArg: {index: 0, type: sock}\n"
                                     "    returnArgAction: Post\n")) ==
           "test.yaml:10:22: spec.kprobes[0].returnArgAction: invalid value \"Post\" (allowed: "
@@ -348,8 +354,8 @@ TEST_CASE("args", "[policy][errors]")
           fmt::format("test.yaml:9:24: spec.kprobes[0].args[0].type: invalid value \"unsigned "
                       "long\" (allowed: {})",
                       allowed_names<ArgType>()));
-    CHECK(parse_error(kprobe_policy("    args:\n    - {index: 0, type: string, maxData: true}\n")) ==
-          "test.yaml:9:41: spec.kprobes[0].args[0].maxData: only valid for type char_buf, not "
+    CHECK(parse_warnings(kprobe_policy("    args:\n    - {index: 0, type: string, maxData: true}\n")) ==
+          "test.yaml:9:41: spec.kprobes[0].args[0].maxData: ignored: maxData applies to type char_buf, not "
           "string");
     CHECK(parse_error(kprobe_policy("    args:\n    - {index: 0, type: int, returnCopy: true}\n")) ==
           "test.yaml:9:41: spec.kprobes[0].args[0].returnCopy: only valid for types char_buf "
@@ -454,9 +460,7 @@ TEST_CASE("several errors are all reported, sorted by position", "[policy][error
           "a list of integers, got \"42\"\n"
           "several_errors.yaml:19:19: spec.kprobes[0].selectors[0].matchBinaries[0].operator: "
           "invalid value \"Contains\" (allowed: In, NotIn, Prefix, NotPrefix, Postfix, "
-          "NotPostfix)\n"
-          "several_errors.yaml:23:17: spec.kprobes[0].selectors[0].matchActions[0].argSig: not "
-          "used by action Sigkill");
+          "NotPostfix)");
 }
 
 TEST_CASE("strings must be UTF-8 and keys must be scalars", "[policy][errors]")
@@ -861,14 +865,13 @@ TEST_CASE("actions and their arguments", "[policy][errors]")
           "integer from 0 to 64, got \"65\"");
     CHECK(parse_error(with_action("{action: GetUrl}")) == at + ": action GetUrl needs argUrl");
     CHECK(parse_error(with_action("{action: DnsLookup, argUrl: http://x}")) ==
-          at + ": action DnsLookup needs argFqdn\n"
-               "test.yaml:10:37: spec.kprobes[0].selectors[0].matchActions[0].argUrl: not used "
-               "by action DnsLookup");
-    CHECK(parse_error(with_action("{action: Sigkill, rateLimit: 1m}")) ==
-          "test.yaml:10:38: spec.kprobes[0].selectors[0].matchActions[0].rateLimit: not used by "
+          at + ": action DnsLookup needs argFqdn");
+    // Fields an action does not use are ignored, as Tetragon ignores them, with a warning.
+    CHECK(parse_warnings(with_action("{action: Sigkill, rateLimit: 1m}")) ==
+          "test.yaml:10:38: spec.kprobes[0].selectors[0].matchActions[0].rateLimit: ignored: not used by "
           "action Sigkill; it is only valid with action Post");
-    CHECK(parse_error(with_action("{action: NoPost, kernelStackTrace: true}")) ==
-          "test.yaml:10:44: spec.kprobes[0].selectors[0].matchActions[0].kernelStackTrace: not "
+    CHECK(parse_warnings(with_action("{action: NoPost, kernelStackTrace: true}")) ==
+          "test.yaml:10:44: spec.kprobes[0].selectors[0].matchActions[0].kernelStackTrace: ignored: not "
           "used by action NoPost; it is only valid with action Post");
     CHECK(parse_error(with_action("{action: Post, rateLimit: 5x}")) ==
           "test.yaml:10:35: spec.kprobes[0].selectors[0].matchActions[0].rateLimit: \"5x\" is "
@@ -884,8 +887,6 @@ TEST_CASE("actions and their arguments", "[policy][errors]")
           "test.yaml:10:42: spec.kprobes[0].selectors[0].matchActions[0].argRegs: not supported "
           "by vigil: Override of registers or of the call target in uprobes");
     CHECK(parse_error(with_action("{action: Post, argUrl: 5, argErr: 1}")) ==
-          "test.yaml:10:32: spec.kprobes[0].selectors[0].matchActions[0].argUrl: not used by "
-          "action Post\n"
           "test.yaml:10:35: spec.kprobes[0].selectors[0].matchActions[0]: unknown field "
           "\"argErr\" (did you mean \"argError\"?)");
 }

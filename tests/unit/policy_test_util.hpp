@@ -51,6 +51,18 @@ inline std::string parse_error(std::string_view yaml, std::string_view source = 
     return p.error().message();
 }
 
+// The warnings of a policy that parses, one per line.
+inline std::string parse_warnings(std::string_view yaml, std::string_view source = "test.yaml")
+{
+    auto p = parse_policy(yaml, source);
+    if (!p)
+        FAIL(p.error().message());
+    std::string out;
+    for (const auto& w : p->warnings)
+        out += (out.empty() ? "" : "\n") + w;
+    return out;
+}
+
 inline Errc parse_errc(std::string_view yaml)
 {
     auto p = parse_policy(yaml, "test.yaml");
