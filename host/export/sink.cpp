@@ -380,9 +380,14 @@ void RotatingFileSink::rotate()
         rotated_lines_[i] = rotated_lines_[i - 1];
     }
     rotated_lines_[1] = lines_;
-    if (::renameat(dir_fd_.get(), base_.c_str(), dir_fd_.get(), rotated(1).c_str()) != 0 && errno != ENOENT) {
-        count_error(fmt::format("rotating {}: {}", opts_.path, std::strerror(errno)));
-        rotated_lines_[1].reset();
+    if (::renameat(dir_fd_.get(), base_.c_str(), dir_fd_.get(), rotated(1).c_str()) != 0) {
+        // Gone (renamed by someone else): path.1 is now nothing; otherwise it is not known.
+        if (errno == ENOENT)
+            rotated_lines_[1] = 0;
+        else {
+            count_error(fmt::format("rotating {}: {}", opts_.path, std::strerror(errno)));
+            rotated_lines_[1].reset();
+        }
     }
     count_rotation(away);
     if (auto r = open(); !r) {
