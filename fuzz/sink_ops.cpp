@@ -22,15 +22,19 @@ namespace {
 namespace fs = std::filesystem;
 using vigil::fuzz::check;
 
-// One directory for the whole run, emptied before each input.
+// One directory for the whole run, emptied before each input and removed at exit.
 const fs::path& work_dir()
 {
+    // A plain buffer: the exit handler runs after static objects are gone.
+    static char name[] = "/tmp/vigil-fuzz-sink-XXXXXX";
     static const fs::path dir = [] {
-        char tmpl[] = "/tmp/vigil-fuzz-sink-XXXXXX";
-        char* d = ::mkdtemp(tmpl);
-        if (!d)
+        if (!::mkdtemp(name))
             vigil::fuzz::die("mkdtemp failed");
-        return fs::path(d);
+        std::atexit([] {
+            std::error_code ec;
+            fs::remove_all(name, ec);
+        });
+        return fs::path(name);
     }();
     return dir;
 }
