@@ -133,6 +133,10 @@ Result<void> Agent::start()
 
     std::string node = cfg_.node_name.empty() ? host_name() : cfg_.node_name;
     cache_ = std::make_unique<ProcessCache>(node, cfg_.process_cache_size);
+    auto redactor = Redactor::make(cfg_.redactions);
+    if (!redactor)
+        return std::unexpected(redactor.error());
+    cache_->set_redactor(std::move(*redactor));
     PipelineOptions popts;
     popts.ancestors = cfg_.process_ancestors;
     popts.process.namespaces = cfg_.process_namespaces;
@@ -420,7 +424,12 @@ Result<void> Agent::reload()
     auto cfg = read_config();
     if (!cfg)
         return std::unexpected(cfg.error());
+    auto redactor = Redactor::make(cfg->redactions);
+    if (!redactor)
+        return std::unexpected(redactor.error());
     log::get("host")->info("reloading {}", cfg->source);
+    // Processes that come in from now on; those already cached keep what they showed.
+    cache_->set_redactor(std::move(*redactor));
     if (cfg->api.socket != cfg_.api.socket || cfg->api.subscriber_queue != cfg_.api.subscriber_queue ||
         cfg->api.jq_time_budget_ms != cfg_.api.jq_time_budget_ms ||
         cfg->api.jq_memory_budget_mb != cfg_.api.jq_memory_budget_mb ||

@@ -482,6 +482,25 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
     if (const toml::table* t = top.sub_table("plugins"))
         if (auto e = read_plugins(source_name, *t, cfg))
             return std::unexpected(*e);
+    top.mark_seen("redaction");
+    if (const toml::node* n = root.get("redaction")) {
+        const toml::array* rules = n->as_array();
+        if (!rules || !rules->is_array_of_tables())
+            return fail(Errc::invalid_input, "{}: redaction must be an array of tables ([[redaction]])", top.at(*n));
+        for (size_t i = 0; i < rules->size(); ++i) {
+            const toml::table& t = *rules->get(i)->as_table();
+            RedactionRuleConfig rule;
+            rule.where = where(source_name, t.source());
+            TableReader r(source_name, t, fmt::format("redaction[{}]", i));
+            r.read_string_list("redact", rule.redact);
+            r.read_string("binary_regex", rule.binary_regex);
+            if (auto e = r.finish())
+                return std::unexpected(*e);
+            if (rule.redact.empty())
+                return fail(Errc::invalid_input, "{}: redaction[{}] needs redact, a list of regexes", rule.where, i);
+            cfg.redactions.push_back(std::move(rule));
+        }
+    }
     if (auto e = top.finish())
         return std::unexpected(*e);
     return cfg;

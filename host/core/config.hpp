@@ -82,6 +82,13 @@ struct MetricsConfig {
     std::string address = "127.0.0.1"; // a loopback address
 };
 
+// One [[redaction]] rule (process/redaction.hpp).
+struct RedactionRuleConfig {
+    std::vector<std::string> redact; // regexes, each with at least one capture group
+    std::string binary_regex;        // empty: every binary
+    std::string where;               // "file:line:column" of the rule, for errors
+};
+
 struct Config {
     std::string source = "<embedded default>";
     std::string node_name;           // empty: the host name
@@ -105,6 +112,7 @@ struct Config {
     RingConfig rings;
     MetricsConfig metrics;
     std::vector<PluginConfig> plugins; // in file order
+    std::vector<RedactionRuleConfig> redactions;
 };
 
 // The configuration vigild runs with when given no --config.

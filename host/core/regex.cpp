@@ -24,4 +24,23 @@ bool Regex::search(std::string_view text) const
     return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re_);
 }
 
+int Regex::groups() const { return re_->NumberOfCapturingGroups(); }
+
+void Regex::capture_spans(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const
+{
+    const int n = groups() + 1;
+    std::vector<re2::StringPiece> m(static_cast<size_t>(n));
+    re2::StringPiece all(text.data(), text.size());
+    size_t pos = 0;
+    while (pos <= text.size() && re_->Match(all, pos, text.size(), RE2::UNANCHORED, m.data(), n)) {
+        for (int g = 1; g < n; ++g)
+            if (m[g].data() && !m[g].empty()) {
+                size_t b = static_cast<size_t>(m[g].data() - text.data());
+                out.emplace_back(b, b + m[g].size());
+            }
+        size_t end = static_cast<size_t>(m[0].data() - text.data()) + m[0].size();
+        pos = m[0].empty() ? end + 1 : end; // an empty match moves on by one
+    }
+}
+
 } // namespace vigil

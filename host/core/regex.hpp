@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace re2 {
 class RE2;
@@ -21,6 +23,11 @@ public:
 
     // True when the pattern matches anywhere in `text`.
     bool search(std::string_view text) const;
+    // Number of capture groups in the pattern.
+    int groups() const;
+    // Appends [begin, end) of every non-empty capture group of every non-overlapping match in
+    // `text`.
+    void capture_spans(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const;
     const std::string& pattern() const { return pattern_; }
 
 private:

@@ -214,6 +214,7 @@ const ProcessEntry* ProcessCache::insert(ProcessEntry e)
 {
     if (const ProcessEntry* existing = find(e.key))
         return existing;
+    redact(e);
     return link(std::move(e));
 }
 
@@ -266,6 +267,7 @@ const ProcessEntry* ProcessCache::on_exec(const vigil_process_update& u)
     e.binary = str(u.binary, u.binary_len);
     e.args = str(u.args, u.args_len);
     e.cwd = str(u.cwd, u.cwd_len);
+    redact(e);
     e.cgroup_name = str(u.cgroup_name, u.cgroup_name_len);
     e.cgroup_id = u.cgroup_id;
     // a plugin built before ABI 1.1 gives only the leaf name

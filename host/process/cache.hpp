@@ -10,6 +10,7 @@
 #pragma once
 
 #include "process/entry.hpp"
+#include "process/redaction.hpp"
 
 #include <vigil/plugin_abi.h>
 
@@ -63,6 +64,9 @@ public:
     // included), up to the first unknown one or `max` entries.
     std::vector<const ProcessEntry*> ancestors(const ProcessEntry& e, size_t max = 128) const;
 
+    // Secrets in arguments are masked as entries come in (process/redaction.hpp).
+    void set_redactor(Redactor r) { redactor_ = std::move(r); }
+
     // A holder (an event on its way out) keeps the entry from being collected.
     void acquire(const ProcessKey& key);
     void release(const ProcessKey& key);
@@ -90,6 +94,12 @@ private:
     };
 
     ProcessEntry* find_mut(const ProcessKey& key);
+    void redact(ProcessEntry& e) const
+    {
+        if (!redactor_.empty())
+            redactor_.apply(e.args, e.binary);
+    }
+    Redactor redactor_;
     ProcessEntry* find_pid_mut(uint32_t pid);
     const ProcessEntry* on_exec(const vigil_process_update& u);
     const ProcessEntry* on_clone(const vigil_process_update& u);

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <unordered_map>
 
@@ -392,4 +393,26 @@ TEST_CASE("exec storm: every exec and exit exactly once, the cache back to its s
                      "cache size {} before, {} right after, {} settled",
                      execs_wanted, ms(t1 - t0), execs_wanted * 1000.0 / std::max<int64_t>(1, ms(t1 - t0)),
                      ms(t2 - t1), baseline, peak, settled));
+}
+
+TEST_CASE("[[redaction]] masks a secret on a command line before it leaves vigild", "[e2e][process]")
+{
+    VIGIL_E2E_NEEDS_ROOT();
+    VigildOptions o;
+    o.extra_toml = "[[redaction]]\nredact = ['(?:--password|-p)(?:\\s+|=)(\\S+)']\n";
+    auto v = Vigild::start(o);
+    RunResult r = run({"/bin/sh", "-c", "exit 0", "sh", "--password", "hunter2", "-p=swordfish"});
+    REQUIRE(WIFEXITED(r.status));
+    auto exit = v->wait_event(is("process_exit", r.pid));
+    REQUIRE(exit);
+    auto exec = v->select(is("process_exec", r.pid));
+    REQUIRE(exec.size() == 1);
+    CHECK(process_of(exec[0])["arguments"] == "-c \"exit 0\" sh --password ***** -p=*****");
+    CHECK(process_of(*exit)["arguments"] == "-c \"exit 0\" sh --password ***** -p=*****");
+    // Nowhere in what vigild wrote: the export file holds every event.
+    std::ifstream f(v->export_file());
+    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK(all.find(fmt::format("\"pid\":{}", r.pid)) != std::string::npos);
+    CHECK(all.find("hunter2") == std::string::npos);
+    CHECK(all.find("swordfish") == std::string::npos);
 }
