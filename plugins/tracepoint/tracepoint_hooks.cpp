@@ -40,9 +40,10 @@ const char* json_key(const std::string& type, uint8_t enc)
         return "int_arg";
     if (type == "uint8" || type == "uint16" || type == "uint32")
         return "uint_arg";
-    if (type == "size_t")
+    // As Tetragon names them: 64-bit unsigned values are sizes.
+    if (type == "size_t" || type == "uint64")
         return "size_arg";
-    if (type == "uint64" || enc == VHOOK_ENC_U64)
+    if (enc == VHOOK_ENC_U64)
         return "ulong_arg";
     return "long_arg";
 }
@@ -283,7 +284,11 @@ void TracepointHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
             int64_t v = 0;
             std::memcpy(&v, a.value.data(), std::min(a.value.size(), sizeof v));
             const char* key = json_key(spec ? spec->type : "", a.hdr.enc);
-            if (a.hdr.enc == VHOOK_ENC_U64)
+            if (spec && spec->type == "syscall64") {
+                // {"id":N,"abi":"x64"}, as Tetragon renders a syscall id; bit 30 marks x32
+                body_.key("syscall_id").begin_object().member("id", static_cast<uint64_t>(v & 0x3fffffff));
+                body_.member("abi", (v & 0x40000000) ? "x32" : "x64").end_object();
+            } else if (a.hdr.enc == VHOOK_ENC_U64)
                 body_.member(key, static_cast<uint64_t>(v));
             else
                 body_.member(key, v);

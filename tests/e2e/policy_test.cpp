@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -273,4 +274,45 @@ spec:
     CHECK(v->log().find("policy no-such-tp: spec.tracepoints[0]: plugin tracepoint: tracepoint nosuch/nothing does "
                         "not exist on this kernel") != std::string::npos);
     CHECK(v->stop() == 0);
+}
+
+TEST_CASE("tracepoint policy: a syscall64 argument is rendered as Tetragon's syscall_id", "[e2e][policy]")
+{
+    VIGIL_E2E_NEEDS_ROOT();
+    TempDir dir;
+    auto v = start_with_policies(dir, {{"raw.yaml", fmt::format(R"(apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: raw-getppid
+spec:
+  tracepoints:
+  - subsystem: raw_syscalls
+    event: sys_enter
+    args:
+    - index: 4
+      type: syscall64
+      label: id
+    selectors:
+    - matchArgs:
+      - index: 4
+        operator: Equal
+        values: ["{}"]
+)", SYS_getppid)}});
+    REQUIRE(v->wait_log("policy raw-getppid loaded", 30s));
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::syscall(SYS_getppid);
+        ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    auto ev = v->wait_event([child](const json& e) {
+        auto it = e.find("process_tracepoint");
+        return it != e.end() && it->value("policy_name", "") == "raw-getppid" &&
+               (*it)["process"].value("pid", 0) == child;
+    });
+    REQUIRE(ev);
+    CHECK(ev->at("process_tracepoint").at("args") ==
+          json::parse(fmt::format(R"([{{"syscall_id":{{"id":{},"abi":"x64"}},"label":"id"}}])", SYS_getppid)));
 }
