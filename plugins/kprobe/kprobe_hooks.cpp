@@ -1,5 +1,6 @@
 #include "kprobe_hooks.hpp"
 
+#include "btf_prototype.hpp"
 #include "kprobe_hook.skel.h"
 #include "syscalls.hpp"
 
@@ -53,6 +54,28 @@ bool in_vmlinux_btf(const std::string& func)
     bool found = btf__find_by_name_kind(b, func.c_str(), BTF_KIND_FUNC) > 0;
     btf__free(b);
     return found;
+}
+
+// Why args do not fit the kernel function's BTF prototype (an index it does not have, a type
+// its parameter cannot be), naming the prototype; nullopt when they fit or there is no BTF.
+std::optional<std::string> prototype_mismatch(const std::string& function, const json& args)
+{
+    btf* b = btf__load_vmlinux_btf();
+    auto proto = btf_prototype(b, function);
+    btf__free(b);
+    if (!proto)
+        return std::nullopt;
+    for (size_t i = 0; i < args.size(); ++i) {
+        unsigned index = args[i].value("index", 0u);
+        std::string type = args[i].value("type", "auto");
+        if (index >= proto->params.size())
+            return fmt::format("args[{}]: index {}, but this kernel's {} has {} argument{} (a policy written for "
+                               "another kernel's signature?)",
+                               i, index, proto->text(), proto->params.size(), proto->params.size() == 1 ? "" : "s");
+        if (auto why = arg_mismatch(type, proto->params[index]))
+            return fmt::format("args[{}]: {} of this kernel's {}", i, *why, proto->text());
+    }
+    return std::nullopt;
 }
 
 // A function kprobes or fentry could attach to: in the BTF, or a text symbol in kallsyms.
@@ -211,6 +234,9 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
     }
     if (plan.detail.empty())
         plan.detail = plan.function;
+    if (!syscall)
+        if (auto why = prototype_mismatch(hook->lsm ? "bpf_lsm_" + call : call, spec.value("args", json::array())))
+            throw fail(VIGIL_ERR_INVALID, *why);
     if (wants_override && plan.strategy != Strategy::lsm) {
         if (plan.strategy != Strategy::kprobe || !f.override_return)
             throw fail(VIGIL_ERR_UNSUPPORTED, override_refusal(f));

@@ -644,3 +644,34 @@ TEST_CASE("kprobe policy: tcp_connect sock argument with network selectors", "[e
     CHECK(v->select(kprobe_of("kp-tcp-connect", excluded_port.pid)).empty());
     CHECK(v->select(kprobe_of("kp-tcp-connect", other_addr.pid)).empty());
 }
+
+TEST_CASE("kprobe policy: args that do not fit the function's prototype are refused with it", "[e2e][kprobe]")
+{
+    VIGIL_E2E_NEEDS_ROOT();
+    TempDir pol;
+    // tty_write as Linux 5.4 had it (file, buf, count); since 5.11 it is (kiocb, iov_iter).
+    const std::string old_signature = R"(  kprobes:
+  - call: tty_write
+    syscall: false
+    args:
+    - index: 0
+      type: file
+    - index: 1
+      type: char_buf
+      sizeArgIndex: 3
+    - index: 2
+      type: size_t
+)";
+    const std::string beyond = "  kprobes:\n  - call: commit_creds\n    syscall: false\n    args:\n"
+                               "    - index: 3\n      type: int\n";
+    auto v = start_with(pol, {{"tty.yaml", policy("kp-tty-54", old_signature)},
+                              {"beyond.yaml", policy("kp-beyond", beyond)}});
+    REQUIRE(v->wait_log("kp-tty-54", 10s));
+    REQUIRE(v->wait_log("kp-beyond", 10s));
+    std::string log = v->log();
+    CHECK(log.find("args[0]: type file reads a struct file *, but the parameter is struct kiocb * of this kernel's "
+                   "tty_write(struct kiocb *iocb, struct iov_iter *from)") != std::string::npos);
+    CHECK(log.find("args[0]: index 3, but this kernel's commit_creds(struct cred *new) has 1 argument") !=
+          std::string::npos);
+    CHECK(!v->wait_log("policy kp-tty-54 loaded", 200ms));
+}
