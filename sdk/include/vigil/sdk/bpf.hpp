@@ -6,6 +6,7 @@
 #include <vigil/wire/errors.h>
 #include <vigil/wire/process.h>
 #include <vigil/wire/self.h>
+#include <vigil/wire/workloads.h>
 
 #include <bpf/libbpf.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ inline constexpr SharedMapSpec shared_maps[] = {
     {VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
     {VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
     {VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
+    {VIGIL_WORKLOADS_MAP, VIGIL_WORKLOADS_LAYOUT},
 };
 
 // Before bpf_object__load: every map of `obj` named like a host-owned map reuses the host's fd.
