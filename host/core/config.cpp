@@ -404,6 +404,17 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
         r.read_string("plugin_dir", cfg.plugin_dir);
         r.read_string("policy_dir", cfg.policy_dir);
         r.read_bool("trace_self", cfg.trace_self);
+        if (const toml::table* labels = r.sub_table("node_labels")) {
+            TableReader lr(source_name, *labels, "agent.node_labels");
+            for (const auto& [k, v] : *labels) {
+                std::string value;
+                lr.read_string(k.str(), value);
+                cfg.node_labels.emplace_back(std::string(k.str()), std::move(value));
+            }
+            if (auto e = lr.finish())
+                return std::unexpected(*e);
+            std::sort(cfg.node_labels.begin(), cfg.node_labels.end());
+        }
         if (auto e = r.finish())
             return std::unexpected(*e);
     }

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace toml {
@@ -85,6 +86,8 @@ struct MetricsConfig {
 struct Config {
     std::string source = "<embedded default>";
     std::string node_name;           // empty: the host name
+    // [agent.node_labels]: what a policy's nodeSelector is matched against, sorted by key
+    std::vector<std::pair<std::string, std::string>> node_labels;
     std::string log_level = "info";
     std::string plugin_dir;          // empty: the directory compiled into vigild
     std::string policy_dir;          // empty: none; *.yaml / *.yml loaded at start

@@ -9,8 +9,6 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
-#include <sys/wait.h>
-
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -21,48 +19,12 @@ using namespace vigil::e2e;
 using namespace vigil::containers;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string random_uuid()
-{
-    std::string id = random_container_id();
-    return fmt::format("{}-{}-4{}-a{}-{}", id.substr(0, 8), id.substr(8, 4), id.substr(12, 3), id.substr(15, 3),
-                       id.substr(18, 12));
-}
-
-std::string slurp(const fs::path& p)
-{
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// cri_pod.py with the vendored CRI definition and stubs generated in the build tree; its
-// standard output.
-std::string cri_pod(const Containerd& c, const std::vector<std::string>& args, int& status)
-{
-    fs::path out = c.dir() / "cri_pod.out";
-    std::string cmd = fmt::format("/usr/bin/python3 {} {} {} {} {}", VIGIL_CRI_POD_PY, args.at(0),
-                                  c.socket().string(), VIGIL_CRI_PROTO,
-                                  (fs::path(VIGIL_CONTAINERS_BUILD_DIR) / "cri_gen").string());
-    for (size_t i = 1; i < args.size(); ++i)
-        cmd += " '" + args[i] + "'";
-    status = run({"/bin/sh", "-c", cmd + " > " + out.string() + " 2>&1"}).status;
-    return slurp(out);
-}
-
-bool exited_ok(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
-
-} // namespace
 
 TEST_CASE("an exec inside a CRI pod carries pod, namespace, labels, container, image and workload",
           "[containers][pod]")
 {
-    if (std::string m = missing_prerequisite(); !m.empty()) {
-        WARN("skipped: the container tests need " << m << " (scripts/setup.sh installs the packages)");
-        return;
-    }
-    if (!fs::exists(plugin_dir() / "libvigil_container.so")) {
-        WARN("skipped: the container plugin was not built (it needs libgrpc++-dev and protobuf-compiler-grpc)");
+    if (std::string m = cri_tests_unavailable(); !m.empty()) {
+        WARN("skipped: " << m);
         return;
     }
     auto ctrd = Containerd::start({.cri = true});

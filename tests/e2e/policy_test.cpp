@@ -53,18 +53,6 @@ std::unique_ptr<Vigild> start_with_policies(const TempDir& dir, const std::vecto
     return Vigild::start(o);
 }
 
-// Events of a policy whose first argument is `path`.
-std::function<bool(const json&)> tp_event(const std::string& policy, const std::string& path)
-{
-    return [=](const json& ev) {
-        auto it = ev.find("process_tracepoint");
-        if (it == ev.end() || it->value("policy_name", "") != policy)
-            return false;
-        const auto& args = (*it)["args"];
-        return !args.empty() && args[0].value("string_arg", "") == path;
-    };
-}
-
 void touch(const std::string& path) { std::ofstream(path) << "x"; }
 
 // Runs `cat path` in a child and returns its wait status.
@@ -114,12 +102,12 @@ TEST_CASE("tracepoint policy: every string operator filters in the kernel", "[e2
     }
     for (const auto& c : cases) {
         INFO(c.name);
-        CHECK(v->wait_event(tp_event(c.name, c.match)));
+        CHECK(v->wait_event(tracepoint_event(c.name, c.match)));
     }
     v->stop();
     for (const auto& c : cases) {
         INFO(c.name);
-        CHECK(v->select(tp_event(c.name, c.nomatch)).empty());
+        CHECK(v->select(tracepoint_event(c.name, c.nomatch)).empty());
     }
 }
 
@@ -150,17 +138,17 @@ TEST_CASE("tracepoint policy: integer operators and matchBinaries", "[e2e][polic
     auto r = run({"/bin/sh", "-c", fmt::format("echo x > {}", file)});
     REQUIRE(r.status == 0);
     CHECK(cat(file) == 0);
-    auto created = v->wait_event(tp_event("op-mask", file));
+    auto created = v->wait_event(tracepoint_event("op-mask", file));
     REQUIRE(created);
     CHECK(created->at("process_tracepoint").at("process").value("binary", "") != "/usr/bin/cat");
-    auto by_cat = v->wait_event(tp_event("op-binary", file));
+    auto by_cat = v->wait_event(tracepoint_event("op-binary", file));
     REQUIRE(by_cat);
     CHECK(by_cat->at("process_tracepoint").at("process").value("binary", "") == "/usr/bin/cat");
     v->stop();
     // cat opens read-only: no O_CREAT event; the shell is not /usr/bin/cat.
-    for (const auto& ev : v->select(tp_event("op-mask", file)))
+    for (const auto& ev : v->select(tracepoint_event("op-mask", file)))
         CHECK(ev.at("process_tracepoint").at("process").value("binary", "") != "/usr/bin/cat");
-    for (const auto& ev : v->select(tp_event("op-binary", file)))
+    for (const auto& ev : v->select(tracepoint_event("op-binary", file)))
         CHECK(ev.at("process_tracepoint").at("process").value("binary", "") == "/usr/bin/cat");
 }
 
@@ -185,7 +173,7 @@ TEST_CASE("Sigkill kills in enforce mode, is only counted in monitor mode", "[e2
         int status = cat(target);
         CHECK(WIFSIGNALED(status));
         CHECK(WTERMSIG(status) == SIGKILL);
-        auto ev = v->wait_event(tp_event("kill-enforce", target));
+        auto ev = v->wait_event(tracepoint_event("kill-enforce", target));
         REQUIRE(ev);
         CHECK(ev->at("process_tracepoint").value("action", "") == "KPROBE_ACTION_SIGKILL");
         CHECK(ev->at("process_tracepoint").value("enforced", false) == true);
@@ -200,7 +188,7 @@ TEST_CASE("Sigkill kills in enforce mode, is only counted in monitor mode", "[e2
         int status = cat(target);
         CHECK(WIFEXITED(status));
         CHECK(WEXITSTATUS(status) == 0);
-        auto ev = v->wait_event(tp_event("kill-monitor", target));
+        auto ev = v->wait_event(tracepoint_event("kill-monitor", target));
         REQUIRE(ev);
         CHECK(ev->at("process_tracepoint").value("enforced", true) == false);
         v->stop();
@@ -238,11 +226,11 @@ TEST_CASE("matchPIDs NotIn [0, 1] with isNamespacePID, with and without followFo
     REQUIRE(WIFEXITED(r.status));
     REQUIRE(WEXITSTATUS(r.status) == 0);
 
-    CHECK(v->wait_event(tp_event("pids-nofollow", worker)));
+    CHECK(v->wait_event(tracepoint_event("pids-nofollow", worker)));
     v->stop();
-    CHECK(v->select(tp_event("pids-nofollow", master)).empty());
-    CHECK(v->select(tp_event("pids-follow", master)).empty());
-    CHECK(v->select(tp_event("pids-follow", worker)).empty());
+    CHECK(v->select(tracepoint_event("pids-nofollow", master)).empty());
+    CHECK(v->select(tracepoint_event("pids-follow", master)).empty());
+    CHECK(v->select(tracepoint_event("pids-follow", worker)).empty());
 }
 
 TEST_CASE("a policy nobody can serve is refused with the reason, and vigild keeps running", "[e2e][policy]")

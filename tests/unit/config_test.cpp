@@ -229,3 +229,13 @@ TEST_CASE("output queue, export file mode and group, and the security file", "[u
     CHECK(error_of("[export.file]\nkinds = [\"process_exec\"]\n") == "test.toml:2:1: unknown key export.file.kinds");
     CHECK(error_of("[output]\nqueue_kb = 1\n") == "test.toml:2:12: output.queue_kb must be between 64 and 1048576, not 1");
 }
+
+TEST_CASE("[agent.node_labels]: the labels nodeSelector is matched against", "[unit][config][workloads]")
+{
+    auto cfg = parse_config("[agent.node_labels]\nzone = \"a\"\n\"kubernetes.io/arch\" = \"amd64\"\n", "test.toml");
+    REQUIRE(cfg);
+    using L = std::vector<std::pair<std::string, std::string>>;
+    CHECK(cfg->node_labels == L{{"kubernetes.io/arch", "amd64"}, {"zone", "a"}});
+    CHECK(error_of("[agent.node_labels]\nzone = 1\n") == "test.toml:2:8: agent.node_labels.zone must be a string, not an integer");
+    CHECK(error_of("[agent]\nnode_labels = [\"a\"]\n") == "test.toml:2:15: agent.node_labels must be a table");
+}

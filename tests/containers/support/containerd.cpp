@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -337,6 +338,42 @@ void Containerd::stop()
     for (auto it = created_.rbegin(); it != created_.rend(); ++it)
         ::rmdir(it->c_str()); // only when empty: anything still in use stays
     created_.clear();
+}
+
+std::string cri_tests_unavailable()
+{
+    if (std::string m = missing_prerequisite(); !m.empty())
+        return "the container tests need " + m + " (scripts/setup.sh installs the packages)";
+    if (!fs::exists(e2e::plugin_dir() / "libvigil_container.so"))
+        return "the container plugin was not built (it needs libgrpc++-dev and protobuf-compiler-grpc)";
+    return "";
+}
+
+std::string random_uuid()
+{
+    std::string id = random_container_id();
+    return fmt::format("{}-{}-4{}-a{}-{}", id.substr(0, 8), id.substr(8, 4), id.substr(12, 3), id.substr(15, 3),
+                       id.substr(18, 12));
+}
+
+std::string slurp(const fs::path& p)
+{
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+bool exited_ok(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+std::string cri_pod(const Containerd& c, const std::vector<std::string>& args, int& status)
+{
+    fs::path out = c.dir() / "cri_pod.out";
+    std::string cmd = fmt::format("/usr/bin/python3 {} {} {} {} {}", VIGIL_CRI_POD_PY, args.at(0),
+                                  c.socket().string(), VIGIL_CRI_PROTO,
+                                  (fs::path(VIGIL_CONTAINERS_BUILD_DIR) / "cri_gen").string());
+    for (size_t i = 1; i < args.size(); ++i)
+        cmd += " '" + args[i] + "'";
+    status = e2e::run({"/bin/sh", "-c", cmd + " > " + out.string() + " 2>&1"}).status;
+    return slurp(out);
 }
 
 } // namespace vigil::containers

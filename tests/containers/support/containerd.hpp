@@ -79,4 +79,20 @@ private:
     std::vector<std::filesystem::path> created_; // outside dir_, made by the runtime, deepest last
 };
 
+// Why the CRI tests cannot run here ("" when they can): a missing prerequisite, or the
+// container plugin not built.
+std::string cri_tests_unavailable();
+
+// A pod UID as the API server makes them (a random v4 UUID).
+std::string random_uuid();
+
+// A whole file ("" when unreadable).
+std::string slurp(const std::filesystem::path& p);
+
+bool exited_ok(int status);
+
+// tests/containers/cri/cri_pod.py against `c` (run / stop, see the script), with the vendored CRI
+// definition and stubs generated in the build tree; its output, its wait status in `status`.
+std::string cri_pod(const Containerd& c, const std::vector<std::string>& args, int& status);
+
 } // namespace vigil::containers
