@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -44,6 +45,96 @@ bool label_selector_matches(const policy::LabelSelector& sel, const Labels& labe
             return false;
     }
     return true;
+}
+
+namespace {
+
+std::string_view trim(std::string_view s)
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+// Label keys and values as Kubernetes spells them: letters, digits, '-', '_', '.', and in keys
+// one '/' after a DNS prefix.
+bool label_text(std::string_view s, bool key)
+{
+    for (char c : s)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+            !(key && (c == '/' || c == ':')))
+            return false;
+    return true;
+}
+
+} // namespace
+
+Result<policy::LabelSelector> parse_label_selector(std::string_view text)
+{
+    using policy::LabelOperator;
+    policy::LabelSelector sel;
+    // split on commas outside parentheses
+    std::vector<std::string_view> parts;
+    size_t start = 0;
+    int depth = 0;
+    for (size_t i = 0; i <= text.size(); ++i) {
+        if (i < text.size() && text[i] == '(')
+            depth++;
+        else if (i < text.size() && text[i] == ')')
+            depth--;
+        else if (i == text.size() || (text[i] == ',' && depth == 0)) {
+            parts.push_back(trim(text.substr(start, i - start)));
+            start = i + 1;
+        }
+    }
+    for (std::string_view part : parts) {
+        auto bad = [&](std::string_view why) {
+            return fail(Errc::invalid_input, "label selector \"{}\": \"{}\": {}", text, part, why);
+        };
+        if (part.empty())
+            return bad("empty requirement");
+        policy::LabelRequirement r;
+        size_t op_at = part.find_first_of("=!( ");
+        if (part.front() == '!') {
+            r.key = std::string(trim(part.substr(1)));
+            r.op = LabelOperator::does_not_exist;
+        } else if (op_at == std::string_view::npos) {
+            r.key = std::string(part);
+            r.op = LabelOperator::exists;
+        } else if (part.substr(op_at).starts_with("!=") || part[op_at] == '=') {
+            bool neq = part[op_at] == '!';
+            size_t vstart = op_at + (neq || part.substr(op_at).starts_with("==") ? 2 : 1);
+            r.key = std::string(trim(part.substr(0, op_at)));
+            r.op = neq ? LabelOperator::not_in : LabelOperator::in;
+            r.values = {std::string(trim(part.substr(vstart)))};
+        } else {
+            r.key = std::string(trim(part.substr(0, op_at)));
+            std::string_view rest = trim(part.substr(op_at));
+            bool notin = rest.starts_with("notin");
+            if (!notin && !rest.starts_with("in"))
+                return bad("expected =, ==, !=, in (...) or notin (...) after the key");
+            r.op = notin ? LabelOperator::not_in : LabelOperator::in;
+            rest = trim(rest.substr(notin ? 5 : 2));
+            if (!rest.starts_with('(') || !rest.ends_with(')'))
+                return bad("the values of in / notin go in parentheses: key in (a,b)");
+            rest = rest.substr(1, rest.size() - 2);
+            for (size_t p = 0; p <= rest.size();) {
+                size_t c = rest.find(',', p);
+                r.values.emplace_back(trim(rest.substr(p, c == std::string_view::npos ? c : c - p)));
+                p = c == std::string_view::npos ? rest.size() + 1 : c + 1;
+            }
+        }
+        if (r.key.empty() || !label_text(r.key, true))
+            return bad("not a valid label key");
+        for (const auto& v : r.values)
+            if (!label_text(v, false))
+                return bad(fmt::format("\"{}\" is not a valid label value", v));
+        std::sort(r.values.begin(), r.values.end());
+        sel.requirements.push_back(std::move(r));
+    }
+    return sel;
 }
 
 std::string image_repo(std::string_view image)

@@ -32,6 +32,11 @@ struct WorkloadPolicy {
 // key is absent).
 bool label_selector_matches(const policy::LabelSelector& sel, const Labels& labels);
 
+// A label selector in Kubernetes' text form, as `kubectl -l` takes it: requirements separated
+// by commas, each `key=value`, `key==value`, `key!=value`, `key in (a,b)`, `key notin (a,b)`,
+// `key` (exists) or `!key` (does not exist). Errors name the requirement and what is wrong.
+[[nodiscard]] Result<policy::LabelSelector> parse_label_selector(std::string_view text);
+
 // "docker.io/library/busybox" for "docker.io/library/busybox:1.36" or "...@sha256:...".
 std::string image_repo(std::string_view image);
 

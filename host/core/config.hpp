@@ -62,6 +62,9 @@ struct ExportFilterConfig {
     std::vector<uint32_t> pids;
     std::vector<std::string> namespaces;
     std::vector<std::string> process_flags; // every one set on the process ("fileless")
+    std::vector<std::string> pod_regex;     // RE2 over the pod name; any may match
+    std::vector<std::string> labels;        // label selectors over the pod labels; any may match
+    std::vector<std::string> container_id;  // RE2 over the full container id; any may match
 };
 
 struct ApiConfig {

@@ -118,3 +118,30 @@ TEST_CASE("nodeSelector against the node labels of the config", "[workloads]")
     CHECK_FALSE(node_selected(selector({req("zone", LabelOperator::in, {"b"})}), node));
     CHECK_FALSE(node_selected(selector({req("gpu", LabelOperator::exists)}), {}));
 }
+
+TEST_CASE("label selectors in text form, as kubectl -l takes them", "[workloads]")
+{
+    auto sel = parse_label_selector("app=web, tier==front,zone!=a,track in (canary, beta),env notin (prod),debug,!gpu");
+    REQUIRE(sel);
+    const auto& r = sel->requirements;
+    REQUIRE(r.size() == 7);
+    CHECK((r[0].key == "app" && r[0].op == LabelOperator::in && r[0].values == std::vector<std::string>{"web"}));
+    CHECK((r[1].key == "tier" && r[1].op == LabelOperator::in && r[1].values == std::vector<std::string>{"front"}));
+    CHECK((r[2].key == "zone" && r[2].op == LabelOperator::not_in));
+    CHECK((r[3].key == "track" && r[3].values == std::vector<std::string>{"beta", "canary"}));
+    CHECK((r[4].key == "env" && r[4].op == LabelOperator::not_in));
+    CHECK((r[5].key == "debug" && r[5].op == LabelOperator::exists));
+    CHECK((r[6].key == "gpu" && r[6].op == LabelOperator::does_not_exist));
+    CHECK(label_selector_matches(*sel, {{"app", "web"}, {"debug", "1"}, {"tier", "front"}, {"track", "beta"}}));
+
+    auto error = [](std::string_view text) {
+        auto s = parse_label_selector(text);
+        REQUIRE_FALSE(s);
+        return s.error().message();
+    };
+    CHECK(error("app=web,,x") == "label selector \"app=web,,x\": \"\": empty requirement");
+    CHECK(error("app ~ web") ==
+          "label selector \"app ~ web\": \"app ~ web\": expected =, ==, !=, in (...) or notin (...) after the key");
+    CHECK(error("app=we b") == "label selector \"app=we b\": \"app=we b\": \"we b\" is not a valid label value");
+    CHECK(error("=web") == "label selector \"=web\": \"=web\": not a valid label key");
+}
