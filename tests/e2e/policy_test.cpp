@@ -262,3 +262,46 @@ spec:
                         "not exist on this kernel") != std::string::npos);
     CHECK(v->stop() == 0);
 }
+
+TEST_CASE("nodeSelector: a policy for other nodes is kept and listed, not attached", "[e2e][policy]")
+{
+    TempDir pol;
+    const std::string base = (pol.path() / "node-").string();
+    std::string sel = fmt::format(R"(    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["{}"])",
+                                  base);
+    auto with_node = [&](const std::string& name, const std::string& zone) {
+        return openat_policy(name, sel, fmt::format("  nodeSelector:\n    matchLabels: {{zone: {}}}\n", zone));
+    };
+    std::ofstream(pol.path() / "a.yaml") << with_node("node-here", "a");
+    std::ofstream(pol.path() / "b.yaml") << with_node("node-elsewhere", "b");
+    VigildOptions o;
+    o.policy_dir = pol.path();
+    o.agent_toml = "node_labels = { zone = \"a\", \"kubernetes.io/os\" = \"linux\" }\n";
+    o.ready_timeout = std::chrono::seconds(90);
+    auto v = Vigild::start(o);
+    const std::string file = base + "1";
+    touch(file);
+    CHECK(cat(file) == 0);
+    auto here = v->wait_event(tracepoint_event("node-here", file));
+    fs::path list = v->dir() / "list.json";
+    run({"/bin/sh", "-c",
+         fmt::format("{} --socket {} policy list -o json > {}", VIGIL_CLI_PATH, (v->dir() / "vigil.sock").string(),
+                     list.string())});
+    std::ifstream in(list);
+    auto policies = json::parse(in, nullptr, false).value("policies", json());
+    v->stop();
+
+    CHECK(here);
+    CHECK(v->select(tracepoint_event("node-elsewhere", file)).empty());
+    INFO(policies.dump());
+    REQUIRE(policies.is_array());
+    std::map<std::string, std::string> state;
+    for (const auto& p : policies)
+        state[p.value("name", "")] = p.value("state", "");
+    CHECK(state["node-here"] == "loaded");
+    CHECK(state["node-elsewhere"] == "not for this node");
+    CHECK(v->log().find("policy node-elsewhere not loaded: its nodeSelector does not match") != std::string::npos);
+}
