@@ -72,14 +72,7 @@ TEST_CASE("an exec inside a CRI pod carries pod, namespace, labels, container, i
         auto it = ev.find("process_exec");
         return it != ev.end() && (*it)["process"].value("arguments", "") == marker;
     });
-    auto counters = [&] {
-        std::string out = (v->dir() / "status.json").string();
-        run({"/bin/sh", "-c",
-             fmt::format("{} --socket {} status -o json > {}", VIGIL_CLI_PATH, (v->dir() / "vigil.sock").string(),
-                         out)});
-        auto j = nlohmann::json::parse(slurp(out), nullptr, false);
-        return j.is_object() ? j["counters"] : nlohmann::json();
-    }();
+    auto counters = vigil_counters(*v);
 
     if (ids.is_object())
         cri_pod(*ctrd, {"stop", ids.value("pod_id", "")}, st);

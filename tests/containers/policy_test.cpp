@@ -42,35 +42,11 @@ spec:
                        kind_meta, scope, prefix);
 }
 
-struct Pod {
-    std::string pod_id, container_id;
-};
-
 // Runs a pod whose one container opens `path` five times a second.
-Pod run_pod(Containerd& c, const std::string& name, const std::string& ns, const nlohmann::json& labels,
-            const std::string& path)
+PodIds run_pod(Containerd& c, const std::string& name, const std::string& ns, const nlohmann::json& labels,
+               const std::string& path)
 {
-    std::string uid = random_uuid();
-    c.track_cgroup("kubepods/besteffort/pod" + uid);
-    nlohmann::json spec = {
-        {"uid", uid},
-        {"name", name},
-        {"namespace", ns},
-        {"labels", labels},
-        {"annotations", nlohmann::json::object()},
-        {"log_directory", (c.dir() / "pods" / uid).string()},
-        {"container",
-         {{"name", "app"},
-          {"image", "localhost/app:vigil"},
-          {"command", {"/bin/sh", "-c", fmt::format("while :; do cat {} 2>/dev/null; sleep 0.2; done", path)}}}}};
-    fs::path spec_file = c.dir() / (name + ".json");
-    std::ofstream(spec_file) << spec.dump();
-    int st = 0;
-    std::string out = cri_pod(c, {"run", spec_file.string()}, st);
-    INFO(out);
-    auto ids = exited_ok(st) ? nlohmann::json::parse(out, nullptr, false) : nlohmann::json();
-    REQUIRE(ids.is_object());
-    return {ids.value("pod_id", ""), ids.value("container_id", "")};
+    return run_shell_pod(c, name, ns, labels, fmt::format("while :; do cat {} 2>/dev/null; sleep 0.2; done", path));
 }
 
 // The exec of `cat path` (by the process sensor): the process ran, whatever the policies say.
@@ -118,8 +94,8 @@ TEST_CASE("workload-scoped policies: namespace and pod labels checked in the ker
     vo.extra_toml = fmt::format("[plugins.container.config]\ncri_sockets = [\"{}\"]\n", ctrd->socket().string());
     auto v = Vigild::start(vo);
 
-    Pod a = run_pod(*ctrd, "a-" + tag, "team-a", {{"app", "a"}}, path_a);
-    Pod b = run_pod(*ctrd, "b-" + tag, "team-b", {{"app", "a"}}, path_b);
+    PodIds a = run_pod(*ctrd, "a-" + tag, "team-a", {{"app", "a"}}, path_a);
+    PodIds b = run_pod(*ctrd, "b-" + tag, "team-b", {{"app", "a"}}, path_b);
 
     // a podSelector policy added while vigild runs, before the pod it selects exists
     fs::path label_policy = v->dir() / "labels.yaml";
@@ -127,7 +103,7 @@ TEST_CASE("workload-scoped policies: namespace and pod labels checked in the ker
                                                  fmt::format("  podSelector:\n    matchLabels: {{app: c-{}}}\n", tag),
                                                  prefix);
     auto added = cli(*v, {"policy", "add", label_policy.string()});
-    Pod c = run_pod(*ctrd, "c-" + tag, "team-b", {{"app", "c-" + tag}}, path_c);
+    PodIds c = run_pod(*ctrd, "c-" + tag, "team-b", {{"app", "c-" + tag}}, path_c);
 
     auto a_hits = v->wait_events(tracepoint_event("wl-ns", path_a), 3, 60s);
     // A's cgroup is known to be a container's by now; what wl-host sent before that (the window
@@ -157,7 +133,7 @@ TEST_CASE("workload-scoped policies: namespace and pod labels checked in the ker
     size_t a_count = v->select(tracepoint_event("wl-ns", path_a)).size();
     size_t a_more = v->wait_events(tracepoint_event("wl-ns", path_a), a_count + 2, 10s).size(); // wl-ns still fires
 
-    for (const Pod* p : {&a, &b, &c}) {
+    for (const PodIds* p : {&a, &b, &c}) {
         int st = 0;
         cri_pod(*ctrd, {"stop", p->pod_id}, st);
     }
