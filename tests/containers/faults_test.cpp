@@ -26,6 +26,15 @@ std::string run_pod(Containerd& c, const std::string& name, const std::string& m
         .pod_id;
 }
 
+// vigild with the container plugin on `c`'s CRI socket.
+std::unique_ptr<Vigild> start_vigild(const Containerd& c)
+{
+    VigildOptions vo;
+    vo.plugins = {"tracepoint", "container"};
+    vo.extra_toml = fmt::format("[plugins.container.config]\ncri_sockets = [\"{}\"]\n", c.socket().string());
+    return Vigild::start(vo);
+}
+
 std::function<bool(const json&)> exec_of(const std::string& marker, bool with_pod)
 {
     return [=](const json& ev) {
@@ -46,10 +55,7 @@ TEST_CASE("containerd killed and restarted mid-run: no stall, container ids kept
     }
     auto ctrd = Containerd::start({.cri = true});
     ctrd->import_test_images();
-    VigildOptions vo;
-    vo.plugins = {"tracepoint", "container"};
-    vo.extra_toml = fmt::format("[plugins.container.config]\ncri_sockets = [\"{}\"]\n", ctrd->socket().string());
-    auto v = Vigild::start(vo);
+    auto v = start_vigild(*ctrd);
 
     const std::string tag = random_container_id().substr(0, 8);
     const std::string m1 = "vigil-f1-" + tag, m2 = "vigil-f2-" + tag, orphan = "vigil-orphan-" + tag;
@@ -98,4 +104,41 @@ TEST_CASE("containerd killed and restarted mid-run: no stall, container ids kept
     CHECK(back);
     if (back)
         CHECK(process_of(*back)["pod"]["name"] == "two-" + tag);
+}
+
+TEST_CASE("a pod container that exits and is removed before its metadata is read", "[containers][faults]")
+{
+    if (std::string m = cri_tests_unavailable(); !m.empty()) {
+        WARN("skipped: " << m);
+        return;
+    }
+    auto ctrd = Containerd::start({.cri = true});
+    ctrd->import_test_images();
+    auto v = start_vigild(*ctrd);
+
+    const std::string tag = random_container_id().substr(0, 8);
+    const std::string marker = "vigil-brief-" + tag, after = "vigil-after-" + tag;
+    // the container runs one short command; the pod is stopped and removed right away
+    PodIds brief = run_shell_pod(*ctrd, "brief-" + tag, "faults", {{"app", "brief"}}, "cat " + marker);
+    int st = 0;
+    cri_pod(*ctrd, {"stop", brief.pod_id}, st);
+    bool removed = exited_ok(st);
+    auto ev = v->wait_event(exec_of(marker, false), 20s);
+    // vigild goes on: a later pod is described as usual
+    PodIds later = run_shell_pod(*ctrd, "later-" + tag, "faults", {{"app", "later"}},
+                                 fmt::format("while :; do cat {}; sleep 0.2; done", after));
+    auto later_ev = v->wait_event(exec_of(after, true), 30s);
+    auto counters = vigil_counters(*v);
+    cri_pod(*ctrd, {"stop", later.pod_id}, st);
+    v->stop();
+    ctrd->stop();
+
+    INFO(v->log());
+    CHECK(removed);
+    REQUIRE(ev);
+    const json& p = process_of(*ev);
+    CHECK(p["docker"] == brief.container_id.substr(0, 31));
+    CHECK(p["pod"]["container"]["id"] == "containerd://" + brief.container_id);
+    CHECK(later_ev);
+    CHECK(counters.value("events_without_pod", 0) >= 1);
 }
