@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <sstream>
 #include <string>
 
 using namespace vigil::e2e;
@@ -73,6 +74,23 @@ TEST_CASE("an exec inside a CRI pod carries pod, namespace, labels, container, i
         return it != ev.end() && (*it)["process"].value("arguments", "") == marker;
     });
     auto counters = vigil_counters(*v);
+    // the API filters by workload, as `vigil getevents` asks for them: events for 2 s each
+    auto getevents = [&](const std::string& name, const std::string& opts) {
+        fs::path out = v->dir() / (name + ".jsonl");
+        run({"/bin/sh", "-c",
+             fmt::format("{} --socket {} getevents --event-types process_exec --timeout 2 {} > {}", VIGIL_CLI_PATH,
+                         (v->dir() / "vigil.sock").string(), opts, out.string())});
+        std::vector<json> evs;
+        std::istringstream lines(slurp(out));
+        for (std::string line; std::getline(lines, line);)
+            if (auto j = json::parse(line, nullptr, false); j.is_object())
+                evs.push_back(std::move(j));
+        return evs;
+    };
+    auto by_pod = getevents("by_pod", "--pod '^cart-7d9f'");
+    auto by_labels = getevents("by_labels", "--pod-labels 'app in (cart,web),pod-template-hash'");
+    auto by_id = getevents("by_id", fmt::format("--container-id '^{}'", cid.substr(0, 12)));
+    auto none = getevents("none", "--pod-labels 'app=web'");
 
     if (ids.is_object())
         cri_pod(*ctrd, {"stop", ids.value("pod_id", "")}, st);
@@ -106,4 +124,10 @@ TEST_CASE("an exec inside a CRI pod carries pod, namespace, labels, container, i
     // events of the pod went out before its metadata came, with the container id: counted
     INFO(counters.dump());
     CHECK(counters.value("events_without_pod", 0) >= 1);
+    for (const auto* evs : {&by_pod, &by_labels, &by_id}) {
+        CHECK(evs->size() >= 3); // the loop execs five times a second
+        for (const auto& ev : *evs)
+            CHECK(process_of(ev)["pod"]["name"] == "cart-7d9f8b6c5d-x2x4z");
+    }
+    CHECK(none.empty());
 }
