@@ -23,6 +23,8 @@ constexpr auto backoff_max = std::chrono::seconds(5);
 struct Options {
     Output output = Output::json;
     std::vector<std::string> event_types, namespaces, policy_names, process_flags;
+    // each given once per option: regular expressions and label selectors contain commas
+    std::vector<std::string> pod_regex, labels, container_id;
     std::vector<uint32_t> pids;
     std::optional<std::string> process, filter;
     bool reconnect = false;
@@ -58,6 +60,12 @@ std::optional<int> set_option(Options& o, const std::string& name, const std::st
         split_into(v, o.process_flags);
     else if (name == "--process")
         o.process = v;
+    else if (name == "--pod")
+        o.pod_regex.push_back(v);
+    else if (name == "--pod-labels")
+        o.labels.push_back(v);
+    else if (name == "--container-id")
+        o.container_id.push_back(v);
     else if (name == "--filter")
         o.filter = v;
     else if (name == "--pid") {
@@ -83,7 +91,8 @@ std::optional<int> set_option(Options& o, const std::string& name, const std::st
 std::optional<int> parse_options(Args& args, Options& o)
 {
     static const std::set<std::string> with_value = {"--event-types", "--process", "--pid", "--namespace",
-                                                     "--policy-names", "--process-flags", "--filter", "--timeout"};
+                                                     "--policy-names", "--process-flags", "--filter", "--timeout",
+                                                     "--pod",          "--pod-labels",    "--container-id"};
     while (!args.empty()) {
         std::string w = args.next();
         std::string name = w;
@@ -134,6 +143,9 @@ std::string subscribe_params(const Options& o)
     list("namespaces", o.namespaces);
     list("policy_names", o.policy_names);
     list("process_flags", o.process_flags);
+    list("pod_regex", o.pod_regex);
+    list("labels", o.labels);
+    list("container_id", o.container_id);
     if (o.filter)
         w.member("filter", *o.filter);
     w.end_object();

@@ -19,6 +19,7 @@ void usage(std::FILE* f)
                  "usage: vigil [--socket PATH] <command>\n"
                  "  getevents [-o json|compact] [--event-types T,..] [--process REGEX] [--pid N,..]\n"
                  "            [--namespace NS,..] [--policy-names P,..] [--process-flags F,..] [--filter JQ]\n"
+                 "            [--pod REGEX].. [--pod-labels SELECTOR].. [--container-id REGEX]..\n"
                  "            [--reconnect] [--timeout SECONDS]  stream events (JSON lines by default)\n"
                  "  status [-o json]                        agent version, features, plugins, counters\n"
                  "  sensors list [-o json] | enable ID | disable ID\n"

@@ -149,6 +149,13 @@ Result<void> Agent::start()
             popts.process.host_ns[i] = own_ns[i];
     containers_ = std::make_unique<ContainerTable>(io_);
     popts.process.containers = containers_.get();
+    // Keyed by the v1 controller the process sensor records the cgroup of, on a hybrid host.
+    workloads_ = std::make_unique<WorkloadSets>(*containers_, maps_->workloads_fd(),
+                                                procfs::host_read_options().cgroup1_subsys);
+    cache_->set_container_observer([this](const ProcessEntry& e) {
+        workloads_->on_cgroup(e.container.id, workloads_->cgroup_key(e.cgroup_id, e.cgroup1_id));
+    });
+    containers_->set_on_change([this](uint32_t op, const std::string& id) { workloads_->on_container(op, id); });
     popts.process.pod_annotations = cfg_.pod_annotations;
     popts.allow = cfg_.export_allow;
     popts.deny = cfg_.export_deny;
@@ -200,6 +207,7 @@ Result<void> Agent::start()
     containers_->set_wanted([this](const std::string& id) { registry_->container_wanted(id); });
     process_service_ = std::make_unique<api::CacheProcessService>(*cache_);
     policies_ = std::make_unique<PolicyManager>(*registry_);
+    policies_->set_workloads(workloads_.get(), cfg_.node_labels);
     policy_service_ = std::make_unique<ManagedPolicyService>(*policies_);
     services_.emplace(api::AgentServices{*registry_, features_, *maps_, *pipeline_, hub_, process_service_.get(),
                                          policy_service_.get()});

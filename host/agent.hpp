@@ -8,6 +8,7 @@
 #include "bpf/shared_maps.hpp"
 #include "core/config.hpp"
 #include "container/table.hpp"
+#include "container/workload_sets.hpp"
 #include "core/features.hpp"
 #include "export/pipeline.hpp"
 #include "export/throttle.hpp"
@@ -99,6 +100,7 @@ private:
     api::SubscriberHub hub_; // outlives the pipeline, which holds a sink forwarding to it
     std::unique_ptr<ProcBootstrap> bootstrap_;
     std::unique_ptr<ContainerTable> containers_; // before pipeline_: the pipeline reads it
+    std::unique_ptr<WorkloadSets> workloads_;   // fed by the cache and the container table
     std::unique_ptr<EventPipeline> pipeline_;
     std::unique_ptr<PluginRegistry> registry_;
     std::unique_ptr<PolicyManager> policies_;

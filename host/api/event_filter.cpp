@@ -1,5 +1,7 @@
 #include "api/event_filter.hpp"
 
+#include "container/workload_sets.hpp"
+
 #include "export/process_json.hpp"
 
 #include <fmt/ranges.h>
@@ -66,7 +68,8 @@ Result<std::set<std::string>> string_set(const JsonValue& params, std::string_vi
 
 Result<EventFilter> EventFilter::make(const JsonValue& params, const std::set<std::string>& known_kinds)
 {
-    static constexpr std::string_view keys[] = {"event_types", "process", "pids", "namespaces", "policy_names", "process_flags", "filter"};
+    static constexpr std::string_view keys[] = {"event_types", "process",   "pids",   "namespaces",  "policy_names",
+                                                "process_flags", "pod_regex", "labels", "container_id", "filter"};
     for (const auto& [key, value] : params.members())
         if (std::find(std::begin(keys), std::end(keys), key) == std::end(keys))
             return fail(Errc::invalid_input, "unknown parameter \"{}\" (events.subscribe takes {})", key,
@@ -125,6 +128,28 @@ Result<EventFilter> EventFilter::make(const JsonValue& params, const std::set<st
         return std::unexpected(policies.error());
     f.policy_names_ = std::move(*policies);
 
+    for (std::string_view key : {"pod_regex", "container_id"}) {
+        auto patterns = string_set(params, key);
+        if (!patterns)
+            return std::unexpected(patterns.error());
+        for (const auto& p : *patterns) {
+            auto re = Regex::make(p);
+            if (!re)
+                return fail(Errc::invalid_input, "params.{} \"{}\" is not a valid regular expression: {}", key, p,
+                            re.error().message());
+            (key == "pod_regex" ? f.pod_regex_ : f.container_id_).push_back(std::move(*re));
+        }
+    }
+    auto labels = string_set(params, "labels");
+    if (!labels)
+        return std::unexpected(labels.error());
+    for (const auto& l : *labels) {
+        auto sel = parse_label_selector(l);
+        if (!sel)
+            return fail(Errc::invalid_input, "params.labels: {}", sel.error().message());
+        f.labels_.push_back(std::move(*sel));
+    }
+
     JsonValue jq = params.get("filter");
     if (jq.present() && !jq.is_null()) {
         auto s = jq.string();
@@ -140,19 +165,19 @@ Result<EventFilter> EventFilter::make(const JsonValue& params, const std::set<st
 
 bool EventFilter::empty() const
 {
-    return event_types_.empty() && !process_ && pids_.empty() && namespaces_.empty() && policy_names_.empty() && process_flags_.empty() && !jq_;
+    return !selects() && !jq_;
 }
 
 bool EventFilter::matches(EventView& ev)
 {
-    if (event_types_.empty() && !process_ && pids_.empty() && namespaces_.empty() && policy_names_.empty() && process_flags_.empty())
+    if (!selects())
         return true;
     if (!ev.doc().is_object())
         return false;
     if (!event_types_.empty() && !event_types_.contains(std::string(ev.kind())))
         return false;
-    if (process_ || !pids_.empty() || !namespaces_.empty() || !policy_names_.empty() ||
-        !process_flags_.empty()) {
+    if (process_ || !pids_.empty() || !namespaces_.empty() || !policy_names_.empty() || !process_flags_.empty() ||
+        !pod_regex_.empty() || !labels_.empty() || !container_id_.empty()) {
         JsonValue body = ev.body();
         JsonValue process = body.get("process");
         if (process_) {
@@ -187,6 +212,49 @@ bool EventFilter::matches(EventView& ev)
             if (!name || !policy_names_.contains(std::string(*name)))
                 return false;
         }
+        if (!matches_workload(process))
+            return false;
+    }
+    return true;
+}
+
+bool EventFilter::selects() const
+{
+    return !event_types_.empty() || process_ || !pids_.empty() || !namespaces_.empty() || !policy_names_.empty() ||
+           !process_flags_.empty() || !pod_regex_.empty() || !labels_.empty() || !container_id_.empty();
+}
+
+bool EventFilter::matches_workload(const JsonValue& process) const
+{
+    JsonValue pod = process.get("pod");
+    if (!container_id_.empty()) {
+        // the full id once the runtime described the pod ("containerd://<id>"), else "docker"
+        // (the first 31 characters), which containers outside pods have too
+        std::string_view id = pod.get("container").get("id").string().value_or("");
+        if (auto scheme = id.find("://"); scheme != std::string_view::npos)
+            id.remove_prefix(scheme + 3);
+        if (id.empty())
+            id = process.get("docker").string().value_or("");
+        if (id.empty() ||
+            std::none_of(container_id_.begin(), container_id_.end(), [&](const Regex& re) { return re.search(id); }))
+            return false;
+    }
+    if (!pod_regex_.empty()) {
+        auto name = pod.get("name").string();
+        if (!name || std::none_of(pod_regex_.begin(), pod_regex_.end(),
+                                  [&](const Regex& re) { return re.search(*name); }))
+            return false;
+    }
+    if (!labels_.empty()) {
+        if (!pod.get("name").string())
+            return false;
+        Labels labels;
+        for (const auto& [k, v] : pod.get("pod_labels").members())
+            labels.emplace_back(k, std::string(v.string().value_or("")));
+        std::sort(labels.begin(), labels.end());
+        if (std::none_of(labels_.begin(), labels_.end(),
+                         [&](const policy::LabelSelector& l) { return label_selector_matches(l, labels); }))
+            return false;
     }
     return true;
 }
@@ -206,6 +274,18 @@ std::string EventFilter::describe() const
         parts.push_back(fmt::format("policy_names={}", fmt::join(policy_names_, ",")));
     if (!process_flags_.empty())
         parts.push_back(fmt::format("process_flags={}", fmt::join(process_flags_, ",")));
+    auto patterns = [](const std::vector<Regex>& v) {
+        std::vector<std::string> out;
+        for (const auto& re : v)
+            out.push_back(re.pattern());
+        return out;
+    };
+    if (!pod_regex_.empty())
+        parts.push_back(fmt::format("pod_regex={}", fmt::join(patterns(pod_regex_), ",")));
+    if (!labels_.empty())
+        parts.push_back(fmt::format("labels={} selector(s)", labels_.size()));
+    if (!container_id_.empty())
+        parts.push_back(fmt::format("container_id={}", fmt::join(patterns(container_id_), ",")));
     if (jq_)
         parts.push_back(fmt::format("filter={}", jq_->expression()));
     return parts.empty() ? std::string("all events") : fmt::format("{}", fmt::join(parts, " "));

@@ -8,6 +8,7 @@
 #include "api/json_value.hpp"
 #include "core/error.hpp"
 #include "core/regex.hpp"
+#include "policy/model.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -58,12 +59,18 @@ public:
     std::string describe() const;
 
 private:
+    bool selects() const; // any criterion but jq is set
+    bool matches_workload(const JsonValue& process) const;
+
     std::set<std::string> event_types_;
     std::optional<Regex> process_;
     std::set<uint32_t> pids_;
     std::set<std::string> namespaces_;
     std::set<std::string> policy_names_;
     std::set<std::string> process_flags_;
+    std::vector<Regex> pod_regex_;                 // any matches process.pod.name
+    std::vector<policy::LabelSelector> labels_;    // any matches process.pod.pod_labels
+    std::vector<Regex> container_id_;              // any matches the container id
     std::unique_ptr<JqProgram> jq_;
 };
 

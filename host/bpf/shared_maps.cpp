@@ -4,6 +4,7 @@
 #include <vigil/wire/errors.h>
 #include <vigil/wire/process.h>
 #include <vigil/wire/self.h>
+#include <vigil/wire/workloads.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -37,6 +38,12 @@ Result<SharedMaps> SharedMaps::create()
     if (fd < 0)
         return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_CGROUP_RATE_MAP);
     m.cgroup_rate_.reset(fd);
+    LIBBPF_OPTS(bpf_map_create_opts, no_prealloc, .map_flags = BPF_F_NO_PREALLOC);
+    fd = bpf_map_create(BPF_MAP_TYPE_HASH, VIGIL_WORKLOADS_MAP, sizeof(vigil_workload_key), sizeof(uint8_t),
+                        VIGIL_WORKLOADS_MAX, &no_prealloc);
+    if (fd < 0)
+        return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_WORKLOADS_MAP);
+    m.workloads_.reset(fd);
     return m;
 }
 
@@ -59,6 +66,8 @@ uint32_t SharedMaps::layout_of(std::string_view name)
         return VIGIL_SELF_LAYOUT;
     if (name == VIGIL_CGROUP_RATE_MAP)
         return VIGIL_CGROUP_RATE_LAYOUT;
+    if (name == VIGIL_WORKLOADS_MAP)
+        return VIGIL_WORKLOADS_LAYOUT;
     return 0;
 }
 
@@ -68,6 +77,7 @@ int SharedMaps::dup_fd(std::string_view name, uint32_t layout_version) const
                     : name == VIGIL_ERRORS_MAP ? &errors_
                     : name == VIGIL_SELF_MAP   ? &self_
                     : name == VIGIL_CGROUP_RATE_MAP ? &cgroup_rate_
+                    : name == VIGIL_WORKLOADS_MAP ? &workloads_
                                                : nullptr;
     if (!map)
         return -ENOENT;

@@ -36,6 +36,7 @@ public:
 
     int procs_fd() const { return procs_.get(); }
     int errors_fd() const { return errors_.get(); }
+    int workloads_fd() const { return workloads_.get(); }
 
     // Sum of a vigil_errors slot over all CPUs.
     uint64_t error_count(uint32_t slot) const;
@@ -45,6 +46,7 @@ private:
     Fd errors_;
     Fd self_;
     Fd cgroup_rate_;
+    Fd workloads_;
 };
 
 } // namespace vigil

@@ -59,12 +59,13 @@ void ContainerTable::apply(uint32_t op, ContainerMeta meta)
     stats_.updates++;
     generation_++;
     asked_.erase(meta.id);
-    if (op == VIGIL_CONTAINER_DELETE) {
-        by_id_.erase(meta.id);
-        return;
-    }
     std::string id = meta.id;
-    by_id_[id] = std::make_shared<const ContainerMeta>(std::move(meta));
+    if (op == VIGIL_CONTAINER_DELETE)
+        by_id_.erase(id);
+    else
+        by_id_[id] = std::make_shared<const ContainerMeta>(std::move(meta));
+    if (on_change_)
+        on_change_(op, id);
 }
 
 const ContainerMeta* ContainerTable::find(std::string_view id) const

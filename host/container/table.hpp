@@ -57,6 +57,10 @@ public:
     const ContainerMeta* lookup(const ContainerIdentity& c);
     const ContainerMeta* find(std::string_view id) const;
 
+    // Told after every applied update (VIGIL_CONTAINER_UPSERT / DELETE and the id).
+    using ChangeFn = std::function<void(uint32_t op, const std::string& id)>;
+    void set_on_change(ChangeFn fn) { on_change_ = std::move(fn); }
+
     // Who answers hints: the plugin registry's providers.
     void set_wanted(WantedFn fn) { wanted_ = std::move(fn); }
 
@@ -76,6 +80,7 @@ private:
     std::unordered_map<std::string, std::shared_ptr<const ContainerMeta>> by_id_;
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> asked_;
     WantedFn wanted_;
+    ChangeFn on_change_;
     uint64_t generation_ = 0;
     ContainerTableStats stats_;
 };

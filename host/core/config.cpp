@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include "container/workload_sets.hpp"
 #include "core/regex.hpp"
 #include "core/trusted_file.hpp"
 
@@ -225,6 +226,9 @@ std::optional<Error> read_filter(std::string_view source, const toml::table& t, 
     std::vector<std::string> namespaces;
     r.read_string_list("namespaces", out.namespaces);
     r.read_string_list("process_flags", out.process_flags);
+    r.read_string_list("pod_regex", out.pod_regex);
+    r.read_string_list("labels", out.labels);
+    r.read_string_list("container_id", out.container_id);
     r.mark_seen("pids");
     if (const toml::node* n = t.get("pids")) {
         const toml::array* arr = n->as_array();
@@ -250,6 +254,16 @@ std::optional<Error> read_filter(std::string_view source, const toml::table& t, 
                          fmt::format("{}: binary_regex is not a valid regular expression: {}",
                                      where(source, t.get("binary_regex")->source()), re.error().message())};
     }
+    for (std::string_view key : {"pod_regex", "container_id"})
+        for (const auto& p : key == "pod_regex" ? out.pod_regex : out.container_id)
+            if (auto re = Regex::make(p); !re)
+                return Error{Errc::invalid_input, 0,
+                             fmt::format("{}: {} \"{}\" is not a valid regular expression: {}",
+                                         where(source, t.get(key)->source()), key, p, re.error().message())};
+    for (const auto& l : out.labels)
+        if (auto sel = parse_label_selector(l); !sel)
+            return Error{Errc::invalid_input, 0,
+                         fmt::format("{}: labels: {}", where(source, t.get("labels")->source()), sel.error().message())};
     return std::nullopt;
 }
 
@@ -404,6 +418,17 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
         r.read_string("plugin_dir", cfg.plugin_dir);
         r.read_string("policy_dir", cfg.policy_dir);
         r.read_bool("trace_self", cfg.trace_self);
+        if (const toml::table* labels = r.sub_table("node_labels")) {
+            TableReader lr(source_name, *labels, "agent.node_labels");
+            for (const auto& [k, v] : *labels) {
+                std::string value;
+                lr.read_string(k.str(), value);
+                cfg.node_labels.emplace_back(std::string(k.str()), std::move(value));
+            }
+            if (auto e = lr.finish())
+                return std::unexpected(*e);
+            std::sort(cfg.node_labels.begin(), cfg.node_labels.end());
+        }
         if (auto e = r.finish())
             return std::unexpected(*e);
     }

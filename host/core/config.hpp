@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace toml {
@@ -61,6 +62,9 @@ struct ExportFilterConfig {
     std::vector<uint32_t> pids;
     std::vector<std::string> namespaces;
     std::vector<std::string> process_flags; // every one set on the process ("fileless")
+    std::vector<std::string> pod_regex;     // RE2 over the pod name; any may match
+    std::vector<std::string> labels;        // label selectors over the pod labels; any may match
+    std::vector<std::string> container_id;  // RE2 over the full container id; any may match
 };
 
 struct ApiConfig {
@@ -92,6 +96,8 @@ struct RedactionRuleConfig {
 struct Config {
     std::string source = "<embedded default>";
     std::string node_name;           // empty: the host name
+    // [agent.node_labels]: what a policy's nodeSelector is matched against, sorted by key
+    std::vector<std::pair<std::string, std::string>> node_labels;
     std::string log_level = "info";
     std::string plugin_dir;          // empty: the directory compiled into vigild
     std::string policy_dir;          // empty: none; *.yaml / *.yml loaded at start

@@ -1,6 +1,7 @@
 #include "export/filter.hpp"
 
 #include "container/table.hpp"
+#include "container/workload_sets.hpp"
 #include "export/process_json.hpp"
 
 #include <algorithm>
@@ -39,7 +40,22 @@ Result<ExportFilter> ExportFilter::make(const ExportFilterConfig& cfg, std::stri
     }
     f.pids_ = cfg.pids;
     f.namespaces_ = cfg.namespaces;
-    f.empty_ = f.event_types_.empty() && !f.binary_ && f.pids_.empty() && f.namespaces_.empty() && !f.flags_;
+    for (const auto* list : {&cfg.pod_regex, &cfg.container_id})
+        for (const auto& p : *list) {
+            auto re = Regex::make(p);
+            if (!re)
+                return fail(Errc::invalid_input, "{}.{}: {}", where, list == &cfg.pod_regex ? "pod_regex" : "container_id",
+                            re.error().message());
+            (list == &cfg.pod_regex ? f.pod_regex_ : f.container_id_).push_back(std::move(*re));
+        }
+    for (const auto& l : cfg.labels) {
+        auto sel = parse_label_selector(l);
+        if (!sel)
+            return fail(Errc::invalid_input, "{}.labels: {}", where, sel.error().message());
+        f.labels_.push_back(std::move(*sel));
+    }
+    f.empty_ = f.event_types_.empty() && !f.binary_ && f.pids_.empty() && f.namespaces_.empty() && !f.flags_ &&
+               f.pod_regex_.empty() && f.labels_.empty() && f.container_id_.empty();
     return f;
 }
 
@@ -66,6 +82,26 @@ bool ExportFilter::matches(std::string_view kind, uint32_t pid, const ProcessEnt
                 return false;
         }
         if (std::find(namespaces_.begin(), namespaces_.end(), ns) == namespaces_.end())
+            return false;
+    }
+    if (!container_id_.empty() &&
+        !(process && !process->container.empty() &&
+          std::any_of(container_id_.begin(), container_id_.end(),
+                      [&](const Regex& re) { return re.search(process->container.id); })))
+        return false;
+    // Pod name and labels: only a pod the runtime has described can match.
+    if (!pod_regex_.empty() || !labels_.empty()) {
+        const ContainerMeta* m = process && !process->container.empty() && containers_
+                                     ? containers_->find(process->container.id)
+                                     : nullptr;
+        if (!m || m->pod_name.empty())
+            return false;
+        if (!pod_regex_.empty() && std::none_of(pod_regex_.begin(), pod_regex_.end(),
+                                                [&](const Regex& re) { return re.search(m->pod_name); }))
+            return false;
+        if (!labels_.empty() && std::none_of(labels_.begin(), labels_.end(), [&](const policy::LabelSelector& l) {
+                return label_selector_matches(l, m->pod_labels);
+            }))
             return false;
     }
     return true;

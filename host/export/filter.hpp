@@ -6,6 +6,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/regex.hpp"
+#include "policy/model.hpp"
 #include "process/entry.hpp"
 
 #include <cstdint>
@@ -30,6 +31,9 @@ private:
     std::optional<Regex> binary_;
     std::vector<uint32_t> pids_;
     std::vector<std::string> namespaces_;
+    std::vector<Regex> pod_regex_;
+    std::vector<policy::LabelSelector> labels_;
+    std::vector<Regex> container_id_;
     const class ContainerTable* containers_ = nullptr; // pod namespaces, for namespaces_
     friend class ExportFilters;
     uint32_t flags_ = 0; // VIGIL_PROC_F_* bits that must all be set
@@ -39,7 +43,7 @@ class ExportFilters {
 public:
     [[nodiscard]] static Result<ExportFilters> make(const ExportFilterConfig& allow, const ExportFilterConfig& deny);
     bool pass(std::string_view kind, uint32_t pid, const ProcessEntry* process) const;
-    // Where the namespaces criterion finds pods; none: every pod's namespace is unknown.
+    // Where the pod criteria (namespaces, pod_regex, labels) find pods; none: no pod is known.
     void set_containers(const class ContainerTable* containers);
 
 private:

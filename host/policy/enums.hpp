@@ -108,6 +108,17 @@ struct EnumInfo<PolicyKind> {
 };
 VIGIL_POLICY_ENUM_SIZE_CHECK(PolicyKind);
 
+// matchExpressions of podSelector, containerSelector and nodeSelector (Kubernetes label selectors).
+enum class LabelOperator : uint8_t { in, not_in, exists, does_not_exist, count_ };
+
+template <>
+struct EnumInfo<LabelOperator> {
+    static constexpr std::array<std::string_view, 4> names{"In", "NotIn", "Exists", "DoesNotExist"};
+    static constexpr std::array<EnumAlias<LabelOperator>, 0> aliases{};
+    static constexpr bool case_insensitive = false;
+};
+VIGIL_POLICY_ENUM_SIZE_CHECK(LabelOperator);
+
 // spec.options "policy-mode": whether enforcement actions are carried out or only counted.
 enum class PolicyMode : uint8_t { enforce, monitor, count_ };
 

@@ -48,6 +48,9 @@ inline constexpr size_t max_substring_len = 99;      // SubString/SubStringIgnCa
 
 // Spec-level.
 inline constexpr size_t max_lists = 64;
+// podSelector / containerSelector / nodeSelector: matched in user space, bounded all the same.
+inline constexpr size_t max_label_requirements = 32; // matchLabels entries + matchExpressions
+inline constexpr size_t max_label_values = 64;       // values of one matchExpressions entry
 inline constexpr size_t max_list_values = 1024;
 inline constexpr size_t max_list_call_hooks = 64;    // kprobes one "call: list:NAME" may expand to
 inline constexpr size_t max_name_len = 253;          // metadata.name, as a DNS subdomain

@@ -1,5 +1,6 @@
 #include "policy/manager.hpp"
 
+#include "container/workload_sets.hpp"
 #include "core/log.hpp"
 #include "core/trusted_file.hpp"
 #include "plugins/registry.hpp"
@@ -34,6 +35,7 @@ const char* to_string(PolicyState s)
     case PolicyState::loaded: return "loaded";
     case PolicyState::error: return "error";
     case PolicyState::disabled: return "disabled";
+    case PolicyState::other_node: return "not for this node";
     }
     return "unknown";
 }
@@ -87,6 +89,14 @@ Result<void> PolicyManager::add(policy::Policy p, std::optional<policy::PolicyMo
     for (const auto& h : info.hooks)
         e.hooks.push_back({std::string(policy::name_of(h.kind)), h.index, "", 0, "", ""});
     e.policy = std::move(p);
+    if (!node_selected(e.policy.spec.node_selector, node_labels_)) {
+        e.state = PolicyState::other_node;
+        log::get("policy")->info("policy {} not loaded: its nodeSelector does not match this node's labels "
+                                 "([agent.node_labels])",
+                                 e.policy.name);
+        policies_.push_back(std::move(e));
+        return {};
+    }
     auto attached = attach(e);
     // Loading hook objects parses kernel BTF, tens of MiB freed again right after: give that heap
     // back, or the agent's resident size keeps the peak of its largest policy load.
@@ -103,6 +113,15 @@ Result<void> PolicyManager::add(policy::Policy p, std::optional<policy::PolicyMo
 Result<void> PolicyManager::attach(PolicyEntry& e)
 {
     uint32_t id = next_id_++;
+    WorkloadPolicy scope{e.policy.namespace_, e.policy.spec.workloads};
+    if (scope.scoped()) {
+        if (!workloads_)
+            return fail(Errc::unsupported, "policy {}: scoped to workloads, and this agent keeps no workload sets",
+                        e.policy.name);
+        if (auto r = workloads_->add(id, std::move(scope)); !r)
+            return fail(Errc::kernel, "policy {}: {}", e.policy.name, r.error().message());
+        e.workload_set = id;
+    }
     for (auto& h : e.hooks) {
         auto kind = policy::enum_from_string<policy::HookKind>(h.kind);
         std::string where = fmt::format("spec.{}[{}]", h.kind, h.index);
@@ -135,6 +154,16 @@ Result<void> PolicyManager::attach(PolicyEntry& e)
         if (!compiled) {
             detach(e);
             return std::unexpected(compiled.error());
+        }
+        if (e.workload_set) {
+            // cgroup socket programs read only the cgroup v2 id (vigil/bpf/selectors.h)
+            if (*kind == policy::HookKind::connects && workloads_->cgroup1_subsys() != uint32_t(-1))
+                return undo_and_fail(Error{Errc::unsupported, 0,
+                                           "connects hooks cannot be scoped to workloads on a host with cgroup v1 "
+                                           "controllers (they see only the cgroup v2 id)"});
+            compiled->hook.workload_set = e.workload_set;
+            compiled->hook.workload_host = e.policy.spec.workloads.host ? 1 : 0;
+            compiled->hook.cgroup1_subsys = workloads_->cgroup1_subsys();
         }
         auto spec = policy::hook_to_json(e.policy, *kind, h.index);
         if (!spec)
@@ -172,6 +201,9 @@ Result<void> PolicyManager::attach(PolicyEntry& e)
 
 void PolicyManager::detach(PolicyEntry& e)
 {
+    if (e.workload_set && workloads_)
+        workloads_->remove(e.workload_set);
+    e.workload_set = 0;
     for (auto& h : e.hooks) {
         if (!h.handle)
             continue;
@@ -205,7 +237,7 @@ Result<void> PolicyManager::enable(const std::string& name)
     PolicyEntry* e = find_mut(name);
     if (!e)
         return fail(Errc::not_found, "no policy named \"{}\"", name);
-    if (e->state == PolicyState::loaded)
+    if (e->state == PolicyState::loaded || e->state == PolicyState::other_node)
         return {};
     if (auto r = attach(*e); !r) {
         e->state = PolicyState::error;

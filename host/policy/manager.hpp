@@ -13,14 +13,17 @@
 #include <list>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vigil {
 
 class PluginRegistry;
 class Plugin;
+class WorkloadSets;
 
-enum class PolicyState { loaded, error, disabled };
+// other_node: the policy's nodeSelector does not match this node's labels; kept, not attached.
+enum class PolicyState { loaded, error, disabled, other_node };
 const char* to_string(PolicyState s);
 
 struct HookStatus {
@@ -47,11 +50,19 @@ struct PolicyEntry {
     bool monitor_only = false; // no enforcement actions: can never enforce
     std::string error;
     std::vector<HookStatus> hooks;
+    uint32_t workload_set = 0; // its set in vigil_workloads while attached; 0: none (not scoped)
 };
 
 class PolicyManager {
 public:
     explicit PolicyManager(PluginRegistry& plugins) : plugins_(plugins) {}
+    // Where workload-scoped policies keep their cgroup sets; without it such a policy is refused.
+    // node_labels: what nodeSelector is matched against (sorted by key).
+    void set_workloads(WorkloadSets* sets, std::vector<std::pair<std::string, std::string>> node_labels)
+    {
+        workloads_ = sets;
+        node_labels_ = std::move(node_labels);
+    }
     ~PolicyManager();
 
     // Adds and attaches a policy; on any failure nothing of it stays attached and the error
@@ -75,6 +86,8 @@ private:
     void detach(PolicyEntry& e);
 
     PluginRegistry& plugins_;
+    WorkloadSets* workloads_ = nullptr;
+    std::vector<std::pair<std::string, std::string>> node_labels_;
     std::list<PolicyEntry> policies_;
     uint32_t next_id_ = 1;
 };

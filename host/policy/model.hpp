@@ -170,6 +170,28 @@ struct OptionSpec {
     std::string value;
 };
 
+// A Kubernetes label selector: every requirement must hold (matchLabels entries are In with one
+// value). Empty: selects everything.
+struct LabelRequirement {
+    SourceLoc loc;
+    std::string key;
+    LabelOperator op = LabelOperator::in;
+    std::vector<std::string> values; // sorted; empty for Exists / DoesNotExist
+};
+
+struct LabelSelector {
+    std::vector<LabelRequirement> requirements;
+};
+
+// Which workloads a policy applies to. Absent and null are the same: nullopt / false. All three
+// null: every process, on the host and in containers (no workload check at all).
+struct WorkloadScope {
+    std::optional<LabelSelector> pods;       // podSelector, over pod labels (+ the pod's namespace)
+    std::optional<LabelSelector> containers; // containerSelector: keys "name" and "repo"
+    bool host = false;                       // hostSelector: {}
+    bool scoped() const { return pods || containers || host; }
+};
+
 struct Spec {
     std::vector<Kprobe> kprobes;
     std::vector<Tracepoint> tracepoints;
@@ -178,6 +200,8 @@ struct Spec {
     std::vector<Connect> connects;
     std::vector<ListSpec> lists;
     std::vector<OptionSpec> options;       // as written
+    WorkloadScope workloads;
+    std::optional<LabelSelector> node_selector; // over [agent] node_labels: loaded on this node or not
     // Parsed from options:
     std::optional<PolicyMode> mode;        // "policy-mode"; unset = enforce
     bool disable_kprobe_multi = false;     // "disable-kprobe-multi"
@@ -190,8 +214,7 @@ struct Policy {
     PolicyKind kind = PolicyKind::tracing_policy;
     SourceLoc kind_loc;
     std::string name;
-    // Always empty for now: namespaced policies are refused (no Kubernetes). Kept so that a
-    // policy's key is (namespace, name) as in the format.
+    // kind TracingPolicyNamespaced: the Kubernetes namespace whose pods the policy applies to.
     std::string namespace_;
     std::map<std::string, std::string> labels;
     std::map<std::string, std::string> annotations;

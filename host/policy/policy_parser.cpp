@@ -43,9 +43,22 @@ using detail::read_u32_list;
 constexpr std::string_view api_version_v1alpha1 = "cilium.io/v1alpha1";
 constexpr std::string_view list_prefix = "list:";
 
-constexpr std::string_view no_kubernetes =
-    "vigil has no Kubernetes integration, so it cannot scope a policy to pods or containers; "
-    "remove it to apply the policy to the whole host";
+// The keys a containerSelector may name: the container's name, and its image without tag or digest.
+constexpr std::string_view container_selector_keys = "name, repo";
+
+// RFC 1123 label, as Kubernetes requires for namespace names.
+bool is_dns_label(std::string_view s)
+{
+    if (s.empty() || s.size() > 63)
+        return false;
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (!alnum(s.front()) || !alnum(s.back()))
+        return false;
+    for (char c : s)
+        if (!alnum(c) && c != '-')
+            return false;
+    return true;
+}
 
 // RFC 1123 subdomain, as Kubernetes requires for object names.
 bool is_dns_subdomain(std::string_view s)
@@ -152,6 +165,12 @@ private:
 
     const ListSpec* find_list(std::string_view name) const;
 
+    // podSelector, containerSelector, nodeSelector: matchLabels and matchExpressions. `keys`,
+    // when not empty, are the only keys allowed ("name, repo").
+    std::optional<LabelSelector> parse_label_selector(const Field& f, std::string_view what,
+                                                      std::string_view keys);
+    bool check_label_key(const Field& f, const std::string& key, std::string_view keys);
+
     // Reads a list-valued field, checking its length against a limit.
     template <class Fn>
     void for_each_item(MapReader& r, std::string_view key, size_t limit, std::string_view what,
@@ -196,11 +215,6 @@ void Parser::parse(const YAML::Node& root, Policy& out)
         out.kind_loc = f->loc;
         if (auto k = read_enum<PolicyKind>(d_, *f)) {
             out.kind = *k;
-            if (*k == PolicyKind::tracing_policy_namespaced)
-                d_.unsupported(f->loc, f->path,
-                               "TracingPolicyNamespaced applies a policy to the pods of one "
-                               "Kubernetes namespace, and vigil has no Kubernetes integration; "
-                               "use kind TracingPolicy");
         }
     }
     if (auto f = r.take_required("metadata"))
@@ -230,8 +244,16 @@ void Parser::parse_metadata(const Field& f, Policy& out)
         if (auto s = read_string(d_, *ns)) {
             if (out.kind != PolicyKind::tracing_policy_namespaced)
                 d_.error(ns->loc, ns->path, "only valid with kind TracingPolicyNamespaced");
+            else if (!is_dns_label(*s))
+                d_.error(ns->loc, ns->path,
+                         fmt::format("\"{}\" is not a valid namespace: use lowercase letters, digits "
+                                     "and '-', start and end with a letter or digit, at most 63 characters",
+                                     *s));
             out.namespace_ = std::move(*s);
         }
+    } else if (out.kind == PolicyKind::tracing_policy_namespaced && r.valid()) {
+        d_.error(f.loc, f.path + ".namespace",
+                 "missing required field: a TracingPolicyNamespaced applies to the pods of this namespace");
     }
     if (auto labels = r.take("labels"))
         if (auto m = read_string_map(d_, *labels))
@@ -277,10 +299,25 @@ void Parser::parse_spec(const Field& f, Policy& out)
     hooks("lsmhooks", spec.lsmhooks, &Parser::parse_lsmhook);
     hooks("connects", spec.connects, &Parser::parse_connect);
 
-    r.reject_unsupported("podSelector", no_kubernetes);
-    r.reject_unsupported("containerSelector", no_kubernetes);
-    r.reject_unsupported("hostSelector", no_kubernetes);
-    r.reject_unsupported("nodeSelector", no_kubernetes);
+    if (auto sel = r.take("podSelector"))
+        spec.workloads.pods = parse_label_selector(*sel, "pod label", {});
+    if (auto sel = r.take("containerSelector"))
+        spec.workloads.containers = parse_label_selector(*sel, "container field", container_selector_keys);
+    if (auto sel = r.take("hostSelector")) {
+        if (!sel->node.IsMap())
+            d_.error(sel->loc, sel->path, fmt::format("must be {{}} (every host process) or null, got {}",
+                                                      describe(sel->node)));
+        else if (sel->node.size() != 0)
+            d_.unsupported(sel->loc, sel->path,
+                           "filters in hostSelector; {} selects every process outside a container");
+        else if (out.kind == PolicyKind::tracing_policy_namespaced)
+            d_.error(sel->loc, sel->path, "not valid in a TracingPolicyNamespaced, which applies to the pods "
+                                          "of its namespace only");
+        else
+            spec.workloads.host = true;
+    }
+    if (auto sel = r.take("nodeSelector"))
+        spec.node_selector = parse_label_selector(*sel, "node label", {});
     r.reject_unsupported("usdts", "usdts hooks; use uprobes on the probe's function");
     r.reject_unsupported("fentries", "fentries hooks; use kprobes");
     r.reject_unsupported("enforcers",
@@ -301,6 +338,92 @@ void Parser::parse_spec(const Field& f, Policy& out)
     if (r.valid() && !any_hooks)
         d_.error(f.loc, f.path, "the policy has no hooks: add kprobes, tracepoints, uprobes, "
                                 "lsmhooks or connects");
+}
+
+bool Parser::check_label_key(const Field& f, const std::string& key, std::string_view keys)
+{
+    if (key.empty()) {
+        d_.error(f.loc, f.path, "a label key must not be empty");
+        return false;
+    }
+    if (keys.empty())
+        return true;
+    for (size_t pos = 0; pos <= keys.size();) {
+        size_t comma = keys.find(", ", pos);
+        if (keys.substr(pos, comma == std::string_view::npos ? comma : comma - pos) == key)
+            return true;
+        pos = comma == std::string_view::npos ? keys.size() + 1 : comma + 2;
+    }
+    d_.error(f.loc, f.path, fmt::format("unknown key \"{}\" (allowed: {})", key, keys));
+    return false;
+}
+
+std::optional<LabelSelector> Parser::parse_label_selector(const Field& f, std::string_view what,
+                                                          std::string_view keys)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return std::nullopt;
+    LabelSelector sel;
+    size_t errors = d_.size();
+    if (auto labels = r.take("matchLabels")) {
+        if (auto m = read_string_map(d_, *labels)) {
+            check_count(d_, *labels, m->size(), limits::max_label_requirements, fmt::format("{} requirements", what));
+            for (const auto& kv : labels->node) {
+                std::string k = kv.first.Scalar();
+                Field kf{kv.second, labels->path + "." + k, detail::loc_of(kv.first)};
+                if (check_label_key(kf, k, keys))
+                    sel.requirements.push_back({kf.loc, k, LabelOperator::in, {(*m)[k]}});
+            }
+        }
+    }
+    for_each_item(r, "matchExpressions", limits::max_label_requirements, fmt::format("{} requirements", what),
+                  [&](const Field& item) {
+                      MapReader er(d_, item);
+                      if (!er.valid())
+                          return;
+                      LabelRequirement req;
+                      req.loc = item.loc;
+                      bool ok = true;
+                      if (auto k = er.take_required("key")) {
+                          auto key = read_string(d_, *k);
+                          ok = key && check_label_key(*k, *key, keys);
+                          if (key)
+                              req.key = std::move(*key);
+                      } else {
+                          ok = false;
+                      }
+                      std::optional<Field> op_field = er.take_required("operator");
+                      std::optional<LabelOperator> op;
+                      if (op_field)
+                          op = read_enum<LabelOperator>(d_, *op_field);
+                      std::optional<Field> values = er.take("values");
+                      if (values) {
+                          if (auto v = read_string_list(d_, *values)) {
+                              check_count(d_, *values, v->size(), limits::max_label_values, "values");
+                              req.values = std::move(*v);
+                          }
+                      }
+                      er.finish();
+                      if (!op || !ok)
+                          return;
+                      req.op = *op;
+                      bool set_op = req.op == LabelOperator::in || req.op == LabelOperator::not_in;
+                      if (set_op && req.values.empty())
+                          d_.error(values ? values->loc : item.loc, values ? values->path : item.path,
+                                   fmt::format("operator {} needs at least one value", name_of(req.op)));
+                      else if (!set_op && !req.values.empty())
+                          d_.error(values->loc, values->path,
+                                   fmt::format("operator {} takes no values", name_of(req.op)));
+                      std::sort(req.values.begin(), req.values.end());
+                      sel.requirements.push_back(std::move(req));
+                  });
+    r.finish();
+    check_count(d_, f, sel.requirements.size(), limits::max_label_requirements,
+                fmt::format("{} requirements", what));
+    if (d_.size() != errors)
+        return std::nullopt;
+    return sel;
 }
 
 void Parser::parse_lists(const Field& f, std::vector<ListSpec>& out)
@@ -919,7 +1042,8 @@ void Parser::parse_selector(const Field& f, const HookCtx& ctx, Selector& s)
     }
     r.reject_unsupported("matchData", "matchData (filters on data fields)");
     r.reject_unsupported("matchParentBinaries", "matchParentBinaries");
-    r.reject_unsupported("matchWorkloads", no_kubernetes);
+    r.reject_unsupported("matchWorkloads", "matchWorkloads in a selector; scope the whole policy with "
+                                           "spec.podSelector, spec.containerSelector or spec.hostSelector");
     r.reject_unsupported("macros", "selector macros; write the filters in each selector");
     r.finish();
 }

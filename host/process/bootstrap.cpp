@@ -117,6 +117,7 @@ BootstrapStats ProcBootstrap::scan()
         auto slash = e.cgroup_path.rfind('/');
         e.cgroup_name = slash == std::string::npos ? e.cgroup_path : e.cgroup_path.substr(slash + 1);
         e.cgroup_id = s.cgroup_id;
+        e.cgroup1_id = s.cgroup1_id;
         e.container = parse_container_cgroup(e.cgroup_path);
         e.cap_permitted = s.cap_permitted;
         e.cap_effective = s.cap_effective;

@@ -207,6 +207,8 @@ ProcessEntry* ProcessCache::link(ProcessEntry&& e)
     if (n == newest_.end() || n->second <= key.ktime)
         newest_[key.pid] = key.ktime;
     stats_.inserted++;
+    if (container_observer_ && !it->second.entry.container.empty())
+        container_observer_(it->second.entry);
     return &it->second.entry;
 }
 

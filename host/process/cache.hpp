@@ -81,6 +81,10 @@ public:
             f(n.entry);
     }
 
+    // Told of every new entry in a container (exec, clone, bootstrap): where its cgroups are.
+    using ContainerObserver = std::function<void(const ProcessEntry&)>;
+    void set_container_observer(ContainerObserver f) { container_observer_ = std::move(f); }
+
     std::string exec_id(uint32_t pid, uint64_t ktime) const;
     const std::string& node_name() const { return node_name_; }
     size_t size() const { return entries_.size(); }
@@ -123,6 +127,7 @@ private:
     std::unordered_map<uint32_t, uint64_t> newest_; // pid -> ktime of its newest entry
     std::deque<std::pair<ProcessKey, std::chrono::steady_clock::time_point>> zero_; // refcnt hit 0
     ProcessCacheStats stats_;
+    ContainerObserver container_observer_;
 };
 
 } // namespace vigil

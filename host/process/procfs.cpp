@@ -248,8 +248,10 @@ ReadOptions host_read_options()
     if (::statfs("/sys/fs/cgroup", &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
         o.cgroup_root = "/sys/fs/cgroup/unified";
     if (auto text = read_file(o.proc_root / "cgroups"))
-        if (auto c = sdk::pick_cgroup1_controller(*text))
+        if (auto c = sdk::pick_cgroup1_controller(*text)) {
             o.cgroup1_controller = c->name;
+            o.cgroup1_subsys = c->subsys_id;
+        }
     return o;
 }
 
@@ -402,8 +404,12 @@ Result<Snapshot> read_process(uint32_t pid, const ReadOptions& opts)
         if (!s.cgroup_path.empty() &&
             ::stat((opts.cgroup_root.string() + s.cgroup_path).c_str(), &cst) == 0)
             s.cgroup_id = cst.st_ino; // a cgroup v2 directory's inode number is the cgroup id
-        if (!opts.cgroup1_controller.empty())
+        if (!opts.cgroup1_controller.empty()) {
             s.cgroup1_path = parse_cgroup_v1(*cg, opts.cgroup1_controller);
+            std::string dir1 = (opts.cgroup1_root / opts.cgroup1_controller).string() + s.cgroup1_path;
+            if (!s.cgroup1_path.empty() && ::stat(dir1.c_str(), &cst) == 0)
+                s.cgroup1_id = cst.st_ino; // kernfs: the inode number is the cgroup's id
+        }
     }
     // The stat file is gone if the process exited while we read the rest.
     if (::access((dir / "stat").c_str(), F_OK) != 0)

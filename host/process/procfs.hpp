@@ -74,6 +74,7 @@ struct Snapshot {
     std::string cgroup_path;   // cgroup v2
     uint64_t cgroup_id = 0;
     std::string cgroup1_path;  // in the v1 hierarchy of ReadOptions::cgroup1_controller
+    uint64_t cgroup1_id = 0;   // that cgroup's id (its directory's inode number), 0 = unknown
     bool kernel_thread = false;
 };
 
@@ -82,6 +83,8 @@ struct ReadOptions {
     std::filesystem::path cgroup_root = "/sys/fs/cgroup"; // where cgroup2 is mounted
     uint64_t ns_per_tick = 0; // 0: from sysconf(_SC_CLK_TCK)
     std::string cgroup1_controller; // hybrid hosts: the v1 controller whose path is read too
+    uint32_t cgroup1_subsys = uint32_t(-1); // its cgroup_subsys_id
+    std::filesystem::path cgroup1_root = "/sys/fs/cgroup"; // where v1 controllers are mounted
 };
 
 // Reads /proc/PID. Errc::not_found when the process is gone (it may exit at any point while

@@ -246,7 +246,7 @@ static __always_inline __u32 kp__entry(void *ctx)
         return 0;
     struct kp_scratch *s = kp__scratch();
     struct vsel_hook *cfg = sel__config();
-    if (!s || !cfg)
+    if (!s || !cfg || !sel__workload_ok(cfg))
         return 0;
     struct vsel_input *in = kp__read_args(ctx, s);
     if (!in)

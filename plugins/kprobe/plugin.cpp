@@ -19,6 +19,7 @@ const vigil_map_use shared[] = {
     {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
     {sizeof(vigil_map_use), VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
     {sizeof(vigil_map_use), VIGIL_CGROUP_RATE_MAP, VIGIL_CGROUP_RATE_LAYOUT},
+    {sizeof(vigil_map_use), VIGIL_WORKLOADS_MAP, VIGIL_WORKLOADS_LAYOUT},
 };
 
 template <class T, size_t N>

@@ -19,6 +19,7 @@
 
 /* cgroup programs have no bpf_send_signal; the parser refuses Sigkill/Signal on connects */
 #define VSEL_NO_SIGNAL
+#define VSEL_CGROUP_V2_ONLY
 /* the only argument selectors can name is the socket, and connect() has no return probe */
 #define VSEL_ARG_KINDS (1 << VSEL_ARG_SOCK)
 #define VSEL_NO_RETURN_ARGS
@@ -45,7 +46,7 @@ static __always_inline int hook__run(struct bpf_sock_addr *ctx, __u8 op, int v6)
         return VERDICT_ALLOW;
     struct vsel_input *in = sel__input();
     struct vsel_hook *cfg = sel__config();
-    if (!in || !cfg)
+    if (!in || !cfg || !sel__workload_ok(cfg))
         return VERDICT_ALLOW;
     for (int i = 0; i < VSEL_MAX_ARGS; i++)
         sel__clear_arg(in, i);

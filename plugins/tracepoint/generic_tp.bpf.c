@@ -67,7 +67,7 @@ static __always_inline int gtp__run(const void *base, int raw)
         return 0;
     struct vsel_input *in = sel__input();
     struct vsel_hook *cfg = sel__config();
-    if (!in || !cfg)
+    if (!in || !cfg || !sel__workload_ok(cfg))
         return 0;
     __u32 n = gtp_spec.nargs;
     __u8 enc[VSEL_MAX_ARGS] = {};

@@ -37,6 +37,7 @@ const vigil_map_use shared[] = {
     {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
     {sizeof(vigil_map_use), VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
     {sizeof(vigil_map_use), VIGIL_CGROUP_RATE_MAP, VIGIL_CGROUP_RATE_LAYOUT},
+    {sizeof(vigil_map_use), VIGIL_WORKLOADS_MAP, VIGIL_WORKLOADS_LAYOUT},
 };
 const vigil_config_field config_fields[] = {
     {sizeof(vigil_config_field), "ring_buffer_mb", VIGIL_CONFIG_INT,

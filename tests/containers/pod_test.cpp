@@ -9,60 +9,23 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
-#include <sys/wait.h>
-
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <sstream>
 #include <string>
 
 using namespace vigil::e2e;
 using namespace vigil::containers;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string random_uuid()
-{
-    std::string id = random_container_id();
-    return fmt::format("{}-{}-4{}-a{}-{}", id.substr(0, 8), id.substr(8, 4), id.substr(12, 3), id.substr(15, 3),
-                       id.substr(18, 12));
-}
-
-std::string slurp(const fs::path& p)
-{
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// cri_pod.py with the vendored CRI definition and stubs generated in the build tree; its
-// standard output.
-std::string cri_pod(const Containerd& c, const std::vector<std::string>& args, int& status)
-{
-    fs::path out = c.dir() / "cri_pod.out";
-    std::string cmd = fmt::format("/usr/bin/python3 {} {} {} {} {}", VIGIL_CRI_POD_PY, args.at(0),
-                                  c.socket().string(), VIGIL_CRI_PROTO,
-                                  (fs::path(VIGIL_CONTAINERS_BUILD_DIR) / "cri_gen").string());
-    for (size_t i = 1; i < args.size(); ++i)
-        cmd += " '" + args[i] + "'";
-    status = run({"/bin/sh", "-c", cmd + " > " + out.string() + " 2>&1"}).status;
-    return slurp(out);
-}
-
-bool exited_ok(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
-
-} // namespace
 
 TEST_CASE("an exec inside a CRI pod carries pod, namespace, labels, container, image and workload",
           "[containers][pod]")
 {
-    if (std::string m = missing_prerequisite(); !m.empty()) {
-        WARN("skipped: the container tests need " << m << " (scripts/setup.sh installs the packages)");
-        return;
-    }
-    if (!fs::exists(plugin_dir() / "libvigil_container.so")) {
-        WARN("skipped: the container plugin was not built (it needs libgrpc++-dev and protobuf-compiler-grpc)");
+    if (std::string m = cri_tests_unavailable(); !m.empty()) {
+        WARN("skipped: " << m);
         return;
     }
     auto ctrd = Containerd::start({.cri = true});
@@ -110,14 +73,24 @@ TEST_CASE("an exec inside a CRI pod carries pod, namespace, labels, container, i
         auto it = ev.find("process_exec");
         return it != ev.end() && (*it)["process"].value("arguments", "") == marker;
     });
-    auto counters = [&] {
-        std::string out = (v->dir() / "status.json").string();
+    auto counters = vigil_counters(*v);
+    // the API filters by workload, as `vigil getevents` asks for them: events for 2 s each
+    auto getevents = [&](const std::string& name, const std::string& opts) {
+        fs::path out = v->dir() / (name + ".jsonl");
         run({"/bin/sh", "-c",
-             fmt::format("{} --socket {} status -o json > {}", VIGIL_CLI_PATH, (v->dir() / "vigil.sock").string(),
-                         out)});
-        auto j = nlohmann::json::parse(slurp(out), nullptr, false);
-        return j.is_object() ? j["counters"] : nlohmann::json();
-    }();
+             fmt::format("{} --socket {} getevents --event-types process_exec --timeout 2 {} > {}", VIGIL_CLI_PATH,
+                         (v->dir() / "vigil.sock").string(), opts, out.string())});
+        std::vector<json> evs;
+        std::istringstream lines(slurp(out));
+        for (std::string line; std::getline(lines, line);)
+            if (auto j = json::parse(line, nullptr, false); j.is_object())
+                evs.push_back(std::move(j));
+        return evs;
+    };
+    auto by_pod = getevents("by_pod", "--pod '^cart-7d9f'");
+    auto by_labels = getevents("by_labels", "--pod-labels 'app in (cart,web),pod-template-hash'");
+    auto by_id = getevents("by_id", fmt::format("--container-id '^{}'", cid.substr(0, 12)));
+    auto none = getevents("none", "--pod-labels 'app=web'");
 
     if (ids.is_object())
         cri_pod(*ctrd, {"stop", ids.value("pod_id", "")}, st);
@@ -151,4 +124,10 @@ TEST_CASE("an exec inside a CRI pod carries pod, namespace, labels, container, i
     // events of the pod went out before its metadata came, with the container id: counted
     INFO(counters.dump());
     CHECK(counters.value("events_without_pod", 0) >= 1);
+    for (const auto* evs : {&by_pod, &by_labels, &by_id}) {
+        CHECK(evs->size() >= 3); // the loop execs five times a second
+        for (const auto& ev : *evs)
+            CHECK(process_of(ev)["pod"]["name"] == "cart-7d9f8b6c5d-x2x4z");
+    }
+    CHECK(none.empty());
 }

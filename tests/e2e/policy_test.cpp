@@ -54,16 +54,25 @@ std::unique_ptr<Vigild> start_with_policies(const TempDir& dir, const std::vecto
     return Vigild::start(o);
 }
 
-// Events of a policy whose first argument is `path`.
-std::function<bool(const json&)> tp_event(const std::string& policy, const std::string& path)
+// `vigil policy list -o json`: the policies array, null when vigild did not answer.
+json policy_list(const Vigild& v)
 {
-    return [=](const json& ev) {
-        auto it = ev.find("process_tracepoint");
-        if (it == ev.end() || it->value("policy_name", "") != policy)
-            return false;
-        const auto& args = (*it)["args"];
-        return !args.empty() && args[0].value("string_arg", "") == path;
-    };
+    fs::path list = v.dir() / "list.json";
+    run({"/bin/sh", "-c",
+         fmt::format("{} --socket {} policy list -o json > {}", VIGIL_CLI_PATH, (v.dir() / "vigil.sock").string(),
+                     list.string())});
+    std::ifstream in(list);
+    return json::parse(in, nullptr, false).value("policies", json());
+}
+
+// A selector for paths starting with `prefix`.
+std::string prefix_selector(const std::string& prefix)
+{
+    return fmt::format(R"(    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["{}"])",
+                       prefix);
 }
 
 void touch(const std::string& path) { std::ofstream(path) << "x"; }
@@ -115,12 +124,12 @@ TEST_CASE("tracepoint policy: every string operator filters in the kernel", "[e2
     }
     for (const auto& c : cases) {
         INFO(c.name);
-        CHECK(v->wait_event(tp_event(c.name, c.match)));
+        CHECK(v->wait_event(tracepoint_event(c.name, c.match)));
     }
     v->stop();
     for (const auto& c : cases) {
         INFO(c.name);
-        CHECK(v->select(tp_event(c.name, c.nomatch)).empty());
+        CHECK(v->select(tracepoint_event(c.name, c.nomatch)).empty());
     }
 }
 
@@ -151,17 +160,17 @@ TEST_CASE("tracepoint policy: integer operators and matchBinaries", "[e2e][polic
     auto r = run({"/bin/sh", "-c", fmt::format("echo x > {}", file)});
     REQUIRE(r.status == 0);
     CHECK(cat(file) == 0);
-    auto created = v->wait_event(tp_event("op-mask", file));
+    auto created = v->wait_event(tracepoint_event("op-mask", file));
     REQUIRE(created);
     CHECK(created->at("process_tracepoint").at("process").value("binary", "") != "/usr/bin/cat");
-    auto by_cat = v->wait_event(tp_event("op-binary", file));
+    auto by_cat = v->wait_event(tracepoint_event("op-binary", file));
     REQUIRE(by_cat);
     CHECK(by_cat->at("process_tracepoint").at("process").value("binary", "") == "/usr/bin/cat");
     v->stop();
     // cat opens read-only: no O_CREAT event; the shell is not /usr/bin/cat.
-    for (const auto& ev : v->select(tp_event("op-mask", file)))
+    for (const auto& ev : v->select(tracepoint_event("op-mask", file)))
         CHECK(ev.at("process_tracepoint").at("process").value("binary", "") != "/usr/bin/cat");
-    for (const auto& ev : v->select(tp_event("op-binary", file)))
+    for (const auto& ev : v->select(tracepoint_event("op-binary", file)))
         CHECK(ev.at("process_tracepoint").at("process").value("binary", "") == "/usr/bin/cat");
 }
 
@@ -186,7 +195,7 @@ TEST_CASE("Sigkill kills in enforce mode, is only counted in monitor mode", "[e2
         int status = cat(target);
         CHECK(WIFSIGNALED(status));
         CHECK(WTERMSIG(status) == SIGKILL);
-        auto ev = v->wait_event(tp_event("kill-enforce", target));
+        auto ev = v->wait_event(tracepoint_event("kill-enforce", target));
         REQUIRE(ev);
         CHECK(ev->at("process_tracepoint").value("action", "") == "KPROBE_ACTION_SIGKILL");
         CHECK(ev->at("process_tracepoint").value("enforced", false) == true);
@@ -201,7 +210,7 @@ TEST_CASE("Sigkill kills in enforce mode, is only counted in monitor mode", "[e2
         int status = cat(target);
         CHECK(WIFEXITED(status));
         CHECK(WEXITSTATUS(status) == 0);
-        auto ev = v->wait_event(tp_event("kill-monitor", target));
+        auto ev = v->wait_event(tracepoint_event("kill-monitor", target));
         REQUIRE(ev);
         CHECK(ev->at("process_tracepoint").value("enforced", true) == false);
         v->stop();
@@ -239,11 +248,11 @@ TEST_CASE("matchPIDs NotIn [0, 1] with isNamespacePID, with and without followFo
     REQUIRE(WIFEXITED(r.status));
     REQUIRE(WEXITSTATUS(r.status) == 0);
 
-    CHECK(v->wait_event(tp_event("pids-nofollow", worker)));
+    CHECK(v->wait_event(tracepoint_event("pids-nofollow", worker)));
     v->stop();
-    CHECK(v->select(tp_event("pids-nofollow", master)).empty());
-    CHECK(v->select(tp_event("pids-follow", master)).empty());
-    CHECK(v->select(tp_event("pids-follow", worker)).empty());
+    CHECK(v->select(tracepoint_event("pids-nofollow", master)).empty());
+    CHECK(v->select(tracepoint_event("pids-follow", master)).empty());
+    CHECK(v->select(tracepoint_event("pids-follow", worker)).empty());
 }
 
 TEST_CASE("a policy nobody can serve is refused with the reason, and vigild keeps running", "[e2e][policy]")
@@ -315,4 +324,67 @@ spec:
     REQUIRE(ev);
     CHECK(ev->at("process_tracepoint").at("args") ==
           json::parse(fmt::format(R"([{{"syscall_id":{{"id":{},"abi":"x64"}},"label":"id"}}])", SYS_getppid)));
+}
+
+TEST_CASE("nodeSelector: a policy for other nodes is kept and listed, not attached", "[e2e][policy]")
+{
+    TempDir pol;
+    const std::string base = (pol.path() / "node-").string();
+    std::string sel = prefix_selector(base);
+    auto with_node = [&](const std::string& name, const std::string& zone) {
+        return openat_policy(name, sel, fmt::format("  nodeSelector:\n    matchLabels: {{zone: {}}}\n", zone));
+    };
+    std::ofstream(pol.path() / "a.yaml") << with_node("node-here", "a");
+    std::ofstream(pol.path() / "b.yaml") << with_node("node-elsewhere", "b");
+    VigildOptions o;
+    o.policy_dir = pol.path();
+    o.agent_toml = "node_labels = { zone = \"a\", \"kubernetes.io/os\" = \"linux\" }\n";
+    o.ready_timeout = std::chrono::seconds(90);
+    auto v = Vigild::start(o);
+    const std::string file = base + "1";
+    touch(file);
+    CHECK(cat(file) == 0);
+    auto here = v->wait_event(tracepoint_event("node-here", file));
+    json policies = policy_list(*v);
+    v->stop();
+
+    CHECK(here);
+    CHECK(v->select(tracepoint_event("node-elsewhere", file)).empty());
+    INFO(policies.dump());
+    REQUIRE(policies.is_array());
+    std::map<std::string, std::string> state;
+    for (const auto& p : policies)
+        state[p.value("name", "")] = p.value("state", "");
+    CHECK(state["node-here"] == "loaded");
+    CHECK(state["node-elsewhere"] == "not for this node");
+    CHECK(v->log().find("policy node-elsewhere not loaded: its nodeSelector does not match") != std::string::npos);
+}
+
+TEST_CASE("workload scope in the kernel: hostSelector takes host processes, podSelector none of them",
+          "[e2e][policy]")
+{
+    TempDir pol;
+    const std::string base = (pol.path() / "scope-").string();
+    std::string sel = prefix_selector(base);
+    auto v = start_with_policies(pol, {{"host.yaml", openat_policy("scope-host", sel, "  hostSelector: {}\n")},
+                                       {"pods.yaml", openat_policy("scope-pods", sel, "  podSelector: {}\n")}});
+    const std::string file = base + "1";
+    touch(file);
+    for (int i = 0; i < 3; ++i)
+        CHECK(cat(file) == 0);
+    auto host = v->wait_event(tracepoint_event("scope-host", file));
+    json policies = policy_list(*v);
+    v->stop();
+    CHECK(host);
+    // no pod runs here: the podSelector policy's hook drops every open before its selectors
+    // run (matched stays 0), so it never posts
+    CHECK(v->select(tracepoint_event("scope-pods", file)).empty());
+    INFO(policies.dump());
+    REQUIRE(policies.is_array());
+    for (const auto& p : policies) {
+        if (p.value("name", "") == "scope-pods")
+            CHECK(p["counters"].value("matched", -1) == 0);
+        if (p.value("name", "") == "scope-host")
+            CHECK(p["counters"].value("matched", 0) >= 3);
+    }
 }

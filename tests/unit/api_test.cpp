@@ -363,3 +363,31 @@ TEST_CASE("[agent] trace_self and the [api] jq budgets are read", "[unit][api]")
     CHECK(!parse_config("[agent]\n", "t.toml")->trace_self);
     CHECK(!parse_config("[api]\njq_memory_budget_mb = 1\n", "t.toml"));
 }
+
+TEST_CASE("event filters by workload: pod name regex, pod labels, container id", "[unit][api][workloads]")
+{
+    constexpr std::string_view in_pod =
+        R"({"process_exec":{"process":{"pid":42,"binary":"/bin/sh","docker":"551e161c47d8ff0eb665438a7bcd5b4",)"
+        R"("pod":{"namespace":"shop","name":"cart-7d9f8b6c5d-x2x4z","pod_labels":{"app":"cart","tier":"front"},)"
+        R"("container":{"id":"containerd://551e161c47d8ff0eb665438a7bcd5b4e3ef5a297282b40a92b7c77d6bd168eb3"}}},)"
+        R"("parent":{}},"node_name":"n","time":"2024-01-01T00:00:00.000000000Z"})";
+    constexpr std::string_view plain =
+        R"({"process_exec":{"process":{"pid":43,"binary":"/bin/sh","docker":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"},)"
+        R"("parent":{}},"node_name":"n","time":"2024-01-01T00:00:00.000000000Z"})";
+    CHECK(passes(R"({"pod_regex":["^cart-"]})", in_pod));
+    CHECK(passes(R"({"pod_regex":["^web-","x2x4z$"]})", in_pod));
+    CHECK(!passes(R"({"pod_regex":["^web-"]})", in_pod));
+    CHECK(!passes(R"({"pod_regex":["."]})", plain)); // no pod
+    CHECK(passes(R"j({"labels":["app=cart,tier in (front,back)"]})j", in_pod));
+    CHECK(!passes(R"({"labels":["app=cart,!tier"]})", in_pod));
+    CHECK(passes(R"({"labels":["app=web","tier"]})", in_pod)); // any selector
+    CHECK(!passes(R"({"labels":["tier!=db"]})", plain));
+    CHECK(passes(R"({"container_id":["68eb3$"]})", in_pod)); // the full id once the pod is described
+    CHECK(passes(R"({"container_id":["^b+$"]})", plain));    // else "docker"
+    CHECK(!passes(R"({"container_id":["^551e"]})", plain));
+    CHECK(!passes(R"({"container_id":["."]})", kprobe_event)); // a host process
+    CHECK(filter_error(R"({"labels":["app in web"]})") ==
+          "params.labels: label selector \"app in web\": \"app in web\": the values of in / notin go in "
+          "parentheses: key in (a,b)");
+    CHECK(filter_error(R"j({"pod_regex":["(x"]})j").starts_with("params.pod_regex \"(x\" is not a valid regular expression"));
+}

@@ -229,3 +229,29 @@ TEST_CASE("output queue, export file mode and group, and the security file", "[u
     CHECK(error_of("[export.file]\nkinds = [\"process_exec\"]\n") == "test.toml:2:1: unknown key export.file.kinds");
     CHECK(error_of("[output]\nqueue_kb = 1\n") == "test.toml:2:12: output.queue_kb must be between 64 and 1048576, not 1");
 }
+
+TEST_CASE("[agent.node_labels]: the labels nodeSelector is matched against", "[unit][config][workloads]")
+{
+    auto cfg = parse_config("[agent.node_labels]\nzone = \"a\"\n\"kubernetes.io/arch\" = \"amd64\"\n", "test.toml");
+    REQUIRE(cfg);
+    using L = std::vector<std::pair<std::string, std::string>>;
+    CHECK(cfg->node_labels == L{{"kubernetes.io/arch", "amd64"}, {"zone", "a"}});
+    CHECK(error_of("[agent.node_labels]\nzone = 1\n") == "test.toml:2:8: agent.node_labels.zone must be a string, not an integer");
+    CHECK(error_of("[agent]\nnode_labels = [\"a\"]\n") == "test.toml:2:15: agent.node_labels must be a table");
+}
+
+TEST_CASE("export filters by workload: pod_regex, labels, container_id", "[unit][config][workloads]")
+{
+    auto cfg = parse_config("[export.allow]\npod_regex = [\"^cart-\"]\nlabels = [\"app=cart,tier in (a,b)\"]\n"
+                            "[export.deny]\ncontainer_id = [\"^551e\"]\n",
+                            "test.toml");
+    REQUIRE(cfg);
+    CHECK(cfg->export_allow.pod_regex == std::vector<std::string>{"^cart-"});
+    CHECK(cfg->export_allow.labels == std::vector<std::string>{"app=cart,tier in (a,b)"});
+    CHECK(cfg->export_deny.container_id == std::vector<std::string>{"^551e"});
+    CHECK(error_of("[export.allow]\nlabels = [\"app in a\"]\n") ==
+          "test.toml:2:10: labels: label selector \"app in a\": \"app in a\": the values of in / notin go in "
+          "parentheses: key in (a,b)");
+    CHECK(error_of("[export.deny]\npod_regex = [\"(x\"]\n")
+              .starts_with("test.toml:2:13: pod_regex \"(x\" is not a valid regular expression"));
+}

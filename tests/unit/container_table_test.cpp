@@ -200,3 +200,55 @@ TEST_CASE("export filter namespaces: the pod's namespace, \"\" on the host", "[u
     CHECK_FALSE(not_shop.pass("process_exec", 1, &in_pod));
     CHECK(not_shop.pass("process_exec", 1, &host));
 }
+
+TEST_CASE("export filters pod_regex, labels, container_id: only described pods match", "[unit][containers]")
+{
+    boost::asio::io_context io;
+    ContainerTable table(io);
+    Info info; // pod cart-7d9f8b6c5d-x2x4z, labels app=cart, pod-template-hash
+    table.apply(VIGIL_CONTAINER_UPSERT, container_meta_from(info.get()));
+
+    ProcessEntry host, in_pod, unknown_pod, plain;
+    in_pod.container = {ContainerRuntime::containerd, id, uid};
+    unknown_pod.container = {ContainerRuntime::containerd, std::string(64, 'a'), uid};
+    plain.container = {ContainerRuntime::docker, std::string(64, 'b'), ""};
+
+    auto allow = [&](ExportFilterConfig cfg) {
+        auto f = ExportFilters::make(cfg, {});
+        REQUIRE(f);
+        f->set_containers(&table);
+        return std::move(*f);
+    };
+    auto pods = allow({.pod_regex = {"^web-", "^cart-"}});
+    CHECK(pods.pass("process_exec", 1, &in_pod));
+    CHECK_FALSE(pods.pass("process_exec", 1, &host));
+    CHECK_FALSE(pods.pass("process_exec", 1, &unknown_pod));
+    CHECK_FALSE(allow({.pod_regex = {"^web-"}}).pass("process_exec", 1, &in_pod));
+
+    CHECK(allow({.labels = {"app=cart"}}).pass("process_exec", 1, &in_pod));
+    CHECK(allow({.labels = {"app in (web, cart),pod-template-hash"}}).pass("process_exec", 1, &in_pod));
+    CHECK_FALSE(allow({.labels = {"app=cart,!pod-template-hash"}}).pass("process_exec", 1, &in_pod));
+    CHECK(allow({.labels = {"app=web", "tier!=db"}}).pass("process_exec", 1, &in_pod)); // any selector
+    CHECK_FALSE(allow({.labels = {"tier!=db"}}).pass("process_exec", 1, &host));       // no pod, no labels
+
+    auto ids = allow({.container_id = {"^551e16"}});
+    CHECK(ids.pass("process_exec", 1, &in_pod));
+    CHECK_FALSE(ids.pass("process_exec", 1, &plain));
+    CHECK_FALSE(ids.pass("process_exec", 1, &host));
+    CHECK(allow({.container_id = {"^b{64}$"}}).pass("process_exec", 1, &plain)); // outside Kubernetes too
+
+    // deny wins, with the same criteria
+    auto f = ExportFilters::make({}, {.labels = {"app=cart"}});
+    REQUIRE(f);
+    f->set_containers(&table);
+    CHECK_FALSE(f->pass("process_exec", 1, &in_pod));
+    CHECK(f->pass("process_exec", 1, &host));
+
+    auto bad = ExportFilters::make({.labels = {"app in web"}}, {});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message() == "export.allow.labels: label selector \"app in web\": \"app in web\": the values of "
+                                   "in / notin go in parentheses: key in (a,b)");
+    auto bad_re = ExportFilters::make({}, {.pod_regex = {"(x"}});
+    REQUIRE_FALSE(bad_re);
+    CHECK(bad_re.error().message().starts_with("export.deny.pod_regex: "));
+}

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -183,11 +184,18 @@ disabled_plugins = [{2}
                            run.string(), c->socket_.string(), opts.cri ? "" : "\n  \"io.containerd.grpc.v1.cri\",",
                            opts.cri ? cri_config(run) : std::string());
     }
+    c->launch();
+    return c;
+}
+
+void Containerd::launch()
+{
+    fs::path run = dir_.path();
     pid_t pid = ::fork();
     if (pid < 0)
         throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
     if (pid == 0) {
-        int log = ::open((run / "containerd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int log = ::open((run / "containerd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (log < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0)
             ::_exit(127);
@@ -197,18 +205,33 @@ disabled_plugins = [{2}
         ::execl(containerd_bin, containerd_bin, "--config", config.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
     }
-    c->pid_ = pid;
+    pid_ = pid;
     auto deadline = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < deadline) {
         if (!alive(pid)) {
-            c->pid_ = -1;
-            throw std::runtime_error("containerd exited at start:\n" + c->log());
+            pid_ = -1;
+            throw std::runtime_error("containerd exited at start:\n" + log());
         }
-        if (fs::exists(c->socket_) && c->ctr({"version"}) == 0)
-            return c;
+        if (fs::exists(socket_) && ctr({"version"}) == 0)
+            return;
         std::this_thread::sleep_for(100ms);
     }
-    throw std::runtime_error("containerd did not answer within 20 s:\n" + c->log());
+    throw std::runtime_error("containerd did not answer within 20 s:\n" + log());
+}
+
+void Containerd::kill_daemon()
+{
+    if (pid_ <= 0)
+        return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+}
+
+void Containerd::restart()
+{
+    kill_daemon();
+    launch();
 }
 
 Containerd::~Containerd()
@@ -337,6 +360,81 @@ void Containerd::stop()
     for (auto it = created_.rbegin(); it != created_.rend(); ++it)
         ::rmdir(it->c_str()); // only when empty: anything still in use stays
     created_.clear();
+}
+
+fs::path naming_cgroup_root()
+{
+    std::error_code ec;
+    return fs::exists("/sys/fs/cgroup/cgroup.procs", ec) ? fs::path("/sys/fs/cgroup") : fs::path("/sys/fs/cgroup/memory");
+}
+
+nlohmann::json vigil_counters(const e2e::Vigild& v)
+{
+    fs::path out = v.dir() / "status.json";
+    e2e::run({"/bin/sh", "-c",
+              fmt::format("{} --socket {} status -o json > {}", VIGIL_CLI_PATH, (v.dir() / "vigil.sock").string(),
+                          out.string())});
+    auto j = nlohmann::json::parse(slurp(out), nullptr, false);
+    return j.is_object() ? j["counters"] : nlohmann::json();
+}
+
+std::string cri_tests_unavailable()
+{
+    if (std::string m = missing_prerequisite(); !m.empty())
+        return "the container tests need " + m + " (scripts/setup.sh installs the packages)";
+    if (!fs::exists(e2e::plugin_dir() / "libvigil_container.so"))
+        return "the container plugin was not built (it needs libgrpc++-dev and protobuf-compiler-grpc)";
+    return "";
+}
+
+std::string random_uuid()
+{
+    std::string id = random_container_id();
+    return fmt::format("{}-{}-4{}-a{}-{}", id.substr(0, 8), id.substr(8, 4), id.substr(12, 3), id.substr(15, 3),
+                       id.substr(18, 12));
+}
+
+std::string slurp(const fs::path& p)
+{
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+bool exited_ok(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+std::string cri_pod(const Containerd& c, const std::vector<std::string>& args, int& status)
+{
+    fs::path out = c.dir() / "cri_pod.out";
+    std::string cmd = fmt::format("/usr/bin/python3 {} {} {} {} {}", VIGIL_CRI_POD_PY, args.at(0),
+                                  c.socket().string(), VIGIL_CRI_PROTO,
+                                  (fs::path(VIGIL_CONTAINERS_BUILD_DIR) / "cri_gen").string());
+    for (size_t i = 1; i < args.size(); ++i)
+        cmd += " '" + args[i] + "'";
+    status = e2e::run({"/bin/sh", "-c", cmd + " > " + out.string() + " 2>&1"}).status;
+    return slurp(out);
+}
+
+PodIds run_shell_pod(Containerd& c, const std::string& name, const std::string& ns, const nlohmann::json& labels,
+                     const std::string& script)
+{
+    std::string uid = random_uuid();
+    c.track_cgroup("kubepods/besteffort/pod" + uid);
+    nlohmann::json spec = {{"uid", uid},
+                           {"name", name},
+                           {"namespace", ns},
+                           {"labels", labels},
+                           {"annotations", nlohmann::json::object()},
+                           {"log_directory", (c.dir() / "pods" / uid).string()},
+                           {"container",
+                            {{"name", "app"}, {"image", "localhost/app:vigil"}, {"command", {"/bin/sh", "-c", script}}}}};
+    fs::path spec_file = c.dir() / (name + ".json");
+    std::ofstream(spec_file) << spec.dump();
+    int st = 0;
+    std::string out = cri_pod(c, {"run", spec_file.string()}, st);
+    auto ids = exited_ok(st) ? nlohmann::json::parse(out, nullptr, false) : nlohmann::json();
+    if (!ids.is_object())
+        throw std::runtime_error("creating pod " + name + " failed:\n" + out);
+    return {ids.value("pod_id", ""), ids.value("container_id", "")};
 }
 
 } // namespace vigil::containers

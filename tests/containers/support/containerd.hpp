@@ -49,6 +49,12 @@ public:
     // created outside it. Idempotent.
     void stop();
 
+    // SIGKILL to containerd alone, as a crash would: shims and containers keep running.
+    void kill_daemon();
+    // Starts containerd again on the same root, state and socket (after kill_daemon(), or
+    // killing it first), and waits until ctr reaches it.
+    void restart();
+
     const std::filesystem::path& socket() const { return socket_; }
     std::string log() const;
 
@@ -71,6 +77,7 @@ public:
 
 private:
     Containerd() = default;
+    void launch();
     std::vector<std::string> run_args(const std::string& id, const std::vector<std::string>& argv) const;
 
     e2e::TempDir dir_;
@@ -78,5 +85,38 @@ private:
     pid_t pid_ = -1;
     std::vector<std::filesystem::path> created_; // outside dir_, made by the runtime, deepest last
 };
+
+// Why the CRI tests cannot run here ("" when they can): a missing prerequisite, or the
+// container plugin not built.
+std::string cri_tests_unavailable();
+
+// The hierarchy the process sensor names containers by: /sys/fs/cgroup on a cgroup v2 host,
+// the memory controller's on a hybrid one.
+std::filesystem::path naming_cgroup_root();
+
+// vigild's counters (`vigil status -o json`), null when it did not answer.
+nlohmann::json vigil_counters(const e2e::Vigild& v);
+
+// A pod UID as the API server makes them (a random v4 UUID).
+std::string random_uuid();
+
+// A whole file ("" when unreadable).
+std::string slurp(const std::filesystem::path& p);
+
+bool exited_ok(int status);
+
+// tests/containers/cri/cri_pod.py against `c` (run / stop, see the script), with the vendored CRI
+// definition and stubs generated in the build tree; its output, its wait status in `status`.
+std::string cri_pod(const Containerd& c, const std::vector<std::string>& args, int& status);
+
+struct PodIds {
+    std::string pod_id, container_id;
+};
+
+// A pod as the kubelet makes one (see cri_pod.py run) with one container "app" of image
+// localhost/app:vigil running `/bin/sh -c script`. Throws std::runtime_error with the client's
+// output when it fails.
+PodIds run_shell_pod(Containerd& c, const std::string& name, const std::string& ns, const nlohmann::json& labels,
+                     const std::string& script);
 
 } // namespace vigil::containers

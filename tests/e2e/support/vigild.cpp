@@ -247,6 +247,17 @@ std::function<bool(const json&)> is(std::string kind, pid_t pid)
     };
 }
 
+std::function<bool(const json&)> tracepoint_event(const std::string& policy, const std::string& arg)
+{
+    return [=](const json& ev) {
+        auto it = ev.find("process_tracepoint");
+        if (it == ev.end() || it->value("policy_name", "") != policy)
+            return false;
+        const auto& args = (*it)["args"];
+        return !args.empty() && args[0].value("string_arg", "") == arg;
+    };
+}
+
 pid_t spawn(const std::vector<std::string>& args, const fs::path& cwd)
 {
     std::vector<std::string> copy = args;

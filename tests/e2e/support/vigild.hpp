@@ -130,6 +130,8 @@ const json& body_of(const json& ev);                 // ev[kind_of(ev)]
 const json& process_of(const json& ev);              // body_of(ev)["process"]
 // A predicate: events of `kind` about thread group `pid`.
 std::function<bool(const json&)> is(std::string kind, pid_t pid);
+// A predicate: process_tracepoint events of `policy` whose first argument is the string `arg`.
+std::function<bool(const json&)> tracepoint_event(const std::string& policy, const std::string& arg);
 
 // Starts a program (execv, no PATH search) in `cwd` when given; returns its pid.
 pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& cwd = {});

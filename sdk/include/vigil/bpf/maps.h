@@ -11,6 +11,7 @@
 #include "vigil/wire/errors.h"
 #include "vigil/wire/self.h"
 #include "vigil/wire/cgroup_rate.h"
+#include "vigil/wire/workloads.h"
 
 /* tgid -> the process it runs; see vigil/wire/process.h */
 struct {
@@ -43,6 +44,14 @@ struct {
     __type(key, __u64);
     __type(value, struct vigil_cgroup_rate);
 } vigil_cgroup_rate SEC(".maps");
+/* (policy set, cgroup) -> 1: the workloads a policy's selectors pick; see vigil/wire/workloads.h */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, VIGIL_WORKLOADS_MAX);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct vigil_workload_key);
+    __type(value, __u8);
+} vigil_workloads SEC(".maps");
 
 /* 1 when the current task belongs to vigild and vigild is not to be watched: every sensor and
  * hook returns before doing anything else (an array lookup the verifier inlines, one compare). */

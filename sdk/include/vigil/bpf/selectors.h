@@ -8,10 +8,16 @@
  *
  * Program types without bpf_send_signal (cgroup socket programs) define VSEL_NO_SIGNAL before
  * including this header; their policies cannot have Sigkill or Signal (the parser refuses them).
+ * Those without bpf_get_current_task define VSEL_CGROUP_V2_ONLY: their workload sets are keyed
+ * by the cgroup v2 id only (the host refuses a workload selector there on a hybrid host).
  * A hook whose arguments are all of some kinds defines VSEL_ARG_KINDS (a mask of 1 << vsel_arg_kind)
  * and one that never returns VSEL_NO_RETURN_ARGS: the comparisons it cannot need are left out,
  * and the verifier, which checks every path of the evaluator, has far less to do (a filter of a
  * left-out kind never matches).
+ *
+ * A hook program calls sel__workload_ok() before anything else: a policy scoped to workloads
+ * (podSelector, containerSelector, hostSelector, TracingPolicyNamespaced) ends there for a task
+ * outside them.
  *
  * Every map below is declared per BPF object, so each hook object has its own configuration.
  * Loops are bounded by the wire limits; the selector loop runs through bpf_loop() so the verifier
@@ -25,6 +31,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "vigil/bpf/maps.h"
+#include "vigil/bpf/task.h"
 #include "vigil/wire/selectors.h"
 #include "vigil/wire/sock.h"
 
@@ -688,6 +695,30 @@ static __always_inline int sel__rate_ok(const struct vsel_action *a, __u32 selec
         return 0;
     bpf_map_update_elem(&vsel_ratelimit, &k, &now, BPF_ANY);
     return 1;
+}
+
+/* Whether the current task is in the workloads the hook's policy is scoped to. A hook program
+ * calls this first, before it reads any argument: outside the scope a hook costs one lookup
+ * (two with hostSelector) and sends nothing. Without a workload selector it costs nothing. */
+static __always_inline int sel__workload_ok(const struct vsel_hook *cfg)
+{
+    if (!cfg->workload_set)
+        return 1;
+    struct vigil_workload_key k = {.set = cfg->workload_set};
+#ifdef VSEL_CGROUP_V2_ONLY
+    k.cgroup_id = bpf_get_current_cgroup_id();
+#else
+    struct cgroup *cg1 = 0;
+    if (cfg->cgroup1_subsys != (__u32)-1)
+        cg1 = task__cgroup1((struct task_struct *)bpf_get_current_task(), cfg->cgroup1_subsys);
+    k.cgroup_id = cg1 ? BPF_CORE_READ(cg1, kn, id) : bpf_get_current_cgroup_id();
+#endif
+    if (bpf_map_lookup_elem(&vigil_workloads, &k))
+        return 1;
+    if (!cfg->workload_host)
+        return 0;
+    k.set = VIGIL_WORKLOAD_CONTAINERS;
+    return !bpf_map_lookup_elem(&vigil_workloads, &k);
 }
 
 /* Evaluates the hook's selectors for the current task and the arguments in `in` (which must be

@@ -7,6 +7,7 @@
 #include <vigil/wire/process.h>
 #include <vigil/wire/self.h>
 #include <vigil/wire/cgroup_rate.h>
+#include <vigil/wire/workloads.h>
 
 #include <bpf/libbpf.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@ inline constexpr SharedMapSpec shared_maps[] = {
     {VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
     {VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
     {VIGIL_CGROUP_RATE_MAP, VIGIL_CGROUP_RATE_LAYOUT},
+    {VIGIL_WORKLOADS_MAP, VIGIL_WORKLOADS_LAYOUT},
 };
 
 // Before bpf_object__load: every map of `obj` named like a host-owned map reuses the host's fd.

@@ -21,8 +21,8 @@ typedef uint16_t vigil_u16;
 typedef int32_t vigil_s32;
 #endif
 
-/* 2: network operators on socket arguments, the vsel_net map */
-#define VSEL_LAYOUT 2
+/* 2: network operators on socket arguments, the vsel_net map; 3: workload sets */
+#define VSEL_LAYOUT 3
 
 #define VSEL_MAX_SELECTORS 5
 #define VSEL_MAX_PID_FILTERS 4
@@ -198,6 +198,15 @@ struct vsel_hook {
     vigil_u32 hook_id;     /* the host's id of this hook, carried in every record */
     vigil_u32 postfix_args; /* bit i: arg i needs its reversed copy (a Postfix filter uses it) */
     vigil_u32 needs;        /* vsel_needs: what the filters read, so nothing else is read */
+    /* The policy's workload set in vigil_workloads (vigil/wire/workloads.h); 0: the policy has no
+     * workload selector and every task is in scope, at no cost. */
+    vigil_u32 workload_set;
+    /* 1: tasks outside every container are in scope too (hostSelector) */
+    vigil_u32 workload_host;
+    /* cgroup_subsys_id of the v1 controller whose cgroup keys the set on a hybrid host;
+     * (u32)-1: the cgroup v2 id */
+    vigil_u32 cgroup1_subsys;
+    vigil_u32 pad;
     struct vsel_selector sel[VSEL_MAX_SELECTORS];
 };
 
