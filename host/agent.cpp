@@ -84,7 +84,8 @@ Result<std::unique_ptr<Agent>> Agent::make(AgentOptions opts)
 }
 
 Agent::Agent(AgentOptions opts, Config cfg)
-    : opts_(std::move(opts)), cfg_(std::move(cfg)), signals_(io_, SIGINT, SIGTERM, SIGHUP), flush_timer_(io_)
+    : opts_(std::move(opts)), cfg_(std::move(cfg)), signals_(io_, SIGINT, SIGTERM, SIGHUP), flush_timer_(io_),
+      watchdog_timer_(io_)
 {
     signals_.add(SIGUSR1); // log the stats
 }
@@ -108,6 +109,10 @@ Result<void> Agent::start()
 {
     log::setup(cfg_.log_level);
     auto logger = log::get("host");
+    auto notifier = SdNotifier::from_environment();
+    if (!notifier)
+        return std::unexpected(notifier.error());
+    notifier_ = std::move(*notifier);
     logger->info("vigild {} starting with {}", VIGIL_VERSION, cfg_.source);
     logger->info("kernel features: {}", features_.summary());
 
@@ -275,6 +280,26 @@ void Agent::arm_flush()
     });
 }
 
+void Agent::notify(std::string_view state) const
+{
+    if (auto r = notifier_.notify(state); !r)
+        log::get("host")->warn("{}", r.error().message());
+}
+
+void Agent::arm_watchdog()
+{
+    auto interval = notifier_.watchdog_interval();
+    if (!interval)
+        return;
+    watchdog_timer_.expires_after(*interval);
+    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_)
+            return;
+        notify("WATCHDOG=1");
+        arm_watchdog();
+    });
+}
+
 void Agent::check_throttle()
 {
     auto change = throttle_.update(maps_->error_count(VIGIL_ERR_SHED), std::chrono::steady_clock::now());
@@ -360,9 +385,13 @@ void Agent::wait_signals()
             return;
         }
         if (sig == SIGHUP) {
+            notify("RELOADING=1");
             pipeline_->reopen_sinks(); // what an outside tool rotated
-            if (auto r = reload(); !r)
+            if (auto r = reload(); !r) {
                 log::get("host")->error("reload failed, keeping the running configuration: {}", r.error().message());
+                notify(fmt::format("READY=1\nSTATUS=reload failed: {}", r.error().message()));
+            } else
+                notify("READY=1\nSTATUS=running, configuration reloaded");
             wait_signals();
             return;
         }
@@ -401,6 +430,7 @@ void Agent::stop()
     if (stopping_)
         return;
     stopping_ = true;
+    notify("STOPPING=1");
     auto t0 = std::chrono::steady_clock::now();
     if (api_)
         api_->stop();
@@ -419,6 +449,7 @@ void Agent::stop()
     pipeline_->close_sinks(std::chrono::seconds(1));
     signals_.cancel();
     flush_timer_.cancel();
+    watchdog_timer_.cancel();
     io_.stop();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     log::get("host")->info("stopped in {} ms ({} events)", ms, pipeline_->events_total());
@@ -429,6 +460,9 @@ int Agent::run()
 {
     wait_signals();
     arm_flush();
+    arm_watchdog();
+    // The plugins are running and the API socket is listening: `systemctl start` returns now.
+    notify(fmt::format("READY=1\nMAINPID={}\nSTATUS=running", ::getpid()));
     io_.run();
     return 0;
 }

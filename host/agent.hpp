@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "container/table.hpp"
 #include "core/features.hpp"
+#include "core/sd_notify.hpp"
 #include "export/pipeline.hpp"
 #include "export/throttle.hpp"
 #include "metrics/http_server.hpp"
@@ -77,6 +78,9 @@ private:
     [[nodiscard]] Result<void> start();
     [[nodiscard]] Result<Config> read_config() const;
     void arm_flush();
+    // WATCHDOG=1 from the io_context: a stuck io_context stops the pings and systemd restarts vigild.
+    void arm_watchdog();
+    void notify(std::string_view state) const;
     // A process_throttle event when the kernel starts or stops shedding events.
     void check_throttle();
     void load_policy_dir(const std::filesystem::path& dir);
@@ -98,6 +102,8 @@ private:
     std::unique_ptr<ManagedPolicyService> policy_service_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer flush_timer_;
+    SdNotifier notifier_;
+    boost::asio::steady_timer watchdog_timer_;
     std::unique_ptr<api::ProcessService> process_service_;
     std::optional<api::AgentServices> services_;
     std::unique_ptr<api::ApiServer> api_;      // destroyed first: its connections leave hub_
