@@ -3,6 +3,7 @@
 #include "api/cache_process_service.hpp"
 #include "core/log.hpp"
 #include "core/mounts.hpp"
+#include "policy/policy.hpp"
 
 #include <vigil/wire/errors.h>
 
@@ -237,7 +238,38 @@ Result<void> Agent::start()
 
 void Agent::load_policy_dir(const std::filesystem::path& dir)
 {
-    // A bad file here is logged and skipped: the other policies still load.
+    // A bad file here is logged and skipped: the other policies still load. Later changes to
+    // the directory are applied as they happen (a ConfigMap update, a package's new policy).
+    PolicyDirActions actions{
+        .add = [this](const std::filesystem::path& file, std::string_view text) -> Result<std::string> {
+            auto p = policy::parse_policy(text, file.string());
+            if (!p)
+                return std::unexpected(p.error());
+            std::string name = p->name;
+            if (auto r = policies_->add(std::move(*p)); !r)
+                return std::unexpected(r.error());
+            return name;
+        },
+        .check = [](const std::filesystem::path& file, std::string_view text) -> Result<void> {
+            auto p = policy::parse_policy(text, file.string());
+            if (!p)
+                return std::unexpected(p.error());
+            return {};
+        },
+        .remove = [this](const std::string& name) { return policies_->remove(name); },
+    };
+    auto watcher = PolicyDirWatcher::make(io_, dir, std::move(actions), std::chrono::milliseconds(200));
+    if (!watcher) {
+        log::get("policy")->error("{}; policies are loaded once, changes need a restart", watcher.error().message());
+        load_policy_files_once(dir);
+        return;
+    }
+    policy_dir_ = std::move(*watcher);
+    policy_dir_->scan();
+}
+
+void Agent::load_policy_files_once(const std::filesystem::path& dir)
+{
     std::error_code ec;
     std::vector<std::filesystem::path> files;
     for (const auto& ent : std::filesystem::directory_iterator(dir, ec))
@@ -441,6 +473,7 @@ void Agent::stop()
             log::get("policy")->info("policy {}: matched={} posted={} rate_limited={} enforced={} monitored={}",
                                      p.policy.name, c->matched, c->posted, c->rate_limited, c->enforced,
                                      c->monitored);
+    policy_dir_.reset(); // no rescan adds a policy while they are removed
     // Every record posted before the links go is decoded while its policy's hooks still exist.
     registry_->quiesce();
     policies_->remove_all();

@@ -14,6 +14,7 @@
 #include "export/throttle.hpp"
 #include "metrics/http_server.hpp"
 #include "plugins/registry.hpp"
+#include "policy/dir_watcher.hpp"
 #include "policy/manager.hpp"
 #include "policy/service.hpp"
 #include "process/bootstrap.hpp"
@@ -84,6 +85,8 @@ private:
     // A process_throttle event when the kernel starts or stops shedding events.
     void check_throttle();
     void load_policy_dir(const std::filesystem::path& dir);
+    // Without inotify (no watches left): the files as they are at start.
+    void load_policy_files_once(const std::filesystem::path& dir);
     void wait_signals();
     void bootstrap_processes(const char* when);
 
@@ -100,6 +103,7 @@ private:
     std::unique_ptr<PluginRegistry> registry_;
     std::unique_ptr<PolicyManager> policies_;
     std::unique_ptr<ManagedPolicyService> policy_service_;
+    std::unique_ptr<PolicyDirWatcher> policy_dir_; // [agent] policy_dir, applied as it changes
     boost::asio::signal_set signals_;
     boost::asio::steady_timer flush_timer_;
     SdNotifier notifier_;
