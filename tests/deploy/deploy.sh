@@ -97,6 +97,9 @@ journal() { in_machine journalctl -u vigil --no-pager -o cat; }
 [[ $(in_machine systemctl is-active vigil) == active ]] || { journal; die "vigil.service is not active after install"; }
 journal | grep -q 'vigild ready: 3 plugin(s) running' || { journal; die "vigild did not start its 3 plugins"; }
 [[ $(in_machine systemctl show -p Type --value vigil) == notify ]] || die "vigil.service is not Type=notify"
+# Log lines reach the journal with their priority (journald strips the "<6>" prefix it reads).
+in_machine journalctl -u vigil -p 6..6 -o cat | grep -q '^\[host\] vigild ready' ||
+  { journal; die "the ready line is not in the journal at priority info without a time stamp of its own"; }
 say "installed, vigil.service active"
 
 # The host PID of vigild and the BPF programs and links it holds (from its fdinfo, which names
