@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The DaemonSet's pod spec run for real with `podman kube play` (Debian's podman 4.3 plays Pods,
 # not DaemonSets: the pod template is taken out of deploy/kubernetes/vigil.yaml as a Pod, with
-# its ConfigMaps). vigild in it must report a process started on the host, and stop on SIGTERM
-# within the grace period.
+# its ConfigMaps, the policies one given an example policy). vigild in it must load the policy,
+# report a process started on the host, and stop on SIGTERM within the grace period.
 #   kube_play.sh SOURCE_DIR WORK_DIR IMAGE
 set -euo pipefail
 src=$(realpath "$1")
@@ -32,6 +32,9 @@ for k in ("serviceAccountName", "priorityClassName", "affinity"):
 pod = {"apiVersion": "v1", "kind": "Pod",
        "metadata": {"name": name, "labels": ds["spec"]["template"]["metadata"]["labels"]}, "spec": spec}
 cms = [d for d in docs if d["kind"] == "ConfigMap"]
+# One policy in the policies ConfigMap: it must load from policy_dir.
+policy = os.path.join(os.path.dirname(manifest), "../../examples/policies/openat-tracepoint.yaml")
+next(c for c in cms if c["metadata"]["name"] == "vigil-policies")["data"] = {"openat-etc.yaml": open(policy).read()}
 with open(out, "w") as f:
     yaml.safe_dump_all(cms + [pod], f)
 PY
@@ -54,6 +57,8 @@ for _ in $(seq 300); do
 done
 podman logs "$ctr" >"$work/vigild.log" 2>&1 || true
 grep -q 'vigild ready' "$work/vigild.log" || { tail -30 "$work/vigild.log"; echo "FAIL: vigild not ready in the pod"; exit 1; }
+grep -q 'policies.d/openat-etc.yaml: policy openat-etc loaded' "$work/vigild.log" ||
+  { grep '\[policy\]' "$work/vigild.log"; echo "FAIL: the policy of the policies ConfigMap did not load"; exit 1; }
 
 # A process on the host, outside the pod: its exec must be in the pod's JSON events.
 sh -c 'exec /usr/bin/true kube-play-marker' &
