@@ -11,7 +11,11 @@ FUZZ_JOBS ?= 2
 SOAK_EXECS ?= 50000
 SOAK_OPENS ?= 2000000
 
-.PHONY: all setup configure build run test check configure-sanitize build-sanitize sanitize fuzz soak bench clean
+# The Debian packages: a build of their own (prefix /usr, no tests), packages in $(PACKAGE_DIR).
+PACKAGE_BUILD ?= build-deb
+PACKAGE_DIR ?= $(PACKAGE_BUILD)/packages
+
+.PHONY: all setup configure build run test check configure-sanitize build-sanitize sanitize fuzz soak bench package clean
 
 all: build
 
@@ -71,5 +75,12 @@ BENCH_ARGS ?=
 bench: build
 	python3 bench/bench.py $(BUILD) $(BENCH_ARGS)
 
+# vigil and vigil-sdk .deb files, checked with lintian: any error or warning fails, except the
+# placeholder maintainer address (set VIGIL_PACKAGE_CONTACT; docs/install.md).
+package: setup
+	deploy/debian/build-packages.sh . $(PACKAGE_BUILD) $(PACKAGE_DIR)
+	lintian --fail-on error,warning --suppress-tags bogus-mail-host,bogus-mail-host-in-debian-changelog \
+	  $(PACKAGE_DIR)/*.deb
+
 clean:
-	rm -rf $(BUILD) $(SANITIZE_BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(PACKAGE_BUILD)

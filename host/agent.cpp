@@ -3,6 +3,7 @@
 #include "api/cache_process_service.hpp"
 #include "core/log.hpp"
 #include "core/mounts.hpp"
+#include "policy/policy.hpp"
 
 #include <vigil/wire/errors.h>
 
@@ -85,7 +86,8 @@ Result<std::unique_ptr<Agent>> Agent::make(AgentOptions opts)
 }
 
 Agent::Agent(AgentOptions opts, Config cfg)
-    : opts_(std::move(opts)), cfg_(std::move(cfg)), signals_(io_, SIGINT, SIGTERM, SIGHUP), flush_timer_(io_)
+    : opts_(std::move(opts)), cfg_(std::move(cfg)), signals_(io_, SIGINT, SIGTERM, SIGHUP), flush_timer_(io_),
+      watchdog_timer_(io_)
 {
     signals_.add(SIGUSR1); // log the stats
 }
@@ -109,6 +111,10 @@ Result<void> Agent::start()
 {
     log::setup(cfg_.log_level);
     auto logger = log::get("host");
+    auto notifier = SdNotifier::from_environment();
+    if (!notifier)
+        return std::unexpected(notifier.error());
+    notifier_ = std::move(*notifier);
     logger->info("vigild {} starting with {}", VIGIL_VERSION, cfg_.source);
     logger->info("kernel features: {}", features_.summary());
     // The kernels vigild runs on charge BPF memory to the memory cgroup, not to RLIMIT_MEMLOCK;
@@ -250,7 +256,38 @@ Result<void> Agent::start()
 
 void Agent::load_policy_dir(const std::filesystem::path& dir)
 {
-    // A bad file here is logged and skipped: the other policies still load.
+    // A bad file here is logged and skipped: the other policies still load. Later changes to
+    // the directory are applied as they happen (a ConfigMap update, a package's new policy).
+    PolicyDirActions actions{
+        .add = [this](const std::filesystem::path& file, std::string_view text) -> Result<std::string> {
+            auto p = policy::parse_policy(text, file.string());
+            if (!p)
+                return std::unexpected(p.error());
+            std::string name = p->name;
+            if (auto r = policies_->add(std::move(*p)); !r)
+                return std::unexpected(r.error());
+            return name;
+        },
+        .check = [](const std::filesystem::path& file, std::string_view text) -> Result<void> {
+            auto p = policy::parse_policy(text, file.string());
+            if (!p)
+                return std::unexpected(p.error());
+            return {};
+        },
+        .remove = [this](const std::string& name) { return policies_->remove(name); },
+    };
+    auto watcher = PolicyDirWatcher::make(io_, dir, std::move(actions), std::chrono::milliseconds(200));
+    if (!watcher) {
+        log::get("policy")->error("{}; policies are loaded once, changes need a restart", watcher.error().message());
+        load_policy_files_once(dir);
+        return;
+    }
+    policy_dir_ = std::move(*watcher);
+    policy_dir_->scan();
+}
+
+void Agent::load_policy_files_once(const std::filesystem::path& dir)
+{
     std::error_code ec;
     std::vector<std::filesystem::path> files;
     for (const auto& ent : std::filesystem::directory_iterator(dir, ec))
@@ -335,6 +372,26 @@ void Agent::emit_throttle_event(const std::string& body, const std::string& summ
     pipeline_->on_event("vigild", ev);
 }
 
+void Agent::notify(std::string_view state) const
+{
+    if (auto r = notifier_.notify(state); !r)
+        log::get("host")->warn("{}", r.error().message());
+}
+
+void Agent::arm_watchdog()
+{
+    auto interval = notifier_.watchdog_interval();
+    if (!interval)
+        return;
+    watchdog_timer_.expires_after(*interval);
+    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_)
+            return;
+        notify("WATCHDOG=1");
+        arm_watchdog();
+    });
+}
+
 void Agent::check_throttle()
 {
     auto change = throttle_.update(maps_->error_count(VIGIL_ERR_SHED), std::chrono::steady_clock::now());
@@ -411,9 +468,13 @@ void Agent::wait_signals()
             return;
         }
         if (sig == SIGHUP) {
+            notify("RELOADING=1");
             pipeline_->reopen_sinks(); // what an outside tool rotated
-            if (auto r = reload(); !r)
+            if (auto r = reload(); !r) {
                 log::get("host")->error("reload failed, keeping the running configuration: {}", r.error().message());
+                notify(fmt::format("READY=1\nSTATUS=reload failed: {}", r.error().message()));
+            } else
+                notify("READY=1\nSTATUS=running, configuration reloaded");
             wait_signals();
             return;
         }
@@ -471,6 +532,7 @@ void Agent::stop()
     if (stopping_)
         return;
     stopping_ = true;
+    notify("STOPPING=1");
     auto t0 = std::chrono::steady_clock::now();
     if (api_)
         api_->stop();
@@ -481,6 +543,7 @@ void Agent::stop()
             log::get("policy")->info("policy {}: matched={} posted={} rate_limited={} enforced={} monitored={}",
                                      p.policy.name, c->matched, c->posted, c->rate_limited, c->enforced,
                                      c->monitored);
+    policy_dir_.reset(); // no rescan adds a policy while they are removed
     // Every record posted before the links go is decoded while its policy's hooks still exist.
     registry_->quiesce();
     policies_->remove_all();
@@ -489,6 +552,7 @@ void Agent::stop()
     pipeline_->close_sinks(std::chrono::seconds(1));
     signals_.cancel();
     flush_timer_.cancel();
+    watchdog_timer_.cancel();
     io_.stop();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     log::get("host")->info("stopped in {} ms ({} events)", ms, pipeline_->events_total());
@@ -499,6 +563,9 @@ int Agent::run()
 {
     wait_signals();
     arm_flush();
+    arm_watchdog();
+    // The plugins are running and the API socket is listening: `systemctl start` returns now.
+    notify(fmt::format("READY=1\nMAINPID={}\nSTATUS=running", ::getpid()));
     io_.run();
     return 0;
 }

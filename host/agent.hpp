@@ -10,10 +10,12 @@
 #include "container/table.hpp"
 #include "container/workload_sets.hpp"
 #include "core/features.hpp"
+#include "core/sd_notify.hpp"
 #include "export/pipeline.hpp"
 #include "export/throttle.hpp"
 #include "metrics/http_server.hpp"
 #include "plugins/registry.hpp"
+#include "policy/dir_watcher.hpp"
 #include "policy/manager.hpp"
 #include "policy/service.hpp"
 #include "process/bootstrap.hpp"
@@ -80,6 +82,9 @@ private:
     [[nodiscard]] Result<void> start();
     [[nodiscard]] Result<Config> read_config() const;
     void arm_flush();
+    // WATCHDOG=1 from the io_context: a stuck io_context stops the pings and systemd restarts vigild.
+    void arm_watchdog();
+    void notify(std::string_view state) const;
     // A process_throttle event when the kernel starts or stops shedding events.
     void check_throttle();
     // process_throttle events for each cgroup that starts or stops being over [throttle] cgroup_rate.
@@ -88,6 +93,8 @@ private:
     // vigil_self: vigild's tgid (unless agent.trace_self) and throttle.cgroup_rate.
     [[nodiscard]] Result<void> write_kernel_settings();
     void load_policy_dir(const std::filesystem::path& dir);
+    // Without inotify (no watches left): the files as they are at start.
+    void load_policy_files_once(const std::filesystem::path& dir);
     void wait_signals();
     void bootstrap_processes(const char* when);
 
@@ -105,8 +112,11 @@ private:
     std::unique_ptr<PluginRegistry> registry_;
     std::unique_ptr<PolicyManager> policies_;
     std::unique_ptr<ManagedPolicyService> policy_service_;
+    std::unique_ptr<PolicyDirWatcher> policy_dir_; // [agent] policy_dir, applied as it changes
     boost::asio::signal_set signals_;
     boost::asio::steady_timer flush_timer_;
+    SdNotifier notifier_;
+    boost::asio::steady_timer watchdog_timer_;
     std::unique_ptr<api::ProcessService> process_service_;
     std::optional<api::AgentServices> services_;
     std::unique_ptr<api::ApiServer> api_;      // destroyed first: its connections leave hub_

@@ -9,9 +9,21 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace {
+
+// The build tree's plugins for a vigild run from the build tree, else the installed ones.
+std::string default_plugin_dir()
+{
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec && self.parent_path() == VIGIL_BUILD_BIN_DIR)
+        return VIGIL_PLUGIN_BUILD_DIR;
+    return VIGIL_PLUGIN_INSTALL_DIR;
+}
 
 void usage(std::FILE* f)
 {
@@ -25,7 +37,7 @@ void usage(std::FILE* f)
                  "  --plugin-dir DIR       where plugin libraries are (default: %s)\n"
                  "  --print-default-config print the embedded configuration and exit\n"
                  "  --version              print the version and exit\n",
-                 VIGIL_PLUGIN_DIR);
+                 default_plugin_dir().c_str());
 }
 
 } // namespace
@@ -46,7 +58,7 @@ int main(int argc, char** argv)
             vigil::log::get("host")->warn("started with fd {} closed: /dev/null stands in for it", fd);
         }
     vigil::AgentOptions opts;
-    opts.plugin_dir = VIGIL_PLUGIN_DIR;
+    opts.plugin_dir = default_plugin_dir();
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         auto next = [&](const char* what) -> const char* {

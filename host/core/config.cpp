@@ -55,9 +55,10 @@ std::string_view type_name_of(const toml::node& n)
     }
 }
 
+// Where a node was read. Nodes merged in from an include_dir file carry that file's name.
 std::string where(std::string_view source, const toml::source_region& r)
 {
-    return fmt::format("{}:{}:{}", source, r.begin.line, r.begin.column);
+    return fmt::format("{}:{}:{}", r.path ? std::string_view(*r.path) : source, r.begin.line, r.begin.column);
 }
 
 // Reads one TOML table against a fixed set of keys; the first problem found is kept.
@@ -334,17 +335,21 @@ bool valid_plugin_id(std::string_view id)
     return true;
 }
 
-std::optional<Error> read_plugins(std::string_view source, const toml::table& plugins, Config& cfg)
+std::optional<Error> read_plugins(std::string_view source, const toml::table& plugins,
+                                  const std::vector<std::string>& files, Config& cfg)
 {
-    // Tables come back sorted by key; plugins start in the order the file lists them.
+    // Tables come back sorted by key; plugins start in the order the files list them (the main
+    // file first, then the include_dir files in name order).
+    auto rank = [&](const toml::node& n) {
+        const auto& path = n.source().path;
+        auto it = path ? std::find(files.begin(), files.end(), *path) : files.end();
+        return std::tuple(it - files.begin(), n.source().begin.line, n.source().begin.column);
+    };
     std::vector<std::pair<const toml::key*, const toml::node*>> ordered;
     for (const auto& [k, v] : plugins)
         ordered.emplace_back(&k, &v);
-    std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
-        const auto& sa = a.second->source().begin;
-        const auto& sb = b.second->source().begin;
-        return sa.line != sb.line ? sa.line < sb.line : sa.column < sb.column;
-    });
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [&](const auto& a, const auto& b) { return rank(*a.second) < rank(*b.second); });
     for (const auto& [kp, vp] : ordered) {
         const toml::key& k = *kp;
         const toml::node& v = *vp;
@@ -394,15 +399,75 @@ const std::vector<std::string>& security_event_kinds()
     return kinds;
 }
 
-Result<Config> parse_config(std::string_view text, std::string_view source_name)
+namespace {
+
+Result<toml::table> parse_toml(std::string_view text, std::string_view source_name)
 {
-    toml::table root;
     try {
-        root = toml::parse(text, source_name);
+        return toml::parse(text, source_name);
     } catch (const toml::parse_error& e) {
         return fail(Errc::invalid_input, "{}: {}", where(source_name, e.source()), e.description());
     }
+}
 
+// Moves every key of `from` into `into`. Tables present in both are merged key by key; any other
+// key present in both is a conflict, reported with both places.
+std::optional<Error> merge_table(toml::table& into, toml::table& from, const std::string& path)
+{
+    for (auto&& [k, v] : from) {
+        std::string key_path = path.empty() ? std::string(k.str()) : fmt::format("{}.{}", path, k.str());
+        auto have = into.find(k.str());
+        if (have == into.end()) {
+            into.insert(k, std::move(v));
+            continue;
+        }
+        if (have->second.is_table() && v.is_table()) {
+            if (auto e = merge_table(*have->second.as_table(), *v.as_table(), key_path))
+                return e;
+            continue;
+        }
+        return Error{Errc::invalid_input, 0,
+                     fmt::format("{}: {} is already set at {}", where("", k.source()), key_path,
+                                 where("", have->first.source()))};
+    }
+    return std::nullopt;
+}
+
+// The TOML files of an include_dir, in name order. The directory is held to the config's rule.
+Result<std::vector<std::filesystem::path>> include_files(const std::filesystem::path& dir)
+{
+    if (auto r = check_trusted_directory(dir, "refusing to read its files"); !r)
+        return fail(r.error().code, "include_dir {}", r.error().message());
+    std::error_code ec;
+    std::vector<std::filesystem::path> files;
+    for (const auto& ent : std::filesystem::directory_iterator(dir, ec))
+        if (ent.path().extension() == ".toml")
+            files.push_back(ent.path());
+    if (ec)
+        return fail_errno(Errc::io, ec.value(), "include_dir {}", dir.string());
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+Result<std::string> read_config_text(const std::filesystem::path& path)
+{
+    // Whoever can write the config chooses the plugins vigild loads into itself.
+    auto file = open_trusted_file(path, "refusing to read it (chmod go-w, and chown root, fix that)");
+    if (!file) {
+        const Error& e = file.error();
+        if (e.code == Errc::io)
+            return fail_errno(Errc::io, e.sys_errno, "cannot read config {}", path.string());
+        return fail(e.code, "config {}", e.context);
+    }
+    auto text = read_all(*file, path);
+    if (!text)
+        return fail_errno(Errc::io, text.error().sys_errno, "cannot read config {}", path.string());
+    return text;
+}
+
+Result<Config> config_from_table(const toml::table& root, std::string_view source_name,
+                                 const std::vector<std::string>& files)
+{
     Config cfg;
     cfg.source = std::string(source_name);
     cfg.export_security_file.kinds = security_event_kinds();
@@ -417,6 +482,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
                      {"error", std::string("error")}});
         r.read_string("plugin_dir", cfg.plugin_dir);
         r.read_string("policy_dir", cfg.policy_dir);
+        r.read_string("include_dir", cfg.include_dir);
         r.read_bool("trace_self", cfg.trace_self);
         if (const toml::table* labels = r.sub_table("node_labels")) {
             TableReader lr(source_name, *labels, "agent.node_labels");
@@ -505,7 +571,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
                         top.at(*t->get("address")), cfg.metrics.address);
     }
     if (const toml::table* t = top.sub_table("plugins"))
-        if (auto e = read_plugins(source_name, *t, cfg))
+        if (auto e = read_plugins(source_name, *t, files, cfg))
             return std::unexpected(*e);
     top.mark_seen("redaction");
     if (const toml::node* n = root.get("redaction")) {
@@ -531,20 +597,48 @@ Result<Config> parse_config(std::string_view text, std::string_view source_name)
     return cfg;
 }
 
+} // namespace
+
+Result<Config> parse_config(std::string_view text, std::string_view source_name)
+{
+    auto root = parse_toml(text, source_name);
+    if (!root)
+        return std::unexpected(root.error());
+    auto cfg = config_from_table(*root, source_name, {std::string(source_name)});
+    if (cfg && !cfg->include_dir.empty())
+        return fail(Errc::invalid_input, "{}: agent.include_dir is only read from a config file",
+                    where(source_name, root->at_path("agent.include_dir").node()->source()));
+    return cfg;
+}
+
 Result<Config> load_config_file(const std::filesystem::path& path)
 {
-    // Whoever can write the config chooses the plugins vigild loads into itself.
-    auto file = open_trusted_file(path, "refusing to read it (chmod go-w, and chown root, fix that)");
-    if (!file) {
-        const Error& e = file.error();
-        if (e.code == Errc::io)
-            return fail_errno(Errc::io, e.sys_errno, "cannot read config {}", path.string());
-        return fail(e.code, "config {}", e.context);
-    }
-    auto text = read_all(*file, path);
+    auto text = read_config_text(path);
     if (!text)
-        return fail_errno(Errc::io, text.error().sys_errno, "cannot read config {}", path.string());
-    return parse_config(*text, path.string());
+        return std::unexpected(text.error());
+    auto root = parse_toml(*text, path.string());
+    if (!root)
+        return std::unexpected(root.error());
+    std::vector<std::string> files{path.string()};
+    // The include_dir is read from the main file alone: a snippet cannot pull in more files.
+    if (auto dir = root->at_path("agent.include_dir").value<std::string>()) {
+        std::filesystem::path include_dir = path.parent_path() / *dir; // an absolute *dir replaces it
+        auto names = include_files(include_dir);
+        if (!names)
+            return std::unexpected(names.error());
+        for (const auto& name : *names) {
+            auto snippet_text = read_config_text(name);
+            if (!snippet_text)
+                return std::unexpected(snippet_text.error());
+            auto snippet = parse_toml(*snippet_text, name.string());
+            if (!snippet)
+                return std::unexpected(snippet.error());
+            if (auto e = merge_table(*root, *snippet, ""))
+                return std::unexpected(*e);
+            files.push_back(name.string());
+        }
+    }
+    return config_from_table(*root, path.string(), files);
 }
 
 Result<std::filesystem::path> resolve_plugin_library(const PluginConfig& plugin,

@@ -101,6 +101,7 @@ struct Config {
     std::string log_level = "info";
     std::string plugin_dir;          // empty: the directory compiled into vigild
     std::string policy_dir;          // empty: none; *.yaml / *.yml loaded at start
+    std::string include_dir;         // empty: none; *.toml merged in name order (config files only)
     bool trace_self = false;         // sensors and hooks see vigild's own process too
     bool process_ancestors = false;     // events carry "ancestors"
     bool process_namespaces = false;    // process objects carry "ns"
@@ -126,6 +127,8 @@ std::string_view embedded_default_config();
 
 [[nodiscard]] Result<Config> parse_config(std::string_view text, std::string_view source_name);
 // Refuses a file not owned by root (or the user running vigild), or writable by group or others.
+// With [agent] include_dir (relative to the file's directory), merges that directory's *.toml
+// files in name order, under the same rule; a key set twice is an error naming both places.
 [[nodiscard]] Result<Config> load_config_file(const std::filesystem::path& path);
 
 // Resolves a plugin's library against the plugin directory: bare names and relative paths stay

@@ -1,8 +1,12 @@
 #include "core/log.hpp"
 
 #include <bpf/libbpf.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <unistd.h>
+
+#include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
@@ -84,7 +88,45 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args)
     logger->log(lvl, "{}", buf);
     return n;
 }
+
+// "<N>" with N the syslog priority of the level, as journald reads it from a stream.
+class syslog_priority_flag : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override
+    {
+        // trace, debug -> debug(7); info(6); warn(4); err(3); critical(2)
+        static constexpr std::string_view prefix[] = {"<7>", "<7>", "<6>", "<4>", "<3>", "<2>", "<6>"};
+        std::string_view p = prefix[static_cast<size_t>(msg.level)];
+        dest.append(p.data(), p.data() + p.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override
+    {
+        return std::make_unique<syslog_priority_flag>();
+    }
+};
+
+bool stderr_is_journal()
+{
+    struct stat st {};
+    return ::fstat(STDERR_FILENO, &st) == 0 && is_journal_stream(std::getenv("JOURNAL_STREAM"), st);
+}
+
 } // namespace
+
+bool is_journal_stream(const char* journal_stream, const struct stat& stderr_stat)
+{
+    uintmax_t dev = 0, ino = 0;
+    if (!journal_stream || std::sscanf(journal_stream, "%" SCNuMAX ":%" SCNuMAX, &dev, &ino) != 2)
+        return false;
+    return dev == stderr_stat.st_dev && ino == stderr_stat.st_ino;
+}
+
+std::unique_ptr<spdlog::formatter> journal_formatter()
+{
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<syslog_priority_flag>('*').set_pattern("%*[%n] %v");
+    return f;
+}
 
 void setup(const std::string& level)
 {
@@ -112,7 +154,11 @@ std::shared_ptr<spdlog::logger> get(const std::string& name)
         return l;
     auto l = spdlog::stderr_color_mt(name);
     l->set_level(current_level);
-    l->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+    static const bool journal = stderr_is_journal();
+    if (journal)
+        l->set_formatter(journal_formatter());
+    else
+        l->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
     return l;
 }
 

@@ -388,3 +388,36 @@ TEST_CASE("workload scope in the kernel: hostSelector takes host processes, podS
             CHECK(p["counters"].value("matched", 0) >= 3);
     }
 }
+
+TEST_CASE("policy_dir is watched: a policy added, changed and deleted applies without a restart", "[e2e][policy]")
+{
+    TempDir pol;
+    const std::string base = (pol.path() / "w-").string();
+    auto v = start_with_policies(pol, {});
+    auto selector = [&](const std::string& prefix) {
+        return fmt::format("    - matchArgs:\n      - index: 0\n        operator: Prefix\n        values: [\"{}\"]", prefix);
+    };
+    auto write = [&](const std::string& text) {
+        // written aside and renamed in, as a ConfigMap update or a package install does
+        { std::ofstream(pol.path() / "watched.tmp") << text; }
+        fs::rename(pol.path() / "watched.tmp", pol.path() / "watched.yaml");
+    };
+    write(openat_policy("watched", selector(base + "one")));
+    REQUIRE(v->wait_log("watched.yaml: policy watched loaded", std::chrono::seconds(60)));
+    touch(base + "one");
+    CHECK(cat(base + "one") == 0);
+    CHECK(v->wait_event(tracepoint_event("watched", base + "one")));
+
+    write(openat_policy("watched", selector(base + "two")));
+    REQUIRE(v->wait_log("watched.yaml: policy watched replaced", std::chrono::seconds(60)));
+    touch(base + "two");
+    CHECK(cat(base + "two") == 0);
+    CHECK(v->wait_event(tracepoint_event("watched", base + "two")));
+
+    fs::remove(pol.path() / "watched.yaml");
+    REQUIRE(v->wait_log("file deleted, policy watched deleted", std::chrono::seconds(30)));
+    touch(base + "three");
+    CHECK(cat(base + "three") == 0);
+    v->stop();
+    CHECK(v->select(tracepoint_event("watched", base + "three")).empty());
+}

@@ -255,3 +255,96 @@ TEST_CASE("export filters by workload: pod_regex, labels, container_id", "[unit]
     CHECK(error_of("[export.deny]\npod_regex = [\"(x\"]\n")
               .starts_with("test.toml:2:13: pod_regex \"(x\" is not a valid regular expression"));
 }
+
+namespace {
+
+// A config directory of its own: vigild.toml plus conf.d/, removed at the end.
+struct ConfigDir {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                ("vigil-confd-test-" + std::to_string(::getpid()));
+    ConfigDir()
+    {
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir / "conf.d");
+    }
+    ~ConfigDir() { std::filesystem::remove_all(dir); }
+    std::filesystem::path write(const std::string& name, std::string_view text) const
+    {
+        auto path = dir / name;
+        std::ofstream(path) << text;
+        ::chmod(path.c_str(), 0644);
+        return path;
+    }
+};
+
+constexpr std::string_view main_with_include = R"([agent]
+include_dir = "conf.d"
+
+[plugins.tracepoint]
+library = "libvigil_tracepoint.so"
+)";
+
+} // namespace
+
+TEST_CASE("include_dir files are merged in name order", "[unit][config]")
+{
+    ConfigDir d;
+    auto main = d.write("vigild.toml", main_with_include);
+    d.write("conf.d/20-second.toml", "[plugins.second]\nlibrary = \"/opt/second.so\"\n");
+    d.write("conf.d/10-first.toml",
+            "[plugins.first]\nlibrary = \"first.so\"\n[plugins.tracepoint.config]\nlabel = \"x\"\n");
+    d.write("conf.d/README", "not toml, not read");
+    auto cfg = vigil::load_config_file(main);
+    REQUIRE(cfg);
+    CHECK(cfg->include_dir == "conf.d");
+    REQUIRE(cfg->plugins.size() == 3);
+    CHECK(cfg->plugins[0].id == "tracepoint");
+    CHECK(cfg->plugins[0].config.at("label").str_value == "x");
+    CHECK(cfg->plugins[1].id == "first");
+    CHECK(cfg->plugins[2].id == "second");
+    CHECK(cfg->plugins[2].library == "/opt/second.so");
+    CHECK(cfg->plugins[2].where == (d.dir / "conf.d/20-second.toml").string() + ":1:1");
+}
+
+TEST_CASE("a key set twice across include_dir files is an error naming both", "[unit][config]")
+{
+    ConfigDir d;
+    auto main = d.write("vigild.toml", main_with_include);
+    auto a = d.write("conf.d/10-a.toml", "[output]\nstdout = \"none\"\n");
+    auto b = d.write("conf.d/20-b.toml", "# b\n[output]\nstdout = \"json\"\n");
+    auto cfg = vigil::load_config_file(main);
+    REQUIRE_FALSE(cfg);
+    CHECK(cfg.error().message() == b.string() + ":3:1: output.stdout is already set at " + a.string() + ":2:1");
+
+    std::filesystem::remove(b);
+    d.write("conf.d/30-c.toml", "[plugins.tracepoint]\nlibrary = \"other.so\"\n");
+    cfg = vigil::load_config_file(main);
+    REQUIRE_FALSE(cfg);
+    CHECK(cfg.error().message() == (d.dir / "conf.d/30-c.toml").string() +
+                                       ":2:1: plugins.tracepoint.library is already set at " + main.string() + ":5:1");
+}
+
+TEST_CASE("include_dir errors name the file and the directory", "[unit][config]")
+{
+    ConfigDir d;
+    auto main = d.write("vigild.toml", main_with_include);
+    auto bad = d.write("conf.d/10-bad.toml", "[agent]\nlog_levle = \"debug\"\n");
+    auto cfg = vigil::load_config_file(main);
+    REQUIRE_FALSE(cfg);
+    CHECK(cfg.error().message() == bad.string() + ":2:1: unknown key agent.log_levle");
+
+    std::filesystem::remove(bad);
+    auto writable = d.write("conf.d/10-writable.toml", "[output]\nstdout = \"none\"\n");
+    ::chmod(writable.c_str(), 0666);
+    cfg = vigil::load_config_file(main);
+    REQUIRE_FALSE(cfg);
+    CHECK(cfg.error().message().starts_with("config " + writable.string() + ": writable by group or others"));
+
+    std::filesystem::remove_all(d.dir / "conf.d");
+    cfg = vigil::load_config_file(main);
+    REQUIRE_FALSE(cfg);
+    CHECK(cfg.error().message().find((d.dir / "conf.d").string()) != std::string::npos);
+
+    CHECK(error_of("[agent]\ninclude_dir = \"conf.d\"\n") ==
+          "test.toml:2:15: agent.include_dir is only read from a config file");
+}
