@@ -11,6 +11,12 @@ FUZZ_JOBS ?= 2
 SOAK_EXECS ?= 50000
 SOAK_OPENS ?= 2000000
 
+# ccache (when installed) keeps its cache in the build tree; paths below the source directory
+# hash the same from any build directory, so the package build reuses the normal build's objects.
+export CCACHE_DIR ?= $(CURDIR)/$(BUILD)/ccache
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
+
 # The Debian packages: a build of their own (prefix /usr, no tests), packages in $(PACKAGE_DIR).
 PACKAGE_BUILD ?= build-deb
 PACKAGE_DIR ?= $(PACKAGE_BUILD)/packages
