@@ -3,7 +3,10 @@
 #include "bpf/shared_maps.hpp"
 #include "core/trusted_file.hpp"
 
+#include <dlfcn.h>
+#include <elf.h>
 #include <fmt/format.h>
+#include <link.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,7 +54,64 @@ Result<void> check_string_list(const char* what, const char* const* list, uint32
     return {};
 }
 
-// Host-owned shared maps and the layout this host implements.
+// The plugin's entry function: the exported C function, or a plugin of ABI < 1.2's Boost.DLL
+// alias (a data symbol holding the function's address), accepted during ABI 1.2 only.
+Result<vigil_plugin_entry_fn> find_entry(void* handle, const std::filesystem::path& path, bool& legacy)
+{
+    legacy = false;
+    if (void* fn = ::dlsym(handle, VIGIL_ENTRY_SYMBOL))
+        return reinterpret_cast<vigil_plugin_entry_fn>(fn);
+    void* sym = ::dlsym(handle, VIGIL_LEGACY_ENTRY_SYMBOL);
+    if (!sym)
+        return fail(Errc::plugin, "{}: no entry point \"{}\" (was it built with VIGIL_PLUGIN()?)", path.string(),
+                    VIGIL_ENTRY_SYMBOL);
+    // Read as data only what the ELF symbol table says is data: a function of the old name,
+    // written from an older header, is called instead.
+    Dl_info info{};
+    void* extra = nullptr;
+    if (!::dladdr1(sym, &info, &extra, RTLD_DL_SYMENT) || !extra)
+        return fail(Errc::plugin, "{}: cannot tell what kind of symbol \"{}\" is", path.string(),
+                    VIGIL_LEGACY_ENTRY_SYMBOL);
+    const auto* elf_sym = static_cast<const ElfW(Sym)*>(extra);
+    legacy = true;
+    switch (ELF64_ST_TYPE(elf_sym->st_info)) {
+    case STT_FUNC:
+        return reinterpret_cast<vigil_plugin_entry_fn>(sym);
+    case STT_OBJECT:
+        if (elf_sym->st_size == sizeof(void*))
+            return *static_cast<vigil_plugin_entry_fn*>(sym);
+        break;
+    default:
+        break;
+    }
+    return fail(Errc::plugin, "{}: \"{}\" is neither a function nor a pointer to one; export \"{}\" instead",
+                path.string(), VIGIL_LEGACY_ENTRY_SYMBOL, VIGIL_ENTRY_SYMBOL);
+}
+
+// The four hook callbacks are one group: all set when the plugin serves hook kinds, none when it
+// does not. The error names the ones missing (or set without need).
+Result<void> check_hook_group(const vigil_plugin_api& api, const vigil_descriptor& d, const std::filesystem::path& path)
+{
+    // hook callbacks are of ABI 1.0: a plugin of that version ends its table after hook_stats
+    bool covered = api.struct_size >= offsetof(vigil_plugin_api, hook_stats) + sizeof(void*);
+    struct Member {
+        const char* name;
+        bool set;
+    };
+    const Member members[] = {{"add_hook", covered && api.add_hook},
+                              {"remove_hook", covered && api.remove_hook},
+                              {"set_hook_mode", covered && api.set_hook_mode},
+                              {"hook_stats", covered && api.hook_stats}};
+    std::string set, missing;
+    for (const auto& m : members)
+        (m.set ? set : missing) += fmt::format("{}{}", (m.set ? set : missing).empty() ? "" : ", ", m.name);
+    if (d.hook_kind_count && !missing.empty())
+        return fail(Errc::plugin, "{}: declares hook kinds but its API table has no {}", path.string(), missing);
+    if (!set.empty() && !missing.empty())
+        return fail(Errc::plugin, "{}: its API table sets {} but not {}; the hook callbacks come all four or none",
+                    path.string(), set, missing);
+    return {};
+}
 } // namespace
 
 Result<void> validate_descriptor(const vigil_descriptor& d)
@@ -148,29 +208,30 @@ Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std
     struct stat now {};
     if (::stat(path.c_str(), &now) != 0 || now.st_dev != file->st.st_dev || now.st_ino != file->st.st_ino)
         return fail(Errc::plugin, "{}: replaced while being loaded; refusing it", path.string());
-    if (!out.library.has(VIGIL_ENTRY_SYMBOL))
-        return fail(Errc::plugin, "{}: no entry point \"{}\" (was it built with VIGIL_PLUGIN()?)", path.string(),
-                    VIGIL_ENTRY_SYMBOL);
-
-    // The alias is a pointer to the entry function (BOOST_DLL_ALIAS).
-    auto& entry = out.library.get_alias<const vigil_plugin_api*()>(VIGIL_ENTRY_SYMBOL);
-    const vigil_plugin_api* api = entry();
+    auto entry = find_entry(out.library.native(), path, out.legacy_entry);
+    if (!entry)
+        return std::unexpected(entry.error());
+    const vigil_plugin_api* api = (*entry)();
     if (!api)
         return fail(Errc::plugin, "{}: entry point returned no plugin API", path.string());
-    if (api->struct_size < min_api_size || !api->descriptor || !api->init || !api->start || !api->stop ||
-        !api->destroy || !api->decode)
-        return fail(Errc::plugin, "{}: plugin API table is incomplete (struct_size {})", path.string(),
-                    api->struct_size);
+    if (api->struct_size < min_api_size)
+        return fail(Errc::plugin, "{}: plugin API table of {} bytes is smaller than the {} of ABI {}.0",
+                    path.string(), api->struct_size, min_api_size, VIGIL_ABI_MAJOR);
+    std::string missing;
+    for (auto [name, set] : {std::pair{"descriptor", api->descriptor != nullptr}, {"init", api->init != nullptr},
+                             {"start", api->start != nullptr}, {"stop", api->stop != nullptr},
+                             {"destroy", api->destroy != nullptr}, {"decode", api->decode != nullptr}})
+        if (!set)
+            missing += fmt::format("{}{}", missing.empty() ? "" : ", ", name);
+    if (!missing.empty())
+        return fail(Errc::plugin, "{}: plugin API table lacks the required {}", path.string(), missing);
     const vigil_descriptor* d = api->descriptor();
     if (!d)
         return fail(Errc::plugin, "{}: descriptor() returned NULL", path.string());
     if (auto r = validate_descriptor(*d); !r)
         return fail(Errc::plugin, "{}: {}", path.string(), r.error().context);
-    // hook callbacks are of ABI 1.0: a plugin of that version ends its table after hook_stats
-    if (d->hook_kind_count && (api->struct_size < offsetof(vigil_plugin_api, hook_stats) + sizeof(void*) || !api->add_hook ||
-                               !api->remove_hook || !api->set_hook_mode || !api->hook_stats))
-        return fail(Errc::plugin, "{}: declares hook kinds but has no add_hook/remove_hook/set_hook_mode/hook_stats",
-                    path.string());
+    if (auto r = check_hook_group(*api, *d, path); !r)
+        return std::unexpected(r.error());
     out.api = api;
     out.descriptor = d;
     return out;

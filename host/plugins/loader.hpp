@@ -1,5 +1,6 @@
-// Loading plugin libraries with Boost.DLL and checking them before any plugin code runs beyond
-// its descriptor: entry point, ABI versions, descriptor content, file ownership.
+// Loading plugin libraries (Boost.DLL opens them; the entry point is a plain C function) and
+// checking them before any plugin code runs beyond its descriptor: entry point, ABI versions,
+// descriptor content, file ownership.
 #pragma once
 
 #include "core/error.hpp"
@@ -24,6 +25,8 @@ struct PluginLibrary {
     boost::dll::shared_library library;
     const vigil_plugin_api* api = nullptr;
     const vigil_descriptor* descriptor = nullptr;
+    // Found through the Boost.DLL alias of ABI < 1.2 (VIGIL_LEGACY_ENTRY_SYMBOL), not the C function.
+    bool legacy_entry = false;
 };
 
 // Opens `path` and checks it (and, when `sha256` is given, that its content has that SHA-256, in

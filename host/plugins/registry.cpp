@@ -230,6 +230,10 @@ Result<void> PluginRegistry::load_one(const PluginConfig& pc)
         return r;
     }
     log_->info("loaded plugin {} {} from {}", p.id(), p.descriptor().version, p.path().string());
+    if (p.lib_.legacy_entry)
+        log_->warn("plugin {}: {} exports the Boost.DLL alias \"{}\" of ABI < 1.2, which hosts of ABI 1.3 will "
+                   "refuse; rebuild it against this SDK (entry point \"{}\")",
+                   p.id(), p.path().string(), VIGIL_LEGACY_ENTRY_SYMBOL, VIGIL_ENTRY_SYMBOL);
     return start(p);
 }
 

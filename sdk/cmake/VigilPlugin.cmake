@@ -1,4 +1,4 @@
-# vigil_add_plugin(NAME SOURCES <c++ files> [BPF <file.bpf.c> ...] [BPF_HEADERS ...])
+# vigil_add_plugin(NAME SOURCES <C or C++ files> [BPF <file.bpf.c> ...] [BPF_HEADERS ...])
 #
 # Builds a plugin shared library NAME (lib<NAME>.so) against Vigil::sdk, compiling each BPF
 # source into an object whose skeleton is embedded in the library. A BPF source foo.bpf.c gives
@@ -19,6 +19,7 @@ function(vigil_add_plugin name)
   target_compile_features(${name} PRIVATE cxx_std_23)
   # Only the entry point is exported; everything else stays inside the plugin.
   set_target_properties(${name} PROPERTIES
+    C_VISIBILITY_PRESET hidden
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON
     PREFIX "lib")

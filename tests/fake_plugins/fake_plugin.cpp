@@ -170,6 +170,9 @@ private:
 #if defined(FAKE_ABI_1_0)
 // A plugin built before ABI 1.1: its vigil_plugin_api ends before container_wanted. The
 // pointer is still set behind the end, so a host that read past struct_size would call it.
+// Its entry point is what SDKs before ABI 1.2 exported: a Boost.DLL alias, not a C function.
+#define BOOST_DLL_USE_STD_FS
+#include <boost/dll/alias.hpp>
 namespace {
 const vigil_plugin_api* old_entry() noexcept
 {

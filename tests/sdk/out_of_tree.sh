@@ -13,6 +13,11 @@ mkdir -p "$work"
 
 cmake --install "$build" --prefix "$stage" >"$work/install.log"
 [[ -f $stage/include/vigil/plugin_abi.h ]] || { echo "FAIL: SDK header not installed"; exit 1; }
+# A plugin needs libbpf and a compiler, not Boost: neither the package nor the headers ask for it.
+if grep -rli boost "$(dirname "$(find "$stage" -name VigilSDKConfig.cmake)")" ||
+   grep -rl '#include <boost' "$stage/include/vigil"; then
+  echo "FAIL: the installed SDK depends on Boost (files above)"; exit 1
+fi
 
 cmake -S "$src/examples/plugin-out-of-tree" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$stage" >"$work/configure.log" 2>&1 || { cat "$work/configure.log"; exit 1; }

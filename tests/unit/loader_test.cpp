@@ -63,7 +63,7 @@ TEST_CASE("the loader refuses each broken plugin with the reason", "[unit][loade
 {
     CHECK(refusal("libfake_no_entry.so") ==
           fake("libfake_no_entry.so").string() +
-              ": no entry point \"vigil_plugin_entry\" (was it built with VIGIL_PLUGIN()?)");
+              ": no entry point \"vigil_plugin_get_api\" (was it built with VIGIL_PLUGIN()?)");
     CHECK(refusal("libfake_abi_major.so") ==
           fake("libfake_abi_major.so").string() +
               fmt::format(": plugin ABI major 99 does not match the host's ABI 1.{}; rebuild the plugin against SDK 1.x",
@@ -79,6 +79,29 @@ TEST_CASE("the loader refuses each broken plugin with the reason", "[unit][loade
           fake("libfake_layout.so").string() +
               ": shared map \"vigil_procs\" layout 99 does not match the host's layout 1; rebuild the plugin "
               "against this SDK");
+}
+
+TEST_CASE("the entry point is a C function; the Boost.DLL alias of ABI < 1.2 still loads", "[unit][loader]")
+{
+    auto c = vigil::load_plugin_library(fake("libfake_c.so"));
+    REQUIRE(c);
+    CHECK(std::string(c->descriptor->id) == "cplug");
+    CHECK_FALSE(c->legacy_entry);
+    auto cxx = vigil::load_plugin_library(fake("libfake_good.so"));
+    REQUIRE(cxx);
+    CHECK_FALSE(cxx->legacy_entry);
+    auto old = vigil::load_plugin_library(fake("libfake_abi10.so"));
+    REQUIRE(old);
+    CHECK(old->legacy_entry);
+    CHECK(std::string(old->descriptor->id) == "old");
+}
+
+TEST_CASE("an API table with some hook callbacks but not all is refused with the missing ones named", "[unit][loader]")
+{
+    CHECK(refusal("libfake_c_partial_hooks.so") ==
+          fake("libfake_c_partial_hooks.so").string() +
+              ": its API table sets add_hook, hook_stats but not remove_hook, set_hook_mode; the hook callbacks "
+              "come all four or none");
 }
 
 TEST_CASE("a missing or non-library file is refused", "[unit][loader]")

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -174,4 +175,34 @@ library = "libfake_abi10.so"
     // only the provider of ABI 1.1 is asked: the old plugin's struct ends before the callback
     REQUIRE(got.size() == 1);
     CHECK(got[0] == "c0ffee prov-knows");
+}
+
+TEST_CASE("a plugin written in C against plugin_abi.h alone loads, attaches and emits", "[unit][registry]")
+{
+    boost::asio::io_context io;
+    vigil::Features features;
+    vigil::SharedMaps maps = make_maps();
+    std::vector<std::string> events; // "plugin kind body" per event
+    vigil::PluginRegistry registry{io, maps, features, FAKE_PLUGIN_DIR,
+                                   [&](const std::string& id, const vigil_event& ev) {
+                                       events.push_back(id + " " + ev.kind + " " +
+                                                        std::string(ev.body_json, ev.body_json_len));
+                                   }};
+    auto cfg = vigil::parse_config(
+        fmt::format("[plugins.cplug]\nlibrary = \"libfake_c.so\"\n[plugins.cplug.config]\ntarget_pid = {}\n", ::getpid()),
+        "t.toml");
+    REQUIRE(cfg);
+    REQUIRE(registry.load(*cfg));
+    vigil::Plugin* p = registry.find("cplug");
+    REQUIRE(p);
+    CHECK(p->state() == vigil::PluginState::running);
+    CHECK(p->link_count() == 1);
+    for (int i = 0; i < 3; ++i)
+        (void)::getppid();
+    registry.drain_rings();
+    CHECK(events == std::vector<std::string>{"cplug c_getppid \"seq\":0", "cplug c_getppid \"seq\":1",
+                                             "cplug c_getppid \"seq\":2"});
+    REQUIRE(registry.disable("cplug"));
+    CHECK(p->link_count() == 0);
+    registry.stop_all();
 }
