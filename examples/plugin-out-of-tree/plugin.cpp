@@ -7,12 +7,12 @@
 #include <vigil/sdk/plugin.hpp>
 
 #include <cstring>
+#include <iterator>
 #include <string>
 
 namespace {
 
 const char* const event_kinds[] = {"example_exec"};
-const vigil_map_use shared[] = {{sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT}};
 const vigil_config_field fields[] = {
     {sizeof(vigil_config_field), "label", VIGIL_CONFIG_STRING, "text added to every event", "\"example\""},
 };
@@ -33,8 +33,8 @@ public:
             x.license = "GPL-2.0-only";
             x.event_kinds = event_kinds;
             x.event_kind_count = 1;
-            x.shared_maps = shared;
-            x.shared_map_count = 1;
+            x.shared_maps = vigil::sdk::shared_map_uses; // what vigil/bpf/maps.h declares
+            x.shared_map_count = std::size(vigil::sdk::shared_map_uses);
             x.config_fields = fields;
             x.config_field_count = 1;
             return x;

@@ -1,8 +1,6 @@
 #include "bpf/shared_maps.hpp"
 
-#include <vigil/wire/errors.h>
-#include <vigil/wire/process.h>
-#include <vigil/wire/self.h>
+#include <vigil/wire/shared_maps.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -16,20 +14,14 @@ namespace vigil {
 Result<SharedMaps> SharedMaps::create()
 {
     SharedMaps m;
-    int fd = bpf_map_create(BPF_MAP_TYPE_HASH, VIGIL_PROCS_MAP, sizeof(uint32_t), sizeof(vigil_proc),
-                            VIGIL_PROCS_MAX, nullptr);
-    if (fd < 0)
-        return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_PROCS_MAP);
-    m.procs_.reset(fd);
-    fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, VIGIL_ERRORS_MAP, sizeof(uint32_t), sizeof(uint64_t),
-                        VIGIL_ERR_SLOTS, nullptr);
-    if (fd < 0)
-        return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_ERRORS_MAP);
-    m.errors_.reset(fd);
-    fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, VIGIL_SELF_MAP, sizeof(uint32_t), sizeof(vigil_self), 1, nullptr);
-    if (fd < 0)
-        return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_SELF_MAP);
-    m.self_.reset(fd);
+    for (size_t i = 0; i < std::size(sdk::shared_maps); ++i) {
+        const auto& spec = sdk::shared_maps[i];
+        int fd = bpf_map_create(static_cast<bpf_map_type>(spec.map_type), spec.name, spec.key_size, spec.value_size,
+                                spec.max_entries, nullptr);
+        if (fd < 0)
+            return fail_errno(Errc::kernel, errno, "creating shared map {}", spec.name);
+        m.fds_[i].reset(fd);
+    }
     return m;
 }
 
@@ -37,33 +29,39 @@ Result<void> SharedMaps::exclude_self(uint32_t tgid)
 {
     uint32_t zero = 0;
     vigil_self v{tgid, 0};
-    if (bpf_map_update_elem(self_.get(), &zero, &v, BPF_ANY) != 0)
+    if (bpf_map_update_elem(fd_of(VIGIL_SELF_MAP), &zero, &v, BPF_ANY) != 0)
         return fail_errno(Errc::kernel, errno, "writing {}", VIGIL_SELF_MAP);
     return {};
 }
 
+const vigil_shared_map_spec* SharedMaps::spec_of(std::string_view name)
+{
+    for (const auto& spec : sdk::shared_maps)
+        if (name == spec.name)
+            return &spec;
+    return nullptr;
+}
+
 uint32_t SharedMaps::layout_of(std::string_view name)
 {
-    if (name == VIGIL_PROCS_MAP)
-        return VIGIL_PROCS_LAYOUT;
-    if (name == VIGIL_ERRORS_MAP)
-        return VIGIL_ERRORS_LAYOUT;
-    if (name == VIGIL_SELF_MAP)
-        return VIGIL_SELF_LAYOUT;
-    return 0;
+    const auto* spec = spec_of(name);
+    return spec ? spec->layout_version : 0;
+}
+
+int SharedMaps::fd_of(std::string_view name) const
+{
+    const auto* spec = spec_of(name);
+    return spec ? fds_[static_cast<size_t>(spec - sdk::shared_maps)].get() : -1;
 }
 
 int SharedMaps::dup_fd(std::string_view name, uint32_t layout_version) const
 {
-    const Fd* map = name == VIGIL_PROCS_MAP ? &procs_
-                    : name == VIGIL_ERRORS_MAP ? &errors_
-                    : name == VIGIL_SELF_MAP   ? &self_
-                                               : nullptr;
-    if (!map)
+    int have = fd_of(name);
+    if (have < 0)
         return -ENOENT;
     if (layout_of(name) != layout_version)
         return -EPROTO;
-    int fd = ::fcntl(map->get(), F_DUPFD_CLOEXEC, 0);
+    int fd = ::fcntl(have, F_DUPFD_CLOEXEC, 0);
     return fd < 0 ? -errno : fd;
 }
 
@@ -73,7 +71,7 @@ uint64_t SharedMaps::error_count(uint32_t slot) const
     if (ncpu <= 0 || slot >= VIGIL_ERR_SLOTS)
         return 0;
     std::vector<uint64_t> values(static_cast<size_t>(ncpu));
-    if (bpf_map_lookup_elem(errors_.get(), &slot, values.data()) != 0)
+    if (bpf_map_lookup_elem(errors_fd(), &slot, values.data()) != 0)
         return 0;
     uint64_t sum = 0;
     for (uint64_t v : values)

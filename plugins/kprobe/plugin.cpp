@@ -14,11 +14,6 @@ const char* const event_kinds[] = {"process_kprobe", "process_lsm"};
 const char* const arg_types[] = {"int",    "int8",    "uint8",     "int16",    "uint16", "int32",
                                  "uint32", "int64",   "uint64",    "size_t",   "syscall64", "fd",
                                  "string", "filename", "char_buf", "cred", "file", "path", "dentry"};
-const vigil_map_use shared[] = {
-    {sizeof(vigil_map_use), VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
-};
 
 template <class T, size_t N>
 constexpr uint32_t count_of(const T (&)[N])
@@ -47,8 +42,8 @@ public:
             x.event_kind_count = count_of(event_kinds);
             x.arg_types = arg_types;
             x.arg_type_count = count_of(arg_types);
-            x.shared_maps = shared;
-            x.shared_map_count = count_of(shared);
+            x.shared_maps = vigil::sdk::shared_map_uses;
+            x.shared_map_count = std::size(vigil::sdk::shared_map_uses);
             return x;
         }();
         return d;

@@ -20,11 +20,6 @@ namespace vs = vigil::socket;
 const char* const event_kinds[] = {"process_socket", "process_connect"};
 const char* const hook_kinds[] = {"connects"};
 const char* const arg_types[] = {"sock", "socket", "sockaddr", "sockaddr_un", "skb"};
-const vigil_map_use shared[] = {
-    {sizeof(vigil_map_use), VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
-};
 const vigil_config_field config_fields[] = {
     {sizeof(vigil_config_field), "events", VIGIL_CONFIG_STRING_LIST,
      "what the sensor reports: connect, accept, bind, listen, state (TCP state changes), send (datagrams "
@@ -61,8 +56,8 @@ public:
             x.event_kind_count = std::size(event_kinds);
             x.arg_types = arg_types;
             x.arg_type_count = std::size(arg_types);
-            x.shared_maps = shared;
-            x.shared_map_count = std::size(shared);
+            x.shared_maps = vigil::sdk::shared_map_uses;
+            x.shared_map_count = std::size(vigil::sdk::shared_map_uses);
             x.config_fields = config_fields;
             x.config_field_count = std::size(config_fields);
             return x;

@@ -32,11 +32,6 @@ std::string read_text(const char* path)
 
 const char* const event_kinds[] = {"process_exec", "process_exit", "process_clone", "process_tracepoint"};
 const char* const hook_kinds[] = {"tracepoints"};
-const vigil_map_use shared[] = {
-    {sizeof(vigil_map_use), VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
-};
 const vigil_config_field config_fields[] = {
     {sizeof(vigil_config_field), "ring_buffer_mb", VIGIL_CONFIG_INT,
      "size of the process event ring buffer in MiB (a power of two; 0: 1 MiB per CPU, 2 to 32)", "0"},
@@ -67,8 +62,8 @@ public:
             x.license = "GPL-2.0-only";
             x.event_kinds = event_kinds;
             x.event_kind_count = std::size(event_kinds);
-            x.shared_maps = shared;
-            x.shared_map_count = std::size(shared);
+            x.shared_maps = vigil::sdk::shared_map_uses;
+            x.shared_map_count = std::size(vigil::sdk::shared_map_uses);
             x.config_fields = config_fields;
             x.config_field_count = std::size(config_fields);
             return x;

@@ -3,9 +3,7 @@
 #pragma once
 
 #include <vigil/sdk/plugin.hpp>
-#include <vigil/wire/errors.h>
-#include <vigil/wire/process.h>
-#include <vigil/wire/self.h>
+#include <vigil/wire/shared_maps.h>
 
 #include <bpf/libbpf.h>
 #include <unistd.h>
@@ -14,16 +12,14 @@
 
 namespace vigil::sdk {
 
-// Every map the host owns, with the layout this SDK was built against.
-struct SharedMapSpec {
-    const char* name;
-    uint32_t layout_version;
-};
-inline constexpr SharedMapSpec shared_maps[] = {
-    {VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
-    {VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
-    {VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
-};
+// Every map the host owns, with the layout this SDK was built against (vigil/wire/shared_maps.h).
+inline constexpr vigil_shared_map_spec shared_maps[] = {VIGIL_SHARED_MAPS(VIGIL_SHARED_MAP_SPEC)};
+
+// The same, as a descriptor's shared_maps list: a plugin whose BPF objects include
+// vigil/bpf/maps.h uses them all.
+#define VIGIL_SHARED_MAP_USE(name, type, key, value, max, layout) {sizeof(vigil_map_use), #name, layout},
+inline constexpr vigil_map_use shared_map_uses[] = {VIGIL_SHARED_MAPS(VIGIL_SHARED_MAP_USE)};
+#undef VIGIL_SHARED_MAP_USE
 
 // Before bpf_object__load: every map of `obj` named like a host-owned map reuses the host's fd.
 // Throws when the host refuses (unknown map, other layout) or libbpf finds the definitions differ.
