@@ -11,9 +11,11 @@ namespace {
 
 const char* const hook_kinds[] = {"kprobes", "lsmhooks"};
 const char* const event_kinds[] = {"process_kprobe", "process_lsm"};
-const char* const arg_types[] = {"int",    "int8",    "uint8",     "int16",    "uint16", "int32",
-                                 "uint32", "int64",   "uint64",    "size_t",   "syscall64", "fd",
-                                 "string", "filename", "char_buf", "cred", "file", "path", "dentry"};
+// What read_plan() in arg_types.cpp reads; the host refuses a hook needing any other type.
+const char* const arg_types[] = {"int",      "int8",     "uint8",  "int16",     "uint16", "int32",    "uint32",
+                                 "int64",    "uint64",   "size_t", "syscall64", "fd",     "string",   "filename",
+                                 "char_buf", "cred",     "file",   "path",      "dentry", "sock",     "socket",
+                                 "sockaddr", "skb"};
 
 template <class T, size_t N>
 constexpr uint32_t count_of(const T (&)[N])

@@ -19,7 +19,8 @@ namespace vs = vigil::socket;
 
 const char* const event_kinds[] = {"process_socket", "process_connect"};
 const char* const hook_kinds[] = {"connects"};
-const char* const arg_types[] = {"sock", "socket", "sockaddr", "sockaddr_un", "skb"};
+// A connects hook has one fixed argument, the socket being connected (the policy parser adds it).
+const char* const arg_types[] = {"sock"};
 const vigil_config_field config_fields[] = {
     {sizeof(vigil_config_field), "events", VIGIL_CONFIG_STRING_LIST,
      "what the sensor reports: connect, accept, bind, listen, state (TCP state changes), send (datagrams "

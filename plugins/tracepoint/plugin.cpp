@@ -62,6 +62,8 @@ public:
             x.license = "GPL-2.0-only";
             x.event_kinds = event_kinds;
             x.event_kind_count = std::size(event_kinds);
+            x.arg_types = vigil::tracepoint::arg_type_names.data();
+            x.arg_type_count = vigil::tracepoint::arg_type_names.size();
             x.shared_maps = vigil::sdk::shared_map_uses;
             x.shared_map_count = std::size(vigil::sdk::shared_map_uses);
             x.config_fields = config_fields;

@@ -30,7 +30,14 @@
 
 namespace {
 
+#ifdef FAKE_SERVES_TRACEPOINTS
+// Serves tracepoint hooks but reads only integer arguments: the host must refuse a hook that
+// needs any other argument type before asking the plugin.
+const char* const hook_kinds[] = {"tracepoints"};
+const char* const arg_types[] = {"int"};
+#else
 const char* const hook_kinds[] = {"fakehooks"};
+#endif
 const vigil_map_use maps[] = {{sizeof(vigil_map_use), VIGIL_PROCS_MAP, FAKE_PROCS_LAYOUT}};
 const vigil_config_field fields[] = {
     {sizeof(vigil_config_field), "greeting", VIGIL_CONFIG_STRING, "a word to log at start", "\"hello\""},
@@ -59,6 +66,10 @@ public:
             x.license = "Apache-2.0";
             x.hook_kinds = hook_kinds;
             x.hook_kind_count = 1;
+#ifdef FAKE_SERVES_TRACEPOINTS
+            x.arg_types = arg_types;
+            x.arg_type_count = 1;
+#endif
             x.shared_maps = maps;
             x.shared_map_count = 1;
             x.config_fields = fields;

@@ -1,12 +1,6 @@
 // The plugin registry with real plugin libraries and real shared maps (needs CAP_BPF: root).
-#include "bpf/shared_maps.hpp"
-#include "core/config.hpp"
-#include "core/features.hpp"
-#include "plugins/registry.hpp"
+#include "registry_fixture.hpp"
 
-#include <catch2/catch.hpp>
-
-#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 
 #include <string>
@@ -15,27 +9,7 @@
 
 namespace {
 
-vigil::SharedMaps make_maps()
-{
-    auto m = vigil::SharedMaps::create();
-    if (!m)
-        FAIL("creating the shared maps needs root: " << m.error().message());
-    return std::move(*m);
-}
-
-struct Fixture {
-    boost::asio::io_context io;
-    vigil::Features features;
-    vigil::SharedMaps maps = make_maps();
-    vigil::PluginRegistry registry{io, maps, features, FAKE_PLUGIN_DIR, [](const std::string&, const vigil_event&) {}};
-
-    vigil::Result<void> load(std::string_view toml)
-    {
-        auto cfg = vigil::parse_config(toml, "t.toml");
-        REQUIRE(cfg);
-        return registry.load(*cfg);
-    }
-};
+using Fixture = test::RegistryFixture;
 
 std::string lib(const char* name) { return std::string(FAKE_PLUGIN_DIR) + "/" + name; }
 
@@ -179,30 +153,22 @@ library = "libfake_abi10.so"
 
 TEST_CASE("a plugin written in C against plugin_abi.h alone loads, attaches and emits", "[unit][registry]")
 {
-    boost::asio::io_context io;
-    vigil::Features features;
-    vigil::SharedMaps maps = make_maps();
-    std::vector<std::string> events; // "plugin kind body" per event
-    vigil::PluginRegistry registry{io, maps, features, FAKE_PLUGIN_DIR,
-                                   [&](const std::string& id, const vigil_event& ev) {
-                                       events.push_back(id + " " + ev.kind + " " +
-                                                        std::string(ev.body_json, ev.body_json_len));
-                                   }};
-    auto cfg = vigil::parse_config(
-        fmt::format("[plugins.cplug]\nlibrary = \"libfake_c.so\"\n[plugins.cplug.config]\ntarget_pid = {}\n", ::getpid()),
-        "t.toml");
-    REQUIRE(cfg);
-    REQUIRE(registry.load(*cfg));
-    vigil::Plugin* p = registry.find("cplug");
+    std::vector<std::string> events; // "plugin kind body" per event; outlives the registry
+    Fixture f;
+    f.on_event = [&](const std::string& id, const vigil_event& ev) {
+        events.push_back(id + " " + ev.kind + " " + std::string(ev.body_json, ev.body_json_len));
+    };
+    REQUIRE(f.load(fmt::format("[plugins.cplug]\nlibrary = \"libfake_c.so\"\n[plugins.cplug.config]\ntarget_pid = {}\n",
+                               ::getpid())));
+    vigil::Plugin* p = f.registry.find("cplug");
     REQUIRE(p);
     CHECK(p->state() == vigil::PluginState::running);
     CHECK(p->link_count() == 1);
     for (int i = 0; i < 3; ++i)
         (void)::getppid();
-    registry.drain_rings();
+    f.registry.drain_rings();
     CHECK(events == std::vector<std::string>{"cplug c_getppid \"seq\":0", "cplug c_getppid \"seq\":1",
                                              "cplug c_getppid \"seq\":2"});
-    REQUIRE(registry.disable("cplug"));
+    REQUIRE(f.registry.disable("cplug"));
     CHECK(p->link_count() == 0);
-    registry.stop_all();
 }
