@@ -114,6 +114,11 @@ Result<void> check_hook_group(const vigil_plugin_api& api, const vigil_descripto
 }
 } // namespace
 
+bool has_needs(const vigil_descriptor& d)
+{
+    return d.struct_size >= offsetof(vigil_descriptor, needs_events) + sizeof(void*) && d.needs_event_count;
+}
+
 Result<void> validate_descriptor(const vigil_descriptor& d)
 {
     if (d.struct_size < min_descriptor_size)
@@ -145,6 +150,9 @@ Result<void> validate_descriptor(const vigil_descriptor& d)
         return r;
     if (auto r = check_string_list("arg_types", d.arg_types, d.arg_type_count, name_re); !r)
         return r;
+    if (has_needs(d))
+        if (auto r = check_string_list("needs_events", d.needs_events, d.needs_event_count, name_re); !r)
+            return r;
     if (d.shared_map_count && !d.shared_maps)
         return fail(Errc::plugin, "descriptor: shared_map_count is {} but shared_maps is NULL", d.shared_map_count);
     for (uint32_t i = 0; i < d.shared_map_count; ++i) {
@@ -251,6 +259,8 @@ std::string describe_descriptor(const vigil_descriptor& d)
                                   d.id, d.name, d.version, d.license, d.description, d.abi_major,
                                   d.min_host_minor, list(d.hook_kinds, d.hook_kind_count),
                                   list(d.event_kinds, d.event_kind_count), list(d.arg_types, d.arg_type_count));
+    if (has_needs(d))
+        out += fmt::format("needs:       events {} from another plugin\n", list(d.needs_events, d.needs_event_count));
     out += "shared maps:";
     if (!d.shared_map_count)
         out += " (none)";

@@ -41,6 +41,9 @@ struct PluginLibrary {
 // writable by group or others: whoever can write it can run code inside the agent.
 [[nodiscard]] Result<void> check_plugin_file(const std::filesystem::path& path);
 
+// Whether the descriptor (ABI 1.2 or later) lists event kinds it needs from other plugins.
+bool has_needs(const vigil_descriptor& d);
+
 // Human-readable description of a descriptor, for `vigil plugin check`.
 std::string describe_descriptor(const vigil_descriptor& d);
 

@@ -2,7 +2,8 @@
  * Zig author would export. It posts one record per getppid() of [config] target_pid (the
  * bad_records BPF object) and emits a "c_getppid" event for each, with the record's sequence
  * number. Built a second time with C_PARTIAL_HOOKS, its API table sets only some of the hook
- * callbacks, which the host must refuse. */
+ * callbacks, which the host must refuse; with C_NEEDS_PROCESS it needs the process lifecycle
+ * events from another plugin. */
 #include "bad_records.skel.h"
 
 #include <vigil/plugin_abi.h>
@@ -18,13 +19,25 @@ static const char *const event_kinds[] = {"c_getppid"};
 static const vigil_map_use maps[] = {{sizeof(vigil_map_use), VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT}};
 static const vigil_config_field fields[] = {
     {sizeof(vigil_config_field), "target_pid", VIGIL_CONFIG_INT, "process whose getppid() calls make events", "0"},
+    {sizeof(vigil_config_field), "other_key", VIGIL_CONFIG_STRING, "events name target_pid again under this key", NULL},
 };
+
+#ifdef C_NEEDS_PROCESS
+/* reads the shared process cache: needs the lifecycle events that keep it current */
+static const char *const needs[] = {"process_exec", "process_exit"};
+#endif
 
 static const vigil_descriptor descriptor = {
     .struct_size = sizeof(vigil_descriptor),
     .abi_major = VIGIL_ABI_MAJOR,
     .min_host_minor = 2, /* the C entry point */
+#ifdef C_NEEDS_PROCESS
+    .id = "cneeds",
+    .needs_events = needs,
+    .needs_event_count = 2,
+#else
     .id = "cplug",
+#endif
     .name = "Plugin in C",
     .version = "0.1.0",
     .description = "test plugin written against plugin_abi.h only",
@@ -34,12 +47,13 @@ static const vigil_descriptor descriptor = {
     .shared_maps = maps,
     .shared_map_count = 1,
     .config_fields = fields,
-    .config_field_count = 1,
+    .config_field_count = 2,
 };
 
 struct cplug {
     const vigil_host_api *host;
     uint32_t target_pid;
+    char other_key[64];
     struct bad_records *skel;
     struct bpf_link *link;
 };
@@ -58,6 +72,8 @@ static vigil_result c_init(const vigil_host_api *host, const vigil_config_value 
     for (uint32_t i = 0; i < n; ++i)
         if (config[i].is_set && strcmp(config[i].key, "target_pid") == 0)
             p->target_pid = (uint32_t)config[i].int_value;
+        else if (config[i].is_set && strcmp(config[i].key, "other_key") == 0)
+            snprintf(p->other_key, sizeof p->other_key, "%s", config[i].str_value);
     *self = p;
     return VIGIL_OK;
 }
@@ -148,6 +164,8 @@ static vigil_result c_decode(void *self, uint32_t ring_id, const void *data, siz
         .body_json_len = (size_t)n,
         .summary = "getppid",
         .summary_len = 7,
+        .other_key = p->other_key[0] ? p->other_key : NULL,
+        .other_pid = p->target_pid,
     };
     emit(emit_ctx, &ev);
     return VIGIL_OK;

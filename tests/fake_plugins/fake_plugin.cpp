@@ -38,6 +38,9 @@ const char* const arg_types[] = {"int"};
 #else
 const char* const hook_kinds[] = {"fakehooks"};
 #endif
+#ifdef FAKE_EMITS_PROCESS
+const char* const event_kinds[] = {"process_exec", "process_clone", "process_exit"};
+#endif
 const vigil_map_use maps[] = {{sizeof(vigil_map_use), VIGIL_PROCS_MAP, FAKE_PROCS_LAYOUT}};
 const vigil_config_field fields[] = {
     {sizeof(vigil_config_field), "greeting", VIGIL_CONFIG_STRING, "a word to log at start", "\"hello\""},
@@ -66,6 +69,10 @@ public:
             x.license = "Apache-2.0";
             x.hook_kinds = hook_kinds;
             x.hook_kind_count = 1;
+#ifdef FAKE_EMITS_PROCESS
+            x.event_kinds = event_kinds;
+            x.event_kind_count = std::size(event_kinds);
+#endif
 #ifdef FAKE_SERVES_TRACEPOINTS
             x.arg_types = arg_types;
             x.arg_type_count = 1;

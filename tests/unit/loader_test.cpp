@@ -2,6 +2,8 @@
 
 #include "core/trusted_file.hpp"
 
+#include <vigil/sdk/descriptor.hpp>
+
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -234,4 +236,27 @@ TEST_CASE("descriptor validation", "[unit][loader]")
         d.config_field_count = 2;
         CHECK(invalid(d) == "descriptor: config field \"x\" is declared twice");
     }
+}
+
+TEST_CASE("the SDK's descriptor builder gives a descriptor the host accepts", "[unit][loader]")
+{
+    // copied out of the chain, as `static const Descriptor d = Descriptor(...)...;` does
+    const vigil::sdk::Descriptor b = vigil::sdk::Descriptor("signal", "Signal sensor", "1.0.0")
+                                         .license("GPL-2.0-only")
+                                         .min_host_minor(2)
+                                         .events({"signal_send"})
+                                         .shared_maps()
+                                         .needs_process_cache()
+                                         .config_int("ring_mb", "ring size", "0")
+                                         .config_bool("verbose", "more", "false");
+    const vigil_descriptor& d = b.get();
+    REQUIRE(vigil::validate_descriptor(d));
+    CHECK(d.event_kind_count == 1);
+    CHECK(std::string(d.event_kinds[0]) == "signal_send");
+    CHECK(d.shared_map_count == std::size(vigil::sdk::shared_maps));
+    CHECK(d.config_field_count == 2);
+    CHECK(std::string(d.config_fields[1].key) == "verbose");
+    CHECK(d.config_fields[1].type == VIGIL_CONFIG_BOOL);
+    CHECK(vigil::describe_descriptor(d).find("needs:       events process_exec, process_clone, process_exit from "
+                                              "another plugin") != std::string::npos);
 }

@@ -172,3 +172,49 @@ TEST_CASE("a plugin written in C against plugin_abi.h alone loads, attaches and 
     REQUIRE(f.registry.disable("cplug"));
     CHECK(p->link_count() == 0);
 }
+
+TEST_CASE("an event's second process needs a plain key the host does not write itself", "[unit][registry]")
+{
+    auto run = [](const char* key) {
+        std::vector<std::string> keys; // other_key per event passed on
+        Fixture f;
+        f.on_event = [&](const std::string&, const vigil_event& ev) { keys.emplace_back(ev.other_key); };
+        REQUIRE(f.load(fmt::format("[plugins.cplug]\nlibrary = \"libfake_c.so\"\n[plugins.cplug.config]\n"
+                                   "target_pid = {}\nother_key = \"{}\"\n",
+                                   ::getpid(), key)));
+        for (int i = 0; i < 2; ++i)
+            (void)::getppid();
+        f.registry.drain_rings();
+        return std::pair{keys, f.registry.find("cplug")->decode_errors()};
+    };
+    CHECK(run("target") == std::pair{std::vector<std::string>{"target", "target"}, uint64_t{0}});
+    CHECK(run("Target Process") == std::pair{std::vector<std::string>{}, uint64_t{2}});
+    CHECK(run("parent") == std::pair{std::vector<std::string>{}, uint64_t{2}});
+}
+
+TEST_CASE("a plugin needing the process lifecycle events runs only beside a plugin emitting them", "[unit][registry]")
+{
+    Fixture alone;
+    auto r = alone.load("[plugins.cneeds]\nlibrary = \"libfake_c_needs.so\"\n");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() ==
+          "plugin cneeds: needs events process_exec, process_exit from another plugin, and no running plugin emits "
+          "them (the shared process cache is kept current by the plugin emitting "
+          "process_exec/process_clone/process_exit: enable [plugins.tracepoint])");
+
+    Fixture f; // the dependent first: the order in the file does not matter
+    REQUIRE(f.load("[plugins.cneeds]\nlibrary = \"libfake_c_needs.so\"\n"
+                   "[plugins.lifecycle]\nlibrary = \"libfake_lifecycle.so\"\n"));
+    CHECK(f.registry.find("cneeds")->state() == vigil::PluginState::running);
+    r = f.registry.disable("lifecycle");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().starts_with("plugin lifecycle is needed by the running plugin cneeds ("));
+    CHECK(f.registry.find("lifecycle")->state() == vigil::PluginState::running);
+    REQUIRE(f.registry.disable("cneeds"));
+    REQUIRE(f.registry.disable("lifecycle"));
+    r = f.registry.enable("cneeds");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().starts_with("plugin cneeds: needs events process_exec, process_exit"));
+    REQUIRE(f.registry.enable("lifecycle"));
+    REQUIRE(f.registry.enable("cneeds"));
+}

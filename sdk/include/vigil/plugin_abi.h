@@ -94,6 +94,14 @@ typedef struct vigil_descriptor {
     uint32_t shared_map_count;
     const vigil_config_field *config_fields;
     uint32_t config_field_count;
+    /* ABI 1.2 (a host reads them only when struct_size covers them): event kinds the plugin
+     * needs another running plugin to emit. A plugin reading the shared process cache
+     * (vigil_procs, vigil/bpf/process.h) needs "process_exec", "process_clone" and
+     * "process_exit": the sensor emitting them (the tracepoint plugin) keeps the cache current.
+     * The host refuses to start the plugin without such a provider, and to disable the provider
+     * while the plugin runs. */
+    uint32_t needs_event_count;
+    const char *const *needs_events;
 } vigil_descriptor;
 
 /* One validated config value, in the order of the plugin's config_fields. */
@@ -157,6 +165,14 @@ typedef struct vigil_event {
     const char *summary; size_t summary_len;  /* short human text for compact output */
     const char *policy_name;   /* NULL for sensor events */
     const vigil_process_update *process;      /* NULL unless a lifecycle event */
+    /* ABI 1.2: a second process the event is about (a signal's target, a ptrace victim, a
+     * connection's peer). The host writes it as a full process object, exec_id included, from
+     * its process cache under the member other_key ([a-z_]{1,32}, e.g. "target"); other_pid 0 or
+     * other_key NULL: none. Older hosts ignore it (they read no field past their struct_size). */
+    const char *other_key;
+    uint32_t other_pid;        /* thread-group id */
+    uint32_t pad1;
+    uint64_t other_proc_ktime; /* its key (exec ktime) when known; 0: the live process of that pid */
 } vigil_event;
 
 /* Metadata providers (ABI 1.1): a plugin that knows containers (a runtime client) tells the host
