@@ -6,6 +6,7 @@
 #include "tracepoint_hooks.hpp"
 
 #include <vigil/sdk/bpf.hpp>
+#include <vigil/sdk/descriptor.hpp>
 #include <vigil/sdk/cgroups.hpp>
 #include <vigil/sdk/plugin.hpp>
 
@@ -30,47 +31,31 @@ std::string read_text(const char* path)
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-const char* const event_kinds[] = {"process_exec", "process_exit", "process_clone", "process_tracepoint"};
-const char* const hook_kinds[] = {"tracepoints"};
-const vigil_config_field config_fields[] = {
-    {sizeof(vigil_config_field), "ring_buffer_mb", VIGIL_CONFIG_INT,
-     "size of the process event ring buffer in MiB (a power of two; 0: 1 MiB per CPU, 2 to 32)", "0"},
-    {sizeof(vigil_config_field), "hook_ring_buffer_mb", VIGIL_CONFIG_INT,
-     "size of the ring buffer the tracepoint policy hooks share, in MiB (a power of two; 0: 2 MiB per CPU, 4 to 64)",
-     "0"},
-    {sizeof(vigil_config_field), "attach", VIGIL_CONFIG_STRING,
-     "program type for the sched tracepoints: auto (tp_btf where the kernel has it), tp_btf or raw_tp",
-     "\"auto\""},
-};
-
 class TracepointPlugin {
 public:
     static const vigil_descriptor& descriptor()
     {
-        static const vigil_descriptor d = [] {
-            vigil_descriptor x{};
-            x.struct_size = sizeof x;
-            x.abi_major = VIGIL_ABI_MAJOR;
-            x.min_host_minor = 0;
-            x.id = "tracepoint";
-            x.name = "Tracepoint sensors";
-            x.version = "0.2.0";
-            x.description = "Process lifecycle sensor (fork, exec, exit) on the sched tracepoints, and "
-                            "TracingPolicy tracepoint hooks";
-            x.hook_kinds = hook_kinds;
-            x.hook_kind_count = std::size(hook_kinds);
-            x.license = "GPL-2.0-only";
-            x.event_kinds = event_kinds;
-            x.event_kind_count = std::size(event_kinds);
-            x.arg_types = vigil::tracepoint::arg_type_names.data();
-            x.arg_type_count = vigil::tracepoint::arg_type_names.size();
-            x.shared_maps = vigil::sdk::shared_map_uses;
-            x.shared_map_count = std::size(vigil::sdk::shared_map_uses);
-            x.config_fields = config_fields;
-            x.config_field_count = std::size(config_fields);
-            return x;
-        }();
-        return d;
+        static const vigil::sdk::Descriptor d =
+            vigil::sdk::Descriptor("tracepoint", "Tracepoint sensors", "0.2.0")
+                .description("Process lifecycle sensor (fork, exec, exit) on the sched tracepoints, and "
+                             "TracingPolicy tracepoint hooks")
+                .license("GPL-2.0-only")
+                .hook_kinds({"tracepoints"})
+                .events({"process_exec", "process_exit", "process_clone", "process_tracepoint"})
+                .arg_types_from(tp::arg_type_names)
+                .shared_maps()
+                .config_int("ring_buffer_mb",
+                            "size of the process event ring buffer in MiB (a power of two; 0: 1 MiB per CPU, 2 to 32)",
+                            "0")
+                .config_int("hook_ring_buffer_mb",
+                            "size of the ring buffer the tracepoint policy hooks share, in MiB (a power of two; 0: 2 "
+                            "MiB per CPU, 4 to 64)",
+                            "0")
+                .config_string("attach",
+                               "program type for the sched tracepoints: auto (tp_btf where the kernel has it), tp_btf "
+                               "or raw_tp",
+                               "\"auto\"");
+        return d.get();
     }
 
     TracepointPlugin(vigil::sdk::Host& host, const vigil::sdk::Config& cfg) : host_(host)

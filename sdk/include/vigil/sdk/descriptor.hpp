@@ -20,6 +20,7 @@
 
 #include <initializer_list>
 #include <iterator>
+#include <span>
 #include <vector>
 
 namespace vigil::sdk {
@@ -43,6 +44,12 @@ public:
     Descriptor& hook_kinds(std::initializer_list<const char*> kinds) { return add(hook_kinds_, kinds); }
     Descriptor& events(std::initializer_list<const char*> kinds) { return add(event_kinds_, kinds); }
     Descriptor& arg_types(std::initializer_list<const char*> types) { return add(arg_types_, types); }
+    // The same from a table the plugin's argument readers use, so the two cannot drift.
+    Descriptor& arg_types_from(std::span<const char* const> types)
+    {
+        arg_types_.insert(arg_types_.end(), types.begin(), types.end());
+        return *this;
+    }
     // Event kinds another running plugin must emit (ABI 1.2: declare min_host_minor(2)).
     Descriptor& needs_events(std::initializer_list<const char*> kinds) { return add(needs_, kinds); }
     // The shared process cache is read: the lifecycle sensor that keeps it current must run.
