@@ -89,6 +89,10 @@ TEST_CASE("the entry point is a C function; the Boost.DLL alias of ABI < 1.2 sti
     REQUIRE(c);
     CHECK(std::string(c->descriptor->id) == "cplug");
     CHECK_FALSE(c->legacy_entry);
+    // the same from sensor.bpf.c with an author-named skeleton (a plugin-prefixed BPF target)
+    auto renamed = vigil::load_plugin_library(fake("libfake_c_sensor.so"));
+    REQUIRE(renamed);
+    CHECK(std::string(renamed->descriptor->id) == "cplug");
     auto cxx = vigil::load_plugin_library(fake("libfake_good.so"));
     REQUIRE(cxx);
     CHECK_FALSE(cxx->legacy_entry);
