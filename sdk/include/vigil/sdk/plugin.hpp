@@ -177,6 +177,14 @@ public:
                                    std::to_string(mb));
         return static_cast<uint32_t>(mb) << 20;
     }
+    // The same, throwing the error (a constructor's way of refusing its config).
+    uint32_t ring_bytes(std::string_view key, uint32_t auto_bytes) const
+    {
+        auto bytes = get_ring_bytes(key, auto_bytes);
+        if (!bytes)
+            throw Error(VIGIL_ERR_INVALID, bytes.error());
+        return *bytes;
+    }
     std::vector<std::string> get_list(std::string_view key, std::vector<std::string> def) const
     {
         auto* v = find(key);
