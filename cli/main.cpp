@@ -40,8 +40,10 @@ int plugin_check(Args& args)
     if (args.remaining() != 2 || args.next() != "check")
         return usage_error("usage: vigil plugin check FILE.so");
     std::string file = args.next();
-    auto lib = vigil::load_plugin_library(file);
+    std::string refused_descriptor;
+    auto lib = vigil::load_plugin_library(file, {}, &refused_descriptor);
     if (!lib) {
+        std::fputs(refused_descriptor.c_str(), stdout); // what it declares, when that could be read
         std::printf("verdict: REFUSED: %s\n", lib.error().message().c_str());
         return 1;
     }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <string_view>
@@ -192,7 +193,8 @@ Result<void> check_plugin_file(const std::filesystem::path& path)
     return {};
 }
 
-Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std::string_view sha256)
+Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std::string_view sha256,
+                                          std::string* refused_descriptor)
 {
     auto file = open_trusted_file(path, "refusing to load it");
     if (!file)
@@ -236,10 +238,17 @@ Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std
     const vigil_descriptor* d = api->descriptor();
     if (!d)
         return fail(Errc::plugin, "{}: descriptor() returned NULL", path.string());
-    if (auto r = validate_descriptor(*d); !r)
+    if (auto r = validate_descriptor(*d); !r) {
+        // what was read, for `vigil plugin check`, when its layout is this host's (same major)
+        if (refused_descriptor && d->struct_size >= min_descriptor_size && d->abi_major == VIGIL_ABI_MAJOR)
+            *refused_descriptor = describe_descriptor(*d);
         return fail(Errc::plugin, "{}: {}", path.string(), r.error().context);
-    if (auto r = check_hook_group(*api, *d, path); !r)
+    }
+    if (auto r = check_hook_group(*api, *d, path); !r) {
+        if (refused_descriptor)
+            *refused_descriptor = describe_descriptor(*d);
         return std::unexpected(r.error());
+    }
     out.api = api;
     out.descriptor = d;
     return out;
@@ -247,32 +256,36 @@ Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std
 
 std::string describe_descriptor(const vigil_descriptor& d)
 {
-    auto list = [](const char* const* items, uint32_t n) {
+    // Also shown for a descriptor that failed validation: NULLs and oversized counts are printed
+    // as what they are, never followed.
+    auto str = [](const char* p) { return p ? std::string_view(p) : std::string_view("(null)"); };
+    auto count = [](uint32_t n, const void* items) { return items ? std::min<uint32_t>(n, 256) : 0; };
+    auto list = [&](const char* const* items, uint32_t n) {
         std::string s;
-        for (uint32_t i = 0; i < n; ++i)
-            s += fmt::format("{}{}", i ? ", " : "", items[i]);
+        for (uint32_t i = 0; i < count(n, items); ++i)
+            s += fmt::format("{}{}", i ? ", " : "", str(items[i]));
         return s.empty() ? std::string("(none)") : s;
     };
     std::string out = fmt::format("id:          {}\nname:        {}\nversion:     {}\nlicense:     {}\n"
                                   "description: {}\nabi:         {} (needs host minor >= {})\n"
                                   "hook kinds:  {}\nevent kinds: {}\narg types:   {}\n",
-                                  d.id, d.name, d.version, d.license, d.description, d.abi_major,
-                                  d.min_host_minor, list(d.hook_kinds, d.hook_kind_count),
+                                  str(d.id), str(d.name), str(d.version), str(d.license), str(d.description),
+                                  d.abi_major, d.min_host_minor, list(d.hook_kinds, d.hook_kind_count),
                                   list(d.event_kinds, d.event_kind_count), list(d.arg_types, d.arg_type_count));
     if (has_needs(d))
         out += fmt::format("needs:       events {} from another plugin\n", list(d.needs_events, d.needs_event_count));
     out += "shared maps:";
-    if (!d.shared_map_count)
+    if (!count(d.shared_map_count, d.shared_maps))
         out += " (none)";
-    for (uint32_t i = 0; i < d.shared_map_count; ++i)
-        out += fmt::format(" {} (layout {})", d.shared_maps[i].name, d.shared_maps[i].layout_version);
+    for (uint32_t i = 0; i < count(d.shared_map_count, d.shared_maps); ++i)
+        out += fmt::format(" {} (layout {})", str(d.shared_maps[i].name), d.shared_maps[i].layout_version);
     out += "\nconfig:";
-    if (!d.config_field_count)
+    if (!count(d.config_field_count, d.config_fields))
         out += " (none)";
     static constexpr const char* type_names[] = {"?", "bool", "int", "string", "string list"};
-    for (uint32_t i = 0; i < d.config_field_count; ++i) {
+    for (uint32_t i = 0; i < count(d.config_field_count, d.config_fields); ++i) {
         const auto& f = d.config_fields[i];
-        out += fmt::format("\n  {} ({}{}{}): {}", f.key, type_names[f.type <= 4 ? f.type : 0],
+        out += fmt::format("\n  {} ({}{}{}): {}", str(f.key), type_names[f.type <= 4 ? f.type : 0],
                            f.default_value ? ", default " : "", f.default_value ? f.default_value : "",
                            f.description ? f.description : "");
     }

@@ -30,9 +30,11 @@ struct PluginLibrary {
 };
 
 // Opens `path` and checks it (and, when `sha256` is given, that its content has that SHA-256, in
-// lower-case hex); the error names the file and the reason.
+// lower-case hex); the error names the file and the reason. When the plugin is refused after its
+// descriptor was read, `refused_descriptor` (if given) gets the descriptor's description.
 [[nodiscard]] Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path,
-                                                        std::string_view sha256 = {});
+                                                        std::string_view sha256 = {},
+                                                        std::string* refused_descriptor = nullptr);
 
 // The checks on a descriptor's content alone (ids, versions, lists, config schema).
 [[nodiscard]] Result<void> validate_descriptor(const vigil_descriptor& d);

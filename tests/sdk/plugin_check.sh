@@ -25,6 +25,8 @@ expect 1 "sets add_hook, hook_stats but not remove_hook, set_hook_mode" "$fakes/
 expect 1 "plugin ABI major 99 does not match the host's ABI $abi" "$fakes/libfake_abi_major.so"
 expect 1 "plugin needs host ABI 1.999 or newer, this host has ABI $abi; upgrade vigild" "$fakes/libfake_min_minor.so"
 expect 1 'descriptor: id "Bad Id" must be' "$fakes/libfake_bad_id.so"
+expect 1 'id:          Bad Id' "$fakes/libfake_bad_id.so"      # the refused descriptor is shown
+expect 1 'shared maps: vigil_procs (layout 99)' "$fakes/libfake_layout.so"
 expect 1 'shared map "vigil_procs" layout 99 does not match the host'"'"'s layout 1' "$fakes/libfake_layout.so"
 expect 1 "No such file or directory" "$fakes/libnothing.so"
 out=$("$vigil" plugin 2>&1); rc=$?
