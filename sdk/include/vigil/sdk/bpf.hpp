@@ -165,6 +165,7 @@ public:
 
     S* operator->() const { return skel_; }
     S* get() const { return skel_; }
+    size_t link_count() const { return links_.size(); }
     explicit operator bool() const { return skel_ != nullptr; }
 
 private:
