@@ -87,42 +87,27 @@ public:
         if (::stat("/proc/self/ns/pid", &st) != 0)
             throw Error(VIGIL_ERR_KERNEL, fmt::format("stat /proc/self/ns/pid: {}", std::strerror(errno)));
 
-        skel_ = process__open();
-        if (!skel_)
-            throw Error(VIGIL_ERR_KERNEL, fmt::format("opening process sensor: {}", std::strerror(errno)));
-        skel_->rodata->host_pidns = static_cast<uint32_t>(st.st_ino);
-        if (auto ctrl = vigil::sdk::pick_cgroup1_controller(read_text("/proc/cgroups"))) {
-            skel_->rodata->cgrp1_subsys = ctrl->subsys_id;
-            host_.info(fmt::format("hybrid cgroups: tasks at the cgroup v2 root are named by their {} cgroup",
-                                   ctrl->name));
-        }
-        bpf_program* used[] = {btf ? skel_->progs.tp_btf_exec : skel_->progs.raw_tp_exec,
-                               btf ? skel_->progs.tp_btf_fork : skel_->progs.raw_tp_fork,
-                               btf ? skel_->progs.tp_btf_exit : skel_->progs.raw_tp_exit};
-        bpf_program* unused[] = {btf ? skel_->progs.raw_tp_exec : skel_->progs.tp_btf_exec,
-                                 btf ? skel_->progs.raw_tp_fork : skel_->progs.tp_btf_fork,
-                                 btf ? skel_->progs.raw_tp_exit : skel_->progs.tp_btf_exit};
-        for (bpf_program* p : unused)
-            bpf_program__set_autoload(p, false);
-        if (int err = bpf_map__set_max_entries(skel_->maps.process_events, ring_bytes_))
-            throw Error(VIGIL_ERR_INVALID, fmt::format("ring buffer size: {}", std::strerror(-err)));
-        vigil::sdk::reuse_shared_maps(skel_->obj, host_);
-        if (int err = process__load(skel_))
-            throw Error(VIGIL_ERR_KERNEL, fmt::format("loading process sensor: {}", std::strerror(-err)));
-        host_.add_ring(bpf_map__fd(skel_->maps.process_events), TP_RING_PROCESS);
-        for (bpf_program* p : used)
-            links_.push_back(vigil::sdk::attach(p, host_));
+        skel_.start([&](process& p) {
+            p.rodata->host_pidns = static_cast<uint32_t>(st.st_ino);
+            if (auto ctrl = vigil::sdk::pick_cgroup1_controller(read_text("/proc/cgroups"))) {
+                p.rodata->cgrp1_subsys = ctrl->subsys_id;
+                host_.info(fmt::format("hybrid cgroups: tasks at the cgroup v2 root are named by their {} cgroup",
+                                       ctrl->name));
+            }
+            // one attach strategy: the other's programs are not loaded (nor attached)
+            for (bpf_program* unused : {btf ? p.progs.raw_tp_exec : p.progs.tp_btf_exec,
+                                        btf ? p.progs.raw_tp_fork : p.progs.tp_btf_fork,
+                                        btf ? p.progs.raw_tp_exit : p.progs.tp_btf_exit})
+                bpf_program__set_autoload(unused, false);
+            skel_.ring(p.maps.process_events, TP_RING_PROCESS, ring_bytes_);
+        });
         host_.info(fmt::format("process sensor attached with {} (ring {} MiB)", kind, ring_bytes_ >> 20));
     }
 
     void stop()
     {
         hooks_.reset();
-        links_.clear();
-        if (skel_) {
-            process__destroy(skel_);
-            skel_ = nullptr;
-        }
+        skel_.stop();
     }
 
     uint64_t add_hook(const vigil_hook_request& req, vigil_hook_status& status) { return hooks_.add(req, status); }
@@ -229,8 +214,7 @@ private:
     vigil::sdk::Host& host_;
     uint32_t ring_bytes_;
     std::string attach_;
-    process* skel_ = nullptr;
-    std::vector<vigil::sdk::Link> links_;
+    vigil::sdk::Skeleton<process> skel_{host_, VIGIL_SKELETON(process), "process sensor"};
     tp::TracepointHooks hooks_{host_};
     std::string summary_;
     std::string cgroup_path_;
