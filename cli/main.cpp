@@ -41,12 +41,17 @@ int plugin_check(Args& args)
     if (args.remaining() != 2 || args.next() != "check")
         return usage_error("usage: vigil plugin check FILE.so");
     std::string file = args.next();
-    auto lib = vigil::load_plugin_library(file);
+    std::string refused_descriptor;
+    auto lib = vigil::load_plugin_library(file, {}, &refused_descriptor);
     if (!lib) {
+        std::fputs(refused_descriptor.c_str(), stdout); // what it declares, when that could be read
         std::printf("verdict: REFUSED: %s\n", lib.error().message().c_str());
         return 1;
     }
     std::fputs(vigil::describe_descriptor(*lib->descriptor).c_str(), stdout);
+    if (lib->legacy_entry)
+        std::printf("note: exports the Boost.DLL alias \"%s\" of ABI < 1.2, not the C function \"%s\"; hosts of "
+                    "ABI 1.3 will refuse it\n", VIGIL_LEGACY_ENTRY_SYMBOL, VIGIL_ENTRY_SYMBOL);
     std::printf("verdict: OK: host ABI %d.%d accepts %s\n", VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR, file.c_str());
     return 0;
 }

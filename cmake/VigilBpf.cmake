@@ -1,8 +1,8 @@
-# vigil_add_bpf_object(NAME SOURCE <file.bpf.c> [HEADERS ...] [INCLUDES ...])
+# vigil_add_bpf_object(NAME SOURCE <file.bpf.c> [SKELETON <skel>] [HEADERS ...] [INCLUDES ...])
 #
 # Compiles one BPF C file with clang for the BPF target (CO-RE, BTF kept), generates its
 # libbpf skeleton with bpftool, and gives an INTERFACE target NAME whose include directory holds
-# NAME.skel.h. The object is embedded in the skeleton, so a plugin .so carries its own BPF code.
+# <skel>.skel.h (struct <skel>, <skel>__open() ...); <skel> is NAME unless SKELETON names it. The object is embedded in the skeleton, so a plugin .so carries its own BPF code.
 # This file is shared by the project build and the installed SDK package.
 
 find_program(VIGIL_BPF_CLANG NAMES clang-14 clang REQUIRED)
@@ -13,7 +13,10 @@ if(NOT DEFINED VIGIL_BPF_ARCH)
 endif()
 
 function(vigil_add_bpf_object name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "SOURCE" "HEADERS;INCLUDES")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "SOURCE;SKELETON" "HEADERS;INCLUDES")
+  if(NOT arg_SKELETON)
+    set(arg_SKELETON ${name})
+  endif()
   if(NOT arg_SOURCE)
     message(FATAL_ERROR "vigil_add_bpf_object(${name}): SOURCE is required")
   endif()
@@ -22,8 +25,8 @@ function(vigil_add_bpf_object name)
   endif()
   get_filename_component(src "${arg_SOURCE}" ABSOLUTE)
   set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/bpf/${name})
-  set(obj ${out_dir}/${name}.bpf.o)
-  set(skel ${out_dir}/${name}.skel.h)
+  set(obj ${out_dir}/${arg_SKELETON}.bpf.o)
+  set(skel ${out_dir}/${arg_SKELETON}.skel.h)
 
   set(include_flags)
   foreach(dir IN LISTS VIGIL_BPF_INCLUDE_DIRS arg_INCLUDES)
@@ -45,9 +48,9 @@ function(vigil_add_bpf_object name)
     VERBATIM)
   add_custom_command(
     OUTPUT ${skel}
-    COMMAND ${VIGIL_BPFTOOL} gen skeleton ${obj} name ${name} > ${skel}
+    COMMAND ${VIGIL_BPFTOOL} gen skeleton ${obj} name ${arg_SKELETON} > ${skel}
     DEPENDS ${obj}
-    COMMENT "BPF skeleton ${name}.skel.h"
+    COMMENT "BPF skeleton ${arg_SKELETON}.skel.h"
     VERBATIM)
   add_custom_target(${name}_skel DEPENDS ${skel})
 

@@ -16,11 +16,6 @@
 #include <chrono>
 #include <memory>
 
-// The plugin's entry point (VIGIL_PLUGIN in plugins/tracepoint/plugin.cpp, linked in).
-namespace _autoaliases {
-extern "C" const void* vigil_plugin_entry;
-}
-
 namespace {
 
 using namespace vigil;
@@ -52,8 +47,8 @@ struct Harness {
 
     Harness()
     {
-        auto entry = reinterpret_cast<const vigil_plugin_api* (*)()>(_autoaliases::vigil_plugin_entry);
-        api = entry();
+        // The plugin's entry point (VIGIL_PLUGIN in plugins/tracepoint/plugin.cpp, linked in).
+        api = vigil_plugin_get_api();
         host.struct_size = sizeof host;
         host.abi_major = VIGIL_ABI_MAJOR;
         host.abi_minor = VIGIL_ABI_MINOR;

@@ -3,7 +3,8 @@
 #include "example.skel.h"
 
 #include <vigil/sdk/bpf.hpp>
-#include <vigil/sdk/json.hpp>
+#include <vigil/sdk/descriptor.hpp>
+#include <vigil/sdk/event.hpp>
 #include <vigil/sdk/plugin.hpp>
 
 #include <cstring>
@@ -11,63 +12,30 @@
 
 namespace {
 
-const char* const event_kinds[] = {"example_exec"};
-const vigil_map_use shared[] = {{sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT}};
-const vigil_config_field fields[] = {
-    {sizeof(vigil_config_field), "label", VIGIL_CONFIG_STRING, "text added to every event", "\"example\""},
-};
-
 class ExamplePlugin {
 public:
     static const vigil_descriptor& descriptor()
     {
-        static const vigil_descriptor d = [] {
-            vigil_descriptor x{};
-            x.struct_size = sizeof x;
-            x.abi_major = VIGIL_ABI_MAJOR;
-            x.min_host_minor = 0; // uses nothing added after ABI 1.0
-            x.id = "example";
-            x.name = "Example exec sensor";
-            x.version = "1.0.0";
-            x.description = "Out-of-tree example: one event per exec";
-            x.license = "GPL-2.0-only";
-            x.event_kinds = event_kinds;
-            x.event_kind_count = 1;
-            x.shared_maps = shared;
-            x.shared_map_count = 1;
-            x.config_fields = fields;
-            x.config_field_count = 1;
-            return x;
-        }();
-        return d;
+        static const vigil::sdk::Descriptor d = vigil::sdk::Descriptor("example", "Example exec sensor", "1.0.0")
+                                                    .description("Out-of-tree example: one event per exec")
+                                                    .license("GPL-2.0-only")
+                                                    .events({"example_exec"})
+                                                    .shared_maps()
+                                                    .config_string("label", "text added to every event", "\"example\"");
+        return d.get();
     }
 
     ExamplePlugin(vigil::sdk::Host& host, const vigil::sdk::Config& cfg)
-        : host_(host), label_(cfg.get_string("label", "example"))
+        : host_(host), label_(cfg.get_string("label", "example")), skel_(host, VIGIL_SKELETON(example), "example")
     {
     }
-    ~ExamplePlugin() { stop(); }
 
     void start()
     {
-        skel_ = example__open();
-        if (!skel_)
-            throw vigil::sdk::Error(VIGIL_ERR_KERNEL, "cannot open the example BPF object");
-        vigil::sdk::reuse_shared_maps(skel_->obj, host_);
-        if (int err = example__load(skel_))
-            throw vigil::sdk::Error(VIGIL_ERR_KERNEL, std::string("loading: ") + std::strerror(-err));
-        host_.add_ring(bpf_map__fd(skel_->maps.example_events), 0);
-        link_ = vigil::sdk::attach(skel_->progs.example_exec, host_);
+        skel_.start([&](example& s) { skel_.ring(s.maps.example_events, 0); });
         host_.info("example sensor attached");
     }
-
-    void stop()
-    {
-        link_.reset();
-        if (skel_)
-            example__destroy(skel_);
-        skel_ = nullptr;
-    }
+    void stop() { skel_.stop(); }
 
     void decode(uint32_t, std::span<const std::byte> rec, vigil::sdk::Emitter& out)
     {
@@ -76,26 +44,15 @@ public:
         example_record r;
         std::memcpy(&r, rec.data(), sizeof r);
         std::string_view comm(r.comm, strnlen(r.comm, sizeof r.comm));
-        body_.clear();
-        body_.member("comm", comm).member("label", label_);
-        vigil_event ev{};
-        ev.struct_size = sizeof ev;
-        ev.pid = r.pid;
-        ev.tid = r.tid;
-        ev.ktime = r.ktime;
-        ev.kind = "example_exec";
-        ev.body_json = body_.str().data();
-        ev.body_json_len = body_.str().size();
-        ev.summary = comm.data();
-        ev.summary_len = comm.size();
-        out.emit(ev);
+        vigil::sdk::Event ev(body_, "example_exec");
+        ev.process(r.pid, r.tid).at(r.ktime).member("comm", comm).member("label", label_).summary(comm);
+        out.emit(ev.done());
     }
 
 private:
     vigil::sdk::Host& host_;
     std::string label_;
-    example* skel_ = nullptr;
-    vigil::sdk::Link link_;
+    vigil::sdk::Skeleton<example> skel_;
     vigil::sdk::JsonWriter body_;
 };
 

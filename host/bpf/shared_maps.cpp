@@ -1,10 +1,6 @@
 #include "bpf/shared_maps.hpp"
 
-#include <vigil/wire/cgroup_rate.h>
-#include <vigil/wire/errors.h>
-#include <vigil/wire/process.h>
-#include <vigil/wire/self.h>
-#include <vigil/wire/workloads.h>
+#include <vigil/wire/shared_maps.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,31 +15,15 @@ namespace vigil {
 Result<SharedMaps> SharedMaps::create()
 {
     SharedMaps m;
-    int fd = bpf_map_create(BPF_MAP_TYPE_HASH, VIGIL_PROCS_MAP, sizeof(uint32_t), sizeof(vigil_proc),
-                            VIGIL_PROCS_MAX, nullptr);
-    if (fd < 0)
-        return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_PROCS_MAP);
-    m.procs_.reset(fd);
-    fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, VIGIL_ERRORS_MAP, sizeof(uint32_t), sizeof(uint64_t),
-                        VIGIL_ERR_SLOTS, nullptr);
-    if (fd < 0)
-        return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_ERRORS_MAP);
-    m.errors_.reset(fd);
-    fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, VIGIL_SELF_MAP, sizeof(uint32_t), sizeof(vigil_self), 1, nullptr);
-    if (fd < 0)
-        return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_SELF_MAP);
-    m.self_.reset(fd);
-    fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, VIGIL_CGROUP_RATE_MAP, sizeof(uint64_t), sizeof(vigil_cgroup_rate),
-                        VIGIL_CGROUP_RATE_MAX, nullptr);
-    if (fd < 0)
-        return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_CGROUP_RATE_MAP);
-    m.cgroup_rate_.reset(fd);
-    LIBBPF_OPTS(bpf_map_create_opts, no_prealloc, .map_flags = BPF_F_NO_PREALLOC);
-    fd = bpf_map_create(BPF_MAP_TYPE_HASH, VIGIL_WORKLOADS_MAP, sizeof(vigil_workload_key), sizeof(uint8_t),
-                        VIGIL_WORKLOADS_MAX, &no_prealloc);
-    if (fd < 0)
-        return fail_errno(Errc::kernel, errno, "creating shared map {}", VIGIL_WORKLOADS_MAP);
-    m.workloads_.reset(fd);
+    for (size_t i = 0; i < std::size(sdk::shared_maps); ++i) {
+        const auto& spec = sdk::shared_maps[i];
+        LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = spec.map_flags);
+        int fd = bpf_map_create(static_cast<bpf_map_type>(spec.map_type), spec.name, spec.key_size, spec.value_size,
+                                spec.max_entries, &opts);
+        if (fd < 0)
+            return fail_errno(Errc::kernel, errno, "creating shared map {}", spec.name);
+        m.fds_[i].reset(fd);
+    }
     return m;
 }
 
@@ -51,39 +31,39 @@ Result<void> SharedMaps::set_settings(uint32_t self_tgid, uint32_t cgroup_rate)
 {
     uint32_t zero = 0;
     vigil_self v{self_tgid, cgroup_rate};
-    if (bpf_map_update_elem(self_.get(), &zero, &v, BPF_ANY) != 0)
+    if (bpf_map_update_elem(fd_of(VIGIL_SELF_MAP), &zero, &v, BPF_ANY) != 0)
         return fail_errno(Errc::kernel, errno, "writing {}", VIGIL_SELF_MAP);
     return {};
 }
 
+const vigil_shared_map_spec* SharedMaps::spec_of(std::string_view name)
+{
+    for (const auto& spec : sdk::shared_maps)
+        if (name == spec.name)
+            return &spec;
+    return nullptr;
+}
+
 uint32_t SharedMaps::layout_of(std::string_view name)
 {
-    if (name == VIGIL_PROCS_MAP)
-        return VIGIL_PROCS_LAYOUT;
-    if (name == VIGIL_ERRORS_MAP)
-        return VIGIL_ERRORS_LAYOUT;
-    if (name == VIGIL_SELF_MAP)
-        return VIGIL_SELF_LAYOUT;
-    if (name == VIGIL_CGROUP_RATE_MAP)
-        return VIGIL_CGROUP_RATE_LAYOUT;
-    if (name == VIGIL_WORKLOADS_MAP)
-        return VIGIL_WORKLOADS_LAYOUT;
-    return 0;
+    const auto* spec = spec_of(name);
+    return spec ? spec->layout_version : 0;
+}
+
+int SharedMaps::fd_of(std::string_view name) const
+{
+    const auto* spec = spec_of(name);
+    return spec ? fds_[static_cast<size_t>(spec - sdk::shared_maps)].get() : -1;
 }
 
 int SharedMaps::dup_fd(std::string_view name, uint32_t layout_version) const
 {
-    const Fd* map = name == VIGIL_PROCS_MAP ? &procs_
-                    : name == VIGIL_ERRORS_MAP ? &errors_
-                    : name == VIGIL_SELF_MAP   ? &self_
-                    : name == VIGIL_CGROUP_RATE_MAP ? &cgroup_rate_
-                    : name == VIGIL_WORKLOADS_MAP ? &workloads_
-                                               : nullptr;
-    if (!map)
+    int have = fd_of(name);
+    if (have < 0)
         return -ENOENT;
     if (layout_of(name) != layout_version)
         return -EPROTO;
-    int fd = ::fcntl(map->get(), F_DUPFD_CLOEXEC, 0);
+    int fd = ::fcntl(have, F_DUPFD_CLOEXEC, 0);
     return fd < 0 ? -errno : fd;
 }
 
@@ -94,11 +74,11 @@ std::vector<SharedMaps::CgroupDrops> SharedMaps::cgroup_drops() const
     const void* prev = nullptr;
     // An LRU of at most VIGIL_CGROUP_RATE_MAX entries; a key evicted while walking ends the walk
     // early (ENOENT restarts at the first key, so the bound stops a loop).
-    for (size_t i = 0; i < VIGIL_CGROUP_RATE_MAX && bpf_map_get_next_key(cgroup_rate_.get(), prev, &next) == 0; ++i) {
+    for (size_t i = 0; i < VIGIL_CGROUP_RATE_MAX && bpf_map_get_next_key(fd_of(VIGIL_CGROUP_RATE_MAP), prev, &next) == 0; ++i) {
         key = next;
         prev = &key;
         vigil_cgroup_rate v{};
-        if (bpf_map_lookup_elem(cgroup_rate_.get(), &key, &v) == 0 && v.dropped)
+        if (bpf_map_lookup_elem(fd_of(VIGIL_CGROUP_RATE_MAP), &key, &v) == 0 && v.dropped)
             out.push_back({key, v.dropped, v.last_drop});
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.cgroup_id < b.cgroup_id; });
@@ -113,7 +93,7 @@ uint64_t SharedMaps::error_count(uint32_t slot) const
     if (ncpu <= 0 || slot >= VIGIL_ERR_SLOTS)
         return 0;
     std::vector<uint64_t> values(static_cast<size_t>(ncpu));
-    if (bpf_map_lookup_elem(errors_.get(), &slot, values.data()) != 0)
+    if (bpf_map_lookup_elem(errors_fd(), &slot, values.data()) != 0)
         return 0;
     uint64_t sum = 0;
     for (uint64_t v : values)

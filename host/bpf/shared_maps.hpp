@@ -1,11 +1,16 @@
-// The BPF maps vigild owns and shares with every plugin (vigil/wire/*.h): created once at start,
-// handed out as dup'd fds, checked against the layout each plugin was built for.
+// The BPF maps vigild owns and shares with every plugin, one per row of the table in
+// vigil/wire/shared_maps.h: created once at start, handed out as dup'd fds, checked against the
+// layout each plugin was built for.
 #pragma once
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
 
+#include <vigil/sdk/bpf.hpp>
+
+#include <array>
 #include <cstdint>
+#include <iterator>
 #include <string_view>
 #include <vector>
 
@@ -15,6 +20,8 @@ class SharedMaps {
 public:
     [[nodiscard]] static Result<SharedMaps> create();
 
+    // The row of host-owned map `name`; nullptr when the host has no such map.
+    static const vigil_shared_map_spec* spec_of(std::string_view name);
     // The layout version of host-owned map `name`; 0 when the host has no such map.
     static uint32_t layout_of(std::string_view name);
 
@@ -34,19 +41,17 @@ public:
     };
     std::vector<CgroupDrops> cgroup_drops() const;
 
-    int procs_fd() const { return procs_.get(); }
-    int errors_fd() const { return errors_.get(); }
-    int workloads_fd() const { return workloads_.get(); }
+    // The host's fd of `name` (still owned here); -1 when the host has no such map.
+    int fd_of(std::string_view name) const;
+    int procs_fd() const { return fd_of(VIGIL_PROCS_MAP); }
+    int errors_fd() const { return fd_of(VIGIL_ERRORS_MAP); }
+    int workloads_fd() const { return fd_of(VIGIL_WORKLOADS_MAP); }
 
     // Sum of a vigil_errors slot over all CPUs.
     uint64_t error_count(uint32_t slot) const;
 
 private:
-    Fd procs_;
-    Fd errors_;
-    Fd self_;
-    Fd cgroup_rate_;
-    Fd workloads_;
+    std::array<Fd, std::size(sdk::shared_maps)> fds_; // in the table's order
 };
 
 } // namespace vigil

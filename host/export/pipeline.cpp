@@ -134,6 +134,20 @@ void EventPipeline::write_json(const vigil_event& ev, const ProcessEntry* proces
             json_.end_array();
         }
     }
+    if (ev.struct_size >= offsetof(vigil_event, other_proc_ktime) + sizeof(uint64_t) && ev.other_key &&
+        ev.other_pid) {
+        // the event's second process (the registry checked the key); by pid alone when the
+        // cache does not know it
+        json_.key(ev.other_key);
+        if (const ProcessEntry* other = cache_.lookup(ev.other_pid, ev.other_proc_ktime, ev.ktime)) {
+            write_process_json(json_, *other, 0, clock_, opts_.process);
+        } else {
+            json_.begin_object().member("pid", ev.other_pid);
+            if (ev.other_proc_ktime)
+                json_.member("exec_id", cache_.exec_id(ev.other_pid, ev.other_proc_ktime));
+            json_.end_object();
+        }
+    }
     if (ev.process && ev.process->op == VIGIL_PROC_EXIT) {
         uint32_t code = ev.process->exit_code;
         if (int sig = static_cast<int>(code & 0x7f))

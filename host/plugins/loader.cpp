@@ -3,10 +3,14 @@
 #include "bpf/shared_maps.hpp"
 #include "core/trusted_file.hpp"
 
+#include <dlfcn.h>
+#include <elf.h>
 #include <fmt/format.h>
+#include <link.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <string_view>
@@ -51,8 +55,70 @@ Result<void> check_string_list(const char* what, const char* const* list, uint32
     return {};
 }
 
-// Host-owned shared maps and the layout this host implements.
+// The plugin's entry function: the exported C function, or a plugin of ABI < 1.2's Boost.DLL
+// alias (a data symbol holding the function's address), accepted during ABI 1.2 only.
+Result<vigil_plugin_entry_fn> find_entry(void* handle, const std::filesystem::path& path, bool& legacy)
+{
+    legacy = false;
+    if (void* fn = ::dlsym(handle, VIGIL_ENTRY_SYMBOL))
+        return reinterpret_cast<vigil_plugin_entry_fn>(fn);
+    void* sym = ::dlsym(handle, VIGIL_LEGACY_ENTRY_SYMBOL);
+    if (!sym)
+        return fail(Errc::plugin, "{}: no entry point \"{}\" (was it built with VIGIL_PLUGIN()?)", path.string(),
+                    VIGIL_ENTRY_SYMBOL);
+    // Read as data only what the ELF symbol table says is data: a function of the old name,
+    // written from an older header, is called instead.
+    Dl_info info{};
+    void* extra = nullptr;
+    if (!::dladdr1(sym, &info, &extra, RTLD_DL_SYMENT) || !extra)
+        return fail(Errc::plugin, "{}: cannot tell what kind of symbol \"{}\" is", path.string(),
+                    VIGIL_LEGACY_ENTRY_SYMBOL);
+    const auto* elf_sym = static_cast<const ElfW(Sym)*>(extra);
+    legacy = true;
+    switch (ELF64_ST_TYPE(elf_sym->st_info)) {
+    case STT_FUNC:
+        return reinterpret_cast<vigil_plugin_entry_fn>(sym);
+    case STT_OBJECT:
+        if (elf_sym->st_size == sizeof(void*))
+            return *static_cast<vigil_plugin_entry_fn*>(sym);
+        break;
+    default:
+        break;
+    }
+    return fail(Errc::plugin, "{}: \"{}\" is neither a function nor a pointer to one; export \"{}\" instead",
+                path.string(), VIGIL_LEGACY_ENTRY_SYMBOL, VIGIL_ENTRY_SYMBOL);
+}
+
+// The four hook callbacks are one group: all set when the plugin serves hook kinds, none when it
+// does not. The error names the ones missing (or set without need).
+Result<void> check_hook_group(const vigil_plugin_api& api, const vigil_descriptor& d, const std::filesystem::path& path)
+{
+    // hook callbacks are of ABI 1.0: a plugin of that version ends its table after hook_stats
+    bool covered = api.struct_size >= offsetof(vigil_plugin_api, hook_stats) + sizeof(void*);
+    struct Member {
+        const char* name;
+        bool set;
+    };
+    const Member members[] = {{"add_hook", covered && api.add_hook},
+                              {"remove_hook", covered && api.remove_hook},
+                              {"set_hook_mode", covered && api.set_hook_mode},
+                              {"hook_stats", covered && api.hook_stats}};
+    std::string set, missing;
+    for (const auto& m : members)
+        (m.set ? set : missing) += fmt::format("{}{}", (m.set ? set : missing).empty() ? "" : ", ", m.name);
+    if (d.hook_kind_count && !missing.empty())
+        return fail(Errc::plugin, "{}: declares hook kinds but its API table has no {}", path.string(), missing);
+    if (!set.empty() && !missing.empty())
+        return fail(Errc::plugin, "{}: its API table sets {} but not {}; the hook callbacks come all four or none",
+                    path.string(), set, missing);
+    return {};
+}
 } // namespace
+
+bool has_needs(const vigil_descriptor& d)
+{
+    return d.struct_size >= offsetof(vigil_descriptor, needs_events) + sizeof(void*) && d.needs_event_count;
+}
 
 Result<void> validate_descriptor(const vigil_descriptor& d)
 {
@@ -85,6 +151,9 @@ Result<void> validate_descriptor(const vigil_descriptor& d)
         return r;
     if (auto r = check_string_list("arg_types", d.arg_types, d.arg_type_count, name_re); !r)
         return r;
+    if (has_needs(d))
+        if (auto r = check_string_list("needs_events", d.needs_events, d.needs_event_count, name_re); !r)
+            return r;
     if (d.shared_map_count && !d.shared_maps)
         return fail(Errc::plugin, "descriptor: shared_map_count is {} but shared_maps is NULL", d.shared_map_count);
     for (uint32_t i = 0; i < d.shared_map_count; ++i) {
@@ -124,7 +193,8 @@ Result<void> check_plugin_file(const std::filesystem::path& path)
     return {};
 }
 
-Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std::string_view sha256)
+Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std::string_view sha256,
+                                          std::string* refused_descriptor)
 {
     auto file = open_trusted_file(path, "refusing to load it");
     if (!file)
@@ -148,29 +218,37 @@ Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std
     struct stat now {};
     if (::stat(path.c_str(), &now) != 0 || now.st_dev != file->st.st_dev || now.st_ino != file->st.st_ino)
         return fail(Errc::plugin, "{}: replaced while being loaded; refusing it", path.string());
-    if (!out.library.has(VIGIL_ENTRY_SYMBOL))
-        return fail(Errc::plugin, "{}: no entry point \"{}\" (was it built with VIGIL_PLUGIN()?)", path.string(),
-                    VIGIL_ENTRY_SYMBOL);
-
-    // The alias is a pointer to the entry function (BOOST_DLL_ALIAS).
-    auto& entry = out.library.get_alias<const vigil_plugin_api*()>(VIGIL_ENTRY_SYMBOL);
-    const vigil_plugin_api* api = entry();
+    auto entry = find_entry(out.library.native(), path, out.legacy_entry);
+    if (!entry)
+        return std::unexpected(entry.error());
+    const vigil_plugin_api* api = (*entry)();
     if (!api)
         return fail(Errc::plugin, "{}: entry point returned no plugin API", path.string());
-    if (api->struct_size < min_api_size || !api->descriptor || !api->init || !api->start || !api->stop ||
-        !api->destroy || !api->decode)
-        return fail(Errc::plugin, "{}: plugin API table is incomplete (struct_size {})", path.string(),
-                    api->struct_size);
+    if (api->struct_size < min_api_size)
+        return fail(Errc::plugin, "{}: plugin API table of {} bytes is smaller than the {} of ABI {}.0",
+                    path.string(), api->struct_size, min_api_size, VIGIL_ABI_MAJOR);
+    std::string missing;
+    for (auto [name, set] : {std::pair{"descriptor", api->descriptor != nullptr}, {"init", api->init != nullptr},
+                             {"start", api->start != nullptr}, {"stop", api->stop != nullptr},
+                             {"destroy", api->destroy != nullptr}, {"decode", api->decode != nullptr}})
+        if (!set)
+            missing += fmt::format("{}{}", missing.empty() ? "" : ", ", name);
+    if (!missing.empty())
+        return fail(Errc::plugin, "{}: plugin API table lacks the required {}", path.string(), missing);
     const vigil_descriptor* d = api->descriptor();
     if (!d)
         return fail(Errc::plugin, "{}: descriptor() returned NULL", path.string());
-    if (auto r = validate_descriptor(*d); !r)
+    if (auto r = validate_descriptor(*d); !r) {
+        // what was read, for `vigil plugin check`, when its layout is this host's (same major)
+        if (refused_descriptor && d->struct_size >= min_descriptor_size && d->abi_major == VIGIL_ABI_MAJOR)
+            *refused_descriptor = describe_descriptor(*d);
         return fail(Errc::plugin, "{}: {}", path.string(), r.error().context);
-    // hook callbacks are of ABI 1.0: a plugin of that version ends its table after hook_stats
-    if (d->hook_kind_count && (api->struct_size < offsetof(vigil_plugin_api, hook_stats) + sizeof(void*) || !api->add_hook ||
-                               !api->remove_hook || !api->set_hook_mode || !api->hook_stats))
-        return fail(Errc::plugin, "{}: declares hook kinds but has no add_hook/remove_hook/set_hook_mode/hook_stats",
-                    path.string());
+    }
+    if (auto r = check_hook_group(*api, *d, path); !r) {
+        if (refused_descriptor)
+            *refused_descriptor = describe_descriptor(*d);
+        return std::unexpected(r.error());
+    }
     out.api = api;
     out.descriptor = d;
     return out;
@@ -178,30 +256,36 @@ Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std
 
 std::string describe_descriptor(const vigil_descriptor& d)
 {
-    auto list = [](const char* const* items, uint32_t n) {
+    // Also shown for a descriptor that failed validation: NULLs and oversized counts are printed
+    // as what they are, never followed.
+    auto str = [](const char* p) { return p ? std::string_view(p) : std::string_view("(null)"); };
+    auto count = [](uint32_t n, const void* items) { return items ? std::min<uint32_t>(n, 256) : 0; };
+    auto list = [&](const char* const* items, uint32_t n) {
         std::string s;
-        for (uint32_t i = 0; i < n; ++i)
-            s += fmt::format("{}{}", i ? ", " : "", items[i]);
+        for (uint32_t i = 0; i < count(n, items); ++i)
+            s += fmt::format("{}{}", i ? ", " : "", str(items[i]));
         return s.empty() ? std::string("(none)") : s;
     };
     std::string out = fmt::format("id:          {}\nname:        {}\nversion:     {}\nlicense:     {}\n"
                                   "description: {}\nabi:         {} (needs host minor >= {})\n"
                                   "hook kinds:  {}\nevent kinds: {}\narg types:   {}\n",
-                                  d.id, d.name, d.version, d.license, d.description, d.abi_major,
-                                  d.min_host_minor, list(d.hook_kinds, d.hook_kind_count),
+                                  str(d.id), str(d.name), str(d.version), str(d.license), str(d.description),
+                                  d.abi_major, d.min_host_minor, list(d.hook_kinds, d.hook_kind_count),
                                   list(d.event_kinds, d.event_kind_count), list(d.arg_types, d.arg_type_count));
+    if (has_needs(d))
+        out += fmt::format("needs:       events {} from another plugin\n", list(d.needs_events, d.needs_event_count));
     out += "shared maps:";
-    if (!d.shared_map_count)
+    if (!count(d.shared_map_count, d.shared_maps))
         out += " (none)";
-    for (uint32_t i = 0; i < d.shared_map_count; ++i)
-        out += fmt::format(" {} (layout {})", d.shared_maps[i].name, d.shared_maps[i].layout_version);
+    for (uint32_t i = 0; i < count(d.shared_map_count, d.shared_maps); ++i)
+        out += fmt::format(" {} (layout {})", str(d.shared_maps[i].name), d.shared_maps[i].layout_version);
     out += "\nconfig:";
-    if (!d.config_field_count)
+    if (!count(d.config_field_count, d.config_fields))
         out += " (none)";
     static constexpr const char* type_names[] = {"?", "bool", "int", "string", "string list"};
-    for (uint32_t i = 0; i < d.config_field_count; ++i) {
+    for (uint32_t i = 0; i < count(d.config_field_count, d.config_fields); ++i) {
         const auto& f = d.config_fields[i];
-        out += fmt::format("\n  {} ({}{}{}): {}", f.key, type_names[f.type <= 4 ? f.type : 0],
+        out += fmt::format("\n  {} ({}{}{}): {}", str(f.key), type_names[f.type <= 4 ? f.type : 0],
                            f.default_value ? ", default " : "", f.default_value ? f.default_value : "",
                            f.description ? f.description : "");
     }

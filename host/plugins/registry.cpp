@@ -5,9 +5,23 @@
 #include <bpf/bpf.h>
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string_view>
 
 namespace vigil {
+
+namespace {
+
+bool is_other_key(std::string_view k)
+{
+    if (k.empty() || k.size() > 32 || k == "process" || k == "parent" || k == "ancestors" || k == "time" ||
+        k == "node_name")
+        return false;
+    return std::all_of(k.begin(), k.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+}
+
+} // namespace
 
 namespace {
 
@@ -194,6 +208,45 @@ Result<void> PluginRegistry::load(const Config& cfg)
             return fail(Errc::plugin, "plugin {}: {}", pc.id, r.error().message());
         }
     }
+    // Needs are checked once every plugin of the config runs: the order in the file is free.
+    for (auto& p : plugins_) {
+        if (p->state_ != PluginState::running)
+            continue;
+        if (auto r = check_needs(*p); !r) {
+            stop(*p);
+            p->state_ = PluginState::failed;
+            p->last_error_ = r.error().message();
+            if (p->cfg_.on_error != OnError::skip)
+                return fail(Errc::plugin, "plugin {}: {}", p->id(), r.error().message());
+            log_->error("plugin {} skipped: {}", p->id(), r.error().message());
+        }
+    }
+    return {};
+}
+
+Result<void> PluginRegistry::check_needs(const Plugin& p) const
+{
+    const vigil_descriptor& d = p.descriptor();
+    if (!has_needs(d))
+        return {};
+    std::string missing;
+    for (uint32_t i = 0; i < d.needs_event_count; ++i) {
+        std::string_view kind = d.needs_events[i];
+        bool provided = std::any_of(plugins_.begin(), plugins_.end(), [&](const auto& o) {
+            const vigil_descriptor& od = o->descriptor();
+            return o.get() != &p && o->state_ == PluginState::running &&
+                   std::any_of(od.event_kinds, od.event_kinds + od.event_kind_count,
+                               [&](const char* k) { return kind == k; });
+        });
+        if (!provided)
+            missing += fmt::format("{}{}", missing.empty() ? "" : ", ", kind);
+    }
+    if (!missing.empty())
+        return fail(Errc::plugin,
+                    "needs events {} from another plugin, and no running plugin emits them (the shared process "
+                    "cache is kept current by the plugin emitting process_exec/process_clone/process_exit: enable "
+                    "[plugins.tracepoint])",
+                    missing);
     return {};
 }
 
@@ -230,6 +283,10 @@ Result<void> PluginRegistry::load_one(const PluginConfig& pc)
         return r;
     }
     log_->info("loaded plugin {} {} from {}", p.id(), p.descriptor().version, p.path().string());
+    if (p.lib_.legacy_entry)
+        log_->warn("plugin {}: {} exports the Boost.DLL alias \"{}\" of ABI < 1.2, which hosts of ABI 1.3 will "
+                   "refuse; rebuild it against this SDK (entry point \"{}\")",
+                   p.id(), p.path().string(), VIGIL_LEGACY_ENTRY_SYMBOL, VIGIL_ENTRY_SYMBOL);
     return start(p);
 }
 
@@ -427,6 +484,8 @@ Result<void> PluginRegistry::enable(const std::string& id)
         return fail(Errc::not_found, "no plugin \"{}\" is loaded", id);
     if (p->state_ == PluginState::running)
         return {};
+    if (auto r = check_needs(*p); !r)
+        return fail(Errc::plugin, "plugin {}: {}", id, r.error().message());
     return start(*p);
 }
 
@@ -435,6 +494,19 @@ Result<void> PluginRegistry::disable(const std::string& id)
     Plugin* p = find(id);
     if (!p)
         return fail(Errc::not_found, "no plugin \"{}\" is loaded", id);
+    // Not while a running plugin needs what this one emits (it would go on with a stale view).
+    if (p->state_ == PluginState::running) {
+        p->state_ = PluginState::stopped; // as check_needs will see it
+        for (const auto& o : plugins_) {
+            if (o->state_ != PluginState::running)
+                continue;
+            if (auto r = check_needs(*o); !r) {
+                p->state_ = PluginState::running;
+                return fail(Errc::conflict, "plugin {} is needed by the running plugin {} ({}); disable {} first", id,
+                            o->id(), r.error().message(), o->id());
+            }
+        }
+    }
     stop(*p);
     p->state_ = PluginState::disabled;
     return {};
@@ -531,6 +603,16 @@ void PluginRegistry::cb_emit(void* ctx, const vigil_event* ev)
     auto* p = static_cast<Plugin*>(ctx);
     if (!ev || ev->struct_size < offsetof(vigil_event, process) + sizeof(void*) || !ev->kind) {
         p->decode_errors_++;
+        return;
+    }
+    // A second process goes into the event under a key of the plugin's choosing: one that is a
+    // plain name and not one of the members the host writes itself.
+    if (ev->struct_size >= offsetof(vigil_event, other_proc_ktime) + sizeof(uint64_t) && ev->other_key &&
+        ev->other_pid && !is_other_key(ev->other_key)) {
+        if (p->decode_errors_++ % 1000 == 0)
+            p->logger_->warn("event {} refused: other_key \"{}\" is not [a-z_]{{1,32}} or is a member the host "
+                             "writes (process, parent, ancestors, time, node_name)",
+                             ev->kind, std::string_view(ev->other_key).substr(0, 64));
         return;
     }
     p->registry_->on_event_(p->id(), *ev);

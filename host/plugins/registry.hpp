@@ -144,6 +144,8 @@ private:
     [[nodiscard]] Result<void> reconfigure(Plugin& p, const PluginConfig& pc,
                                            const std::function<bool(const std::string&)>& has_hooks);
     [[nodiscard]] Result<void> start(Plugin& p);
+    // Every event kind p's descriptor needs is emitted by another running plugin.
+    [[nodiscard]] Result<void> check_needs(const Plugin& p) const;
     void stop(Plugin& p);
     void detach_links(Plugin& p, const char* owner_tag);
     // Drains the plugin's rings until they are empty.

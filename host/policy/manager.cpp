@@ -87,7 +87,7 @@ Result<void> PolicyManager::add(policy::Policy p, std::optional<policy::PolicyMo
     policy::PolicyMode want = mode.value_or(info.requested_mode);
     e.enforce = want == policy::PolicyMode::enforce && !e.monitor_only;
     for (const auto& h : info.hooks)
-        e.hooks.push_back({std::string(policy::name_of(h.kind)), h.index, "", 0, "", ""});
+        e.hooks.push_back({std::string(policy::name_of(h.kind)), h.index, "", 0, "", "", h.features});
     e.policy = std::move(p);
     if (!node_selected(e.policy.spec.node_selector, node_labels_)) {
         e.state = PolicyState::other_node;
@@ -109,6 +109,38 @@ Result<void> PolicyManager::add(policy::Policy p, std::optional<policy::PolicyMo
     policies_.push_back(std::move(e));
     return {};
 }
+
+namespace {
+
+// The argument types a hook reads ("arg:<type>" among its features) that the plugin's descriptor
+// does not declare, comma-separated; empty when it declares them all.
+std::string undeclared_arg_types(const vigil_descriptor& d, const std::vector<std::string>& features)
+{
+    std::string missing;
+    for (const auto& f : features) {
+        if (!f.starts_with("arg:"))
+            continue;
+        std::string_view type = std::string_view(f).substr(4);
+        if (!policy::enum_from_string<policy::ArgType>(type))
+            continue; // a modifier (arg:returnCopy, arg:maxData, ...), not a type
+        bool declared = false;
+        for (uint32_t i = 0; i < d.arg_type_count && !declared; ++i)
+            declared = type == d.arg_types[i];
+        if (!declared)
+            missing += fmt::format("{}{}", missing.empty() ? "" : ", ", type);
+    }
+    return missing;
+}
+
+std::string declared_list(const vigil_descriptor& d)
+{
+    std::string out;
+    for (uint32_t i = 0; i < d.arg_type_count; ++i)
+        out += fmt::format("{}{}", i ? ", " : "", d.arg_types[i]);
+    return out.empty() ? "none" : out;
+}
+
+} // namespace
 
 Result<void> PolicyManager::attach(PolicyEntry& e)
 {
@@ -150,6 +182,17 @@ Result<void> PolicyManager::attach(PolicyEntry& e)
                                        fmt::format("plugin {} serves \"{}\" but is {}", plugin->id(), h.kind,
                                                    to_string(plugin->state()))});
         const policy::HookCommon& hook = hook_of(e.policy, *kind, h.index);
+        // The descriptor is the contract: a hook reading a type the plugin does not declare is
+        // refused here, with the plugin and the type named, before the plugin is asked.
+        if (std::string missing = undeclared_arg_types(plugin->descriptor(), h.features); !missing.empty()) {
+            if (hook.loc.line)
+                where = fmt::format("{}:{}:{}: {}", e.policy.source, hook.loc.line, hook.loc.column, where);
+            return undo_and_fail(Error{Errc::unsupported, 0,
+                                       fmt::format("plugin {} serves \"{}\" but does not declare the argument "
+                                                   "type(s) {} in its descriptor (it declares: {})",
+                                                   plugin->id(), h.kind, missing,
+                                                   declared_list(plugin->descriptor()))});
+        }
         auto compiled = policy::compile_selectors(e.policy, hook, {where, e.enforce});
         if (!compiled) {
             detach(e);

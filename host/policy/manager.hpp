@@ -33,6 +33,7 @@ struct HookStatus {
     uint64_t handle = 0;  // 0: not attached
     std::string strategy; // how it attached ("tracepoint", "raw_tp", ...)
     std::string detail;
+    std::vector<std::string> features; // what serving it takes (policy::HookSummary::features)
 };
 
 struct PolicyCounters {

@@ -5,6 +5,7 @@
 #include "sensor.hpp"
 
 #include <vigil/sdk/bpf.hpp>
+#include <vigil/sdk/descriptor.hpp>
 #include <vigil/sdk/plugin.hpp>
 
 #include <fmt/format.h>
@@ -17,59 +18,36 @@ namespace {
 using vigil::sdk::Error;
 namespace vs = vigil::socket;
 
-const char* const event_kinds[] = {"process_socket", "process_connect"};
-const char* const hook_kinds[] = {"connects"};
-const char* const arg_types[] = {"sock", "socket", "sockaddr", "sockaddr_un", "skb"};
-const vigil_map_use shared[] = {
-    {sizeof(vigil_map_use), VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_CGROUP_RATE_MAP, VIGIL_CGROUP_RATE_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_WORKLOADS_MAP, VIGIL_WORKLOADS_LAYOUT},
-};
-const vigil_config_field config_fields[] = {
-    {sizeof(vigil_config_field), "events", VIGIL_CONFIG_STRING_LIST,
-     "what the sensor reports: connect, accept, bind, listen, state (TCP state changes), send (datagrams "
-     "sent to an address); [] loads no sensor",
-     "[\"connect\", \"accept\", \"bind\", \"listen\", \"state\", \"send\"]"},
-    {sizeof(vigil_config_field), "families", VIGIL_CONFIG_STRING_LIST,
-     "address families reported: AF_INET, AF_INET6, AF_UNIX", "[\"AF_INET\", \"AF_INET6\"]"},
-    {sizeof(vigil_config_field), "tcp_states", VIGIL_CONFIG_STRING_LIST,
-     "TCP states whose changes are reported, by the new state (TCP_ESTABLISHED, TCP_CLOSE, ...)", "every state"},
-    {sizeof(vigil_config_field), "attach", VIGIL_CONFIG_STRING,
-     "program type for TCP state changes: auto (tp_btf where the kernel has it), tp_btf or tracepoint", "\"auto\""},
-    {sizeof(vigil_config_field), "ring_buffer_mb", VIGIL_CONFIG_INT,
-     "size of the sensor's ring buffer in MiB (a power of two; 0: 1 MiB per CPU, 2 to 32)", "0"},
-};
-
 class SocketPlugin {
 public:
     static const vigil_descriptor& descriptor()
     {
-        static const vigil_descriptor d = [] {
-            vigil_descriptor x{};
-            x.struct_size = sizeof x;
-            x.abi_major = VIGIL_ABI_MAJOR;
-            x.min_host_minor = 0;
-            x.id = "socket";
-            x.name = "Socket sensors";
-            x.version = "0.2.0";
-            x.description = "Socket sensor (connect, accept, bind, listen, datagram sends, TCP state changes), "
-                            "connects policy hooks (cgroup connect/sendmsg programs), socket argument decoders";
-            x.license = "GPL-2.0-only";
-            x.hook_kinds = hook_kinds;
-            x.hook_kind_count = std::size(hook_kinds);
-            x.event_kinds = event_kinds;
-            x.event_kind_count = std::size(event_kinds);
-            x.arg_types = arg_types;
-            x.arg_type_count = std::size(arg_types);
-            x.shared_maps = shared;
-            x.shared_map_count = std::size(shared);
-            x.config_fields = config_fields;
-            x.config_field_count = std::size(config_fields);
-            return x;
-        }();
-        return d;
+        static const vigil::sdk::Descriptor d =
+            vigil::sdk::Descriptor("socket", "Socket sensors", "0.2.0")
+                .description("Socket sensor (connect, accept, bind, listen, datagram sends, TCP state changes), "
+                             "connects policy hooks (cgroup connect/sendmsg programs), socket argument decoders")
+                .license("GPL-2.0-only")
+                .hook_kinds({"connects"})
+                .events({"process_socket", "process_connect"})
+                // a connects hook has one fixed argument, the socket being connected (the parser adds it)
+                .arg_types({"sock"})
+                .shared_maps()
+                .config_list("events",
+                             "what the sensor reports: connect, accept, bind, listen, state (TCP state changes), "
+                             "send (datagrams sent to an address); [] loads no sensor",
+                             "[\"connect\", \"accept\", \"bind\", \"listen\", \"state\", \"send\"]")
+                .config_list("families", "address families reported: AF_INET, AF_INET6, AF_UNIX",
+                             "[\"AF_INET\", \"AF_INET6\"]")
+                .config_list("tcp_states",
+                             "TCP states whose changes are reported, by the new state (TCP_ESTABLISHED, TCP_CLOSE, ...)",
+                             "every state")
+                .config_string("attach",
+                               "program type for TCP state changes: auto (tp_btf where the kernel has it), tp_btf or "
+                               "tracepoint",
+                               "\"auto\"")
+                .config_int("ring_buffer_mb",
+                            "size of the sensor's ring buffer in MiB (a power of two; 0: 1 MiB per CPU, 2 to 32)", "0");
+        return d.get();
     }
 
     SocketPlugin(vigil::sdk::Host& host, const vigil::sdk::Config& cfg) : host_(host), hooks_(host)

@@ -11,6 +11,11 @@ namespace vigil::socket {
 
 using sdk::Error;
 
+Sensor::Sensor(sdk::Host& host, SensorOptions options)
+    : host_(host), options_(std::move(options)), skel_(host, VIGIL_SKELETON(sensor), "socket sensor")
+{
+}
+
 void Sensor::start()
 {
     if (!enabled())
@@ -23,18 +28,14 @@ void Sensor::start()
         throw Error(VIGIL_ERR_UNSUPPORTED,
                     fmt::format("attach = \"{}\": this kernel does not support {} programs", options_.attach, state_kind));
 
-    skel_ = sensor__open();
-    if (!skel_)
-        throw Error(VIGIL_ERR_KERNEL, fmt::format("opening the socket sensor: {}", std::strerror(errno)));
-    try {
-        std::memcpy(const_cast<sock_sensor_config*>(&skel_->rodata->sensor_config), &options_.bpf,
-                    sizeof options_.bpf);
-        // Each operation's programs, loaded only when it is reported.
+    skel_.start([&](::sensor& s) {
+        std::memcpy(const_cast<sock_sensor_config*>(&s.rodata->sensor_config), &options_.bpf, sizeof options_.bpf);
+        // Each operation's programs, loaded (and so attached) only when it is reported.
         struct OpProgs {
             uint32_t ops;
             std::vector<bpf_program*> progs;
         };
-        auto* p = &skel_->progs;
+        auto* p = &s.progs;
         const OpProgs table[] = {
             {1u << SOCK_OP_CONNECT, {p->enter_connect, p->exit_connect}},
             {1u << SOCK_OP_ACCEPT, {p->enter_accept, p->exit_accept, p->enter_accept4, p->exit_accept4}},
@@ -46,38 +47,16 @@ void Sensor::start()
             {state && btf ? 1u << SOCK_OP_STATE : 0, {p->state_btf}},
             {state && !btf ? 1u << SOCK_OP_STATE : 0, {p->state_tp}},
         };
-        std::vector<bpf_program*> used;
         for (const auto& t : table)
-            for (bpf_program* prog : t.progs) {
-                bool on = (ev & t.ops) != 0;
-                bpf_program__set_autoload(prog, on);
-                if (on)
-                    used.push_back(prog);
-            }
-        if (int err = bpf_map__set_max_entries(skel_->maps.socket_events, options_.ring_bytes))
-            throw Error(VIGIL_ERR_INVALID, fmt::format("ring buffer size: {}", std::strerror(-err)));
-        sdk::reuse_shared_maps(skel_->obj, host_);
-        if (int err = sensor__load(skel_))
-            throw Error(VIGIL_ERR_KERNEL, fmt::format("loading the socket sensor: {}", std::strerror(-err)));
-        host_.add_ring(bpf_map__fd(skel_->maps.socket_events), SOCK_RING_SENSOR);
-        for (bpf_program* prog : used)
-            links_.push_back(sdk::attach(prog, host_));
-    } catch (...) {
-        stop();
-        throw;
-    }
-    host_.info(fmt::format("socket sensor attached ({} programs, state changes with {}, ring {} MiB)", links_.size(),
+            for (bpf_program* prog : t.progs)
+                bpf_program__set_autoload(prog, (ev & t.ops) != 0);
+        skel_.ring(s.maps.socket_events, SOCK_RING_SENSOR, options_.ring_bytes);
+    });
+    host_.info(fmt::format("socket sensor attached ({} programs, state changes with {}, ring {} MiB)", skel_.link_count(),
                            state ? state_kind : "none", options_.ring_bytes >> 20));
 }
 
-void Sensor::stop()
-{
-    links_.clear();
-    if (skel_) {
-        sensor__destroy(skel_);
-        skel_ = nullptr;
-    }
-}
+void Sensor::stop() { skel_.stop(); }
 
 void Sensor::decode(std::span<const std::byte> rec, sdk::Emitter& out)
 {

@@ -18,8 +18,7 @@ namespace vigil::socket {
 
 class Sensor {
 public:
-    Sensor(sdk::Host& host, SensorOptions options) : host_(host), options_(std::move(options)) {}
-    ~Sensor() { stop(); }
+    Sensor(sdk::Host& host, SensorOptions options);
     Sensor(const Sensor&) = delete;
     Sensor& operator=(const Sensor&) = delete;
 
@@ -32,8 +31,7 @@ public:
 private:
     sdk::Host& host_;
     SensorOptions options_;
-    ::sensor* skel_ = nullptr;
-    std::vector<sdk::Link> links_;
+    sdk::Skeleton<::sensor> skel_;
     sdk::JsonWriter body_;
     std::string summary_;
 };

@@ -6,6 +6,7 @@
 #include "tracepoint_hooks.hpp"
 
 #include <vigil/sdk/bpf.hpp>
+#include <vigil/sdk/descriptor.hpp>
 #include <vigil/sdk/cgroups.hpp>
 #include <vigil/sdk/plugin.hpp>
 
@@ -30,52 +31,31 @@ std::string read_text(const char* path)
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-const char* const event_kinds[] = {"process_exec", "process_exit", "process_clone", "process_tracepoint"};
-const char* const hook_kinds[] = {"tracepoints"};
-const vigil_map_use shared[] = {
-    {sizeof(vigil_map_use), VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_CGROUP_RATE_MAP, VIGIL_CGROUP_RATE_LAYOUT},
-    {sizeof(vigil_map_use), VIGIL_WORKLOADS_MAP, VIGIL_WORKLOADS_LAYOUT},
-};
-const vigil_config_field config_fields[] = {
-    {sizeof(vigil_config_field), "ring_buffer_mb", VIGIL_CONFIG_INT,
-     "size of the process event ring buffer in MiB (a power of two; 0: 1 MiB per CPU, 2 to 32)", "0"},
-    {sizeof(vigil_config_field), "hook_ring_buffer_mb", VIGIL_CONFIG_INT,
-     "size of the ring buffer the tracepoint policy hooks share, in MiB (a power of two; 0: 2 MiB per CPU, 4 to 64)",
-     "0"},
-    {sizeof(vigil_config_field), "attach", VIGIL_CONFIG_STRING,
-     "program type for the sched tracepoints: auto (tp_btf where the kernel has it), tp_btf or raw_tp",
-     "\"auto\""},
-};
-
 class TracepointPlugin {
 public:
     static const vigil_descriptor& descriptor()
     {
-        static const vigil_descriptor d = [] {
-            vigil_descriptor x{};
-            x.struct_size = sizeof x;
-            x.abi_major = VIGIL_ABI_MAJOR;
-            x.min_host_minor = 0;
-            x.id = "tracepoint";
-            x.name = "Tracepoint sensors";
-            x.version = "0.2.0";
-            x.description = "Process lifecycle sensor (fork, exec, exit) on the sched tracepoints, and "
-                            "TracingPolicy tracepoint hooks";
-            x.hook_kinds = hook_kinds;
-            x.hook_kind_count = std::size(hook_kinds);
-            x.license = "GPL-2.0-only";
-            x.event_kinds = event_kinds;
-            x.event_kind_count = std::size(event_kinds);
-            x.shared_maps = shared;
-            x.shared_map_count = std::size(shared);
-            x.config_fields = config_fields;
-            x.config_field_count = std::size(config_fields);
-            return x;
-        }();
-        return d;
+        static const vigil::sdk::Descriptor d =
+            vigil::sdk::Descriptor("tracepoint", "Tracepoint sensors", "0.2.0")
+                .description("Process lifecycle sensor (fork, exec, exit) on the sched tracepoints, and "
+                             "TracingPolicy tracepoint hooks")
+                .license("GPL-2.0-only")
+                .hook_kinds({"tracepoints"})
+                .events({"process_exec", "process_exit", "process_clone", "process_tracepoint"})
+                .arg_types_from(tp::arg_type_names)
+                .shared_maps()
+                .config_int("ring_buffer_mb",
+                            "size of the process event ring buffer in MiB (a power of two; 0: 1 MiB per CPU, 2 to 32)",
+                            "0")
+                .config_int("hook_ring_buffer_mb",
+                            "size of the ring buffer the tracepoint policy hooks share, in MiB (a power of two; 0: 2 "
+                            "MiB per CPU, 4 to 64)",
+                            "0")
+                .config_string("attach",
+                               "program type for the sched tracepoints: auto (tp_btf where the kernel has it), tp_btf "
+                               "or raw_tp",
+                               "\"auto\"");
+        return d.get();
     }
 
     TracepointPlugin(vigil::sdk::Host& host, const vigil::sdk::Config& cfg) : host_(host)
@@ -107,42 +87,27 @@ public:
         if (::stat("/proc/self/ns/pid", &st) != 0)
             throw Error(VIGIL_ERR_KERNEL, fmt::format("stat /proc/self/ns/pid: {}", std::strerror(errno)));
 
-        skel_ = process__open();
-        if (!skel_)
-            throw Error(VIGIL_ERR_KERNEL, fmt::format("opening process sensor: {}", std::strerror(errno)));
-        skel_->rodata->host_pidns = static_cast<uint32_t>(st.st_ino);
-        if (auto ctrl = vigil::sdk::pick_cgroup1_controller(read_text("/proc/cgroups"))) {
-            skel_->rodata->cgrp1_subsys = ctrl->subsys_id;
-            host_.info(fmt::format("hybrid cgroups: tasks at the cgroup v2 root are named by their {} cgroup",
-                                   ctrl->name));
-        }
-        bpf_program* used[] = {btf ? skel_->progs.tp_btf_exec : skel_->progs.raw_tp_exec,
-                               btf ? skel_->progs.tp_btf_fork : skel_->progs.raw_tp_fork,
-                               btf ? skel_->progs.tp_btf_exit : skel_->progs.raw_tp_exit};
-        bpf_program* unused[] = {btf ? skel_->progs.raw_tp_exec : skel_->progs.tp_btf_exec,
-                                 btf ? skel_->progs.raw_tp_fork : skel_->progs.tp_btf_fork,
-                                 btf ? skel_->progs.raw_tp_exit : skel_->progs.tp_btf_exit};
-        for (bpf_program* p : unused)
-            bpf_program__set_autoload(p, false);
-        if (int err = bpf_map__set_max_entries(skel_->maps.process_events, ring_bytes_))
-            throw Error(VIGIL_ERR_INVALID, fmt::format("ring buffer size: {}", std::strerror(-err)));
-        vigil::sdk::reuse_shared_maps(skel_->obj, host_);
-        if (int err = process__load(skel_))
-            throw Error(VIGIL_ERR_KERNEL, fmt::format("loading process sensor: {}", std::strerror(-err)));
-        host_.add_ring(bpf_map__fd(skel_->maps.process_events), TP_RING_PROCESS);
-        for (bpf_program* p : used)
-            links_.push_back(vigil::sdk::attach(p, host_));
+        skel_.start([&](process& p) {
+            p.rodata->host_pidns = static_cast<uint32_t>(st.st_ino);
+            if (auto ctrl = vigil::sdk::pick_cgroup1_controller(read_text("/proc/cgroups"))) {
+                p.rodata->cgrp1_subsys = ctrl->subsys_id;
+                host_.info(fmt::format("hybrid cgroups: tasks at the cgroup v2 root are named by their {} cgroup",
+                                       ctrl->name));
+            }
+            // one attach strategy: the other's programs are not loaded (nor attached)
+            for (bpf_program* unused : {btf ? p.progs.raw_tp_exec : p.progs.tp_btf_exec,
+                                        btf ? p.progs.raw_tp_fork : p.progs.tp_btf_fork,
+                                        btf ? p.progs.raw_tp_exit : p.progs.tp_btf_exit})
+                bpf_program__set_autoload(unused, false);
+            skel_.ring(p.maps.process_events, TP_RING_PROCESS, ring_bytes_);
+        });
         host_.info(fmt::format("process sensor attached with {} (ring {} MiB)", kind, ring_bytes_ >> 20));
     }
 
     void stop()
     {
         hooks_.reset();
-        links_.clear();
-        if (skel_) {
-            process__destroy(skel_);
-            skel_ = nullptr;
-        }
+        skel_.stop();
     }
 
     uint64_t add_hook(const vigil_hook_request& req, vigil_hook_status& status) { return hooks_.add(req, status); }
@@ -249,8 +214,7 @@ private:
     vigil::sdk::Host& host_;
     uint32_t ring_bytes_;
     std::string attach_;
-    process* skel_ = nullptr;
-    std::vector<vigil::sdk::Link> links_;
+    vigil::sdk::Skeleton<process> skel_{host_, VIGIL_SKELETON(process), "process sensor"};
     tp::TracepointHooks hooks_{host_};
     std::string summary_;
     std::string cgroup_path_;

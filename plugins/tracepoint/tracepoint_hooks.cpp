@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace vigil::tracepoint {
 
@@ -17,18 +18,13 @@ namespace {
 
 using sdk::Error;
 
-enum class TypeClass { int_signed, int_unsigned, string, unsupported };
-
-TypeClass classify(const std::string& type)
+// The class of a policy type; nullopt for a type tracepoint hooks cannot read.
+std::optional<TypeClass> classify(const std::string& type)
 {
-    if (type == "int" || type == "int8" || type == "int16" || type == "int32" || type == "int64" ||
-        type == "syscall64")
-        return TypeClass::int_signed;
-    if (type == "uint8" || type == "uint16" || type == "uint32" || type == "uint64" || type == "size_t")
-        return TypeClass::int_unsigned;
-    if (type == "string" || type == "filename" || type == "data_loc")
-        return TypeClass::string;
-    return TypeClass::unsupported;
+    for (const auto& t : arg_type_classes)
+        if (type == t.name)
+            return t.cls;
+    return std::nullopt;
 }
 
 // The key of an argument in the event's "args", by the policy's type.
@@ -73,11 +69,10 @@ std::expected<FetchPlan, std::string> plan_fetch(const FormatField& field, const
     p.arg.size = static_cast<uint16_t>(field.size);
     p.arg.is_signed = field.is_signed;
     bool stringy = field.is_data_loc() || field.is_char_array();
-    TypeClass cls = type == "auto" ? (stringy ? TypeClass::string
-                                      : field.is_signed ? TypeClass::int_signed
-                                                        : TypeClass::int_unsigned)
-                                   : classify(type);
-    switch (cls) {
+    std::optional<TypeClass> cls = classify(type);
+    if (cls == TypeClass::by_field)
+        cls = stringy ? TypeClass::string : field.is_signed ? TypeClass::int_signed : TypeClass::int_unsigned;
+    switch (cls.value_or(TypeClass::by_field)) {
     case TypeClass::string:
         p.arg.enc = VHOOK_ENC_STRING;
         if (field.is_data_loc())
@@ -101,7 +96,7 @@ std::expected<FetchPlan, std::string> plan_fetch(const FormatField& field, const
         p.arg.fetch = GTP_FETCH_INT;
         p.arg.enc = cls == TypeClass::int_signed ? VHOOK_ENC_S64 : VHOOK_ENC_U64;
         return p;
-    case TypeClass::unsupported:
+    case TypeClass::by_field: // not a type tracepoint hooks read
         break;
     }
     return std::unexpected(fmt::format("argument type {} is not supported on tracepoints (use an integer type, "
@@ -114,7 +109,8 @@ std::expected<FetchPlan, std::string> plan_raw_fetch(uint32_t index, const std::
     FetchPlan p;
     p.arg.offset = static_cast<uint16_t>(index * 8);
     p.arg.size = 8;
-    switch (type == "auto" ? TypeClass::int_unsigned : classify(type)) {
+    std::optional<TypeClass> cls = classify(type);
+    switch (cls == TypeClass::by_field ? TypeClass::int_unsigned : cls.value_or(TypeClass::by_field)) {
     case TypeClass::string:
         p.arg.fetch = GTP_FETCH_KERNEL_STR;
         p.arg.enc = VHOOK_ENC_STRING;
@@ -128,7 +124,7 @@ std::expected<FetchPlan, std::string> plan_raw_fetch(uint32_t index, const std::
         p.arg.fetch = GTP_FETCH_INT;
         p.arg.enc = VHOOK_ENC_U64;
         return p;
-    case TypeClass::unsupported:
+    case TypeClass::by_field: // not a type tracepoint hooks read
         break;
     }
     return std::unexpected(fmt::format("argument type {} is not supported on raw tracepoints", type));

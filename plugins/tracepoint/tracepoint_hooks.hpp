@@ -17,11 +17,33 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <array>
 #include <vector>
 
 struct generic_tp;
 
 namespace vigil::tracepoint {
+
+// How a tracepoint hook reads an argument of each policy type it accepts ("auto": by the field).
+enum class TypeClass { int_signed, int_unsigned, string, by_field };
+struct ArgTypeClass {
+    const char* name;
+    TypeClass cls;
+};
+inline constexpr ArgTypeClass arg_type_classes[] = {
+    {"auto", TypeClass::by_field},        {"int", TypeClass::int_signed},        {"int8", TypeClass::int_signed},
+    {"int16", TypeClass::int_signed},     {"int32", TypeClass::int_signed},      {"int64", TypeClass::int_signed},
+    {"syscall64", TypeClass::int_signed}, {"uint8", TypeClass::int_unsigned},    {"uint16", TypeClass::int_unsigned},
+    {"uint32", TypeClass::int_unsigned},  {"uint64", TypeClass::int_unsigned},   {"size_t", TypeClass::int_unsigned},
+    {"string", TypeClass::string},        {"filename", TypeClass::string},       {"data_loc", TypeClass::string},
+};
+// The names alone, for the descriptor's arg_types.
+inline constexpr auto arg_type_names = [] {
+    std::array<const char*, std::size(arg_type_classes)> out{};
+    for (size_t i = 0; i < out.size(); ++i)
+        out[i] = arg_type_classes[i].name;
+    return out;
+}();
 
 // What the event of one hook says about each argument.
 struct ArgOut {

@@ -30,7 +30,17 @@
 
 namespace {
 
+#ifdef FAKE_SERVES_TRACEPOINTS
+// Serves tracepoint hooks but reads only integer arguments: the host must refuse a hook that
+// needs any other argument type before asking the plugin.
+const char* const hook_kinds[] = {"tracepoints"};
+const char* const arg_types[] = {"int"};
+#else
 const char* const hook_kinds[] = {"fakehooks"};
+#endif
+#ifdef FAKE_EMITS_PROCESS
+const char* const event_kinds[] = {"process_exec", "process_clone", "process_exit"};
+#endif
 const vigil_map_use maps[] = {{sizeof(vigil_map_use), VIGIL_PROCS_MAP, FAKE_PROCS_LAYOUT}};
 const vigil_config_field fields[] = {
     {sizeof(vigil_config_field), "greeting", VIGIL_CONFIG_STRING, "a word to log at start", "\"hello\""},
@@ -59,6 +69,14 @@ public:
             x.license = "Apache-2.0";
             x.hook_kinds = hook_kinds;
             x.hook_kind_count = 1;
+#ifdef FAKE_EMITS_PROCESS
+            x.event_kinds = event_kinds;
+            x.event_kind_count = std::size(event_kinds);
+#endif
+#ifdef FAKE_SERVES_TRACEPOINTS
+            x.arg_types = arg_types;
+            x.arg_type_count = 1;
+#endif
             x.shared_maps = maps;
             x.shared_map_count = 1;
             x.config_fields = fields;
@@ -170,6 +188,9 @@ private:
 #if defined(FAKE_ABI_1_0)
 // A plugin built before ABI 1.1: its vigil_plugin_api ends before container_wanted. The
 // pointer is still set behind the end, so a host that read past struct_size would call it.
+// Its entry point is what SDKs before ABI 1.2 exported: a Boost.DLL alias, not a C function.
+#define BOOST_DLL_USE_STD_FS
+#include <boost/dll/alias.hpp>
 namespace {
 const vigil_plugin_api* old_entry() noexcept
 {

@@ -13,16 +13,20 @@ expect() { # expect RC SUBSTRING FILE
     echo "ok: $(basename "$3"): $(grep '^verdict' <<<"$out")"
   fi
 }
-# the host's ABI as `vigil version` states it ("plugin ABI 1.1")
+# the host's ABI as `vigil version` states it ("plugin ABI 1.2")
 abi=$("$vigil" version | sed -n 's/.*plugin ABI \([0-9]*\.[0-9]*\).*/\1/p')
 for p in "$plugins"/libvigil_*.so; do expect 0 "verdict: OK" "$p"; done
 expect 0 "verdict: OK" "$fakes/libfake_good.so"
-expect 0 "verdict: OK" "$fakes/libfake_abi10.so"    # built before the metadata-provider contract
+expect 0 "note: exports the Boost.DLL alias" "$fakes/libfake_abi10.so"  # built before ABI 1.1
 expect 0 "verdict: OK" "$fakes/libfake_provider.so"
-expect 1 'REFUSED: '"$fakes"'/libfake_no_entry.so: no entry point "vigil_plugin_entry"' "$fakes/libfake_no_entry.so"
+expect 0 "verdict: OK" "$fakes/libfake_c.so"         # plain C, from plugin_abi.h alone
+expect 1 'REFUSED: '"$fakes"'/libfake_no_entry.so: no entry point "vigil_plugin_get_api"' "$fakes/libfake_no_entry.so"
+expect 1 "sets add_hook, hook_stats but not remove_hook, set_hook_mode" "$fakes/libfake_c_partial_hooks.so"
 expect 1 "plugin ABI major 99 does not match the host's ABI $abi" "$fakes/libfake_abi_major.so"
 expect 1 "plugin needs host ABI 1.999 or newer, this host has ABI $abi; upgrade vigild" "$fakes/libfake_min_minor.so"
 expect 1 'descriptor: id "Bad Id" must be' "$fakes/libfake_bad_id.so"
+expect 1 'id:          Bad Id' "$fakes/libfake_bad_id.so"      # the refused descriptor is shown
+expect 1 'shared maps: vigil_procs (layout 99)' "$fakes/libfake_layout.so"
 expect 1 'shared map "vigil_procs" layout 99 does not match the host'"'"'s layout 1' "$fakes/libfake_layout.so"
 expect 1 "No such file or directory" "$fakes/libnothing.so"
 out=$("$vigil" plugin 2>&1); rc=$?

@@ -2,6 +2,8 @@
 
 #include "core/trusted_file.hpp"
 
+#include <vigil/sdk/descriptor.hpp>
+
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -63,7 +65,7 @@ TEST_CASE("the loader refuses each broken plugin with the reason", "[unit][loade
 {
     CHECK(refusal("libfake_no_entry.so") ==
           fake("libfake_no_entry.so").string() +
-              ": no entry point \"vigil_plugin_entry\" (was it built with VIGIL_PLUGIN()?)");
+              ": no entry point \"vigil_plugin_get_api\" (was it built with VIGIL_PLUGIN()?)");
     CHECK(refusal("libfake_abi_major.so") ==
           fake("libfake_abi_major.so").string() +
               fmt::format(": plugin ABI major 99 does not match the host's ABI 1.{}; rebuild the plugin against SDK 1.x",
@@ -79,6 +81,33 @@ TEST_CASE("the loader refuses each broken plugin with the reason", "[unit][loade
           fake("libfake_layout.so").string() +
               ": shared map \"vigil_procs\" layout 99 does not match the host's layout 1; rebuild the plugin "
               "against this SDK");
+}
+
+TEST_CASE("the entry point is a C function; the Boost.DLL alias of ABI < 1.2 still loads", "[unit][loader]")
+{
+    auto c = vigil::load_plugin_library(fake("libfake_c.so"));
+    REQUIRE(c);
+    CHECK(std::string(c->descriptor->id) == "cplug");
+    CHECK_FALSE(c->legacy_entry);
+    // the same from sensor.bpf.c with an author-named skeleton (a plugin-prefixed BPF target)
+    auto renamed = vigil::load_plugin_library(fake("libfake_c_sensor.so"));
+    REQUIRE(renamed);
+    CHECK(std::string(renamed->descriptor->id) == "cplug");
+    auto cxx = vigil::load_plugin_library(fake("libfake_good.so"));
+    REQUIRE(cxx);
+    CHECK_FALSE(cxx->legacy_entry);
+    auto old = vigil::load_plugin_library(fake("libfake_abi10.so"));
+    REQUIRE(old);
+    CHECK(old->legacy_entry);
+    CHECK(std::string(old->descriptor->id) == "old");
+}
+
+TEST_CASE("an API table with some hook callbacks but not all is refused with the missing ones named", "[unit][loader]")
+{
+    CHECK(refusal("libfake_c_partial_hooks.so") ==
+          fake("libfake_c_partial_hooks.so").string() +
+              ": its API table sets add_hook, hook_stats but not remove_hook, set_hook_mode; the hook callbacks "
+              "come all four or none");
 }
 
 TEST_CASE("a missing or non-library file is refused", "[unit][loader]")
@@ -211,4 +240,27 @@ TEST_CASE("descriptor validation", "[unit][loader]")
         d.config_field_count = 2;
         CHECK(invalid(d) == "descriptor: config field \"x\" is declared twice");
     }
+}
+
+TEST_CASE("the SDK's descriptor builder gives a descriptor the host accepts", "[unit][loader]")
+{
+    // copied out of the chain, as `static const Descriptor d = Descriptor(...)...;` does
+    const vigil::sdk::Descriptor b = vigil::sdk::Descriptor("signal", "Signal sensor", "1.0.0")
+                                         .license("GPL-2.0-only")
+                                         .min_host_minor(2)
+                                         .events({"signal_send"})
+                                         .shared_maps()
+                                         .needs_process_cache()
+                                         .config_int("ring_mb", "ring size", "0")
+                                         .config_bool("verbose", "more", "false");
+    const vigil_descriptor& d = b.get();
+    REQUIRE(vigil::validate_descriptor(d));
+    CHECK(d.event_kind_count == 1);
+    CHECK(std::string(d.event_kinds[0]) == "signal_send");
+    CHECK(d.shared_map_count == std::size(vigil::sdk::shared_maps));
+    CHECK(d.config_field_count == 2);
+    CHECK(std::string(d.config_fields[1].key) == "verbose");
+    CHECK(d.config_fields[1].type == VIGIL_CONFIG_BOOL);
+    CHECK(vigil::describe_descriptor(d).find("needs:       events process_exec, process_clone, process_exit from "
+                                              "another plugin") != std::string::npos);
 }

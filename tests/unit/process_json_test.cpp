@@ -5,6 +5,7 @@
 #include "process/cache.hpp"
 #include "process_fixtures.hpp"
 
+#include <vigil/sdk/event.hpp>
 #include <vigil/wire/process.h>
 
 #include <catch2/catch.hpp>
@@ -451,4 +452,28 @@ TEST_CASE("a process renders the same JSON on every event, and a fork does not i
     CHECK(child["flags"] == "execve clone");
     CHECK(child["parent_exec_id"] == f.cache.exec_id(200, 3000));
     CHECK(child["arguments"] == "a\"b");
+}
+
+TEST_CASE("an event's second process is written in full under the plugin's key", "[unit][json]")
+{
+    Fixture f;
+    f.exec(100, 2000, 1, 0, "/bin/bash", "", "/root");
+    f.exec(200, 3000, 100, 2000, "/usr/bin/sleep", "60", "/tmp");
+    sdk::JsonWriter body;
+    sdk::Event ev(body, "signal_send");
+    ev.process(100, 100, 2000).at(4000).other_process("target", 200, 3000).member("signal", "SIGKILL");
+    f.pipeline->on_event("signal", ev.done());
+    json j = f.last()["signal_send"];
+    CHECK(j["process"]["exec_id"] == f.cache.exec_id(100, 2000));
+    CHECK(j["target"]["exec_id"] == f.cache.exec_id(200, 3000));
+    CHECK(j["target"]["binary"] == "/usr/bin/sleep");
+    CHECK(j["target"]["parent_exec_id"] == f.cache.exec_id(100, 2000));
+    CHECK(j["signal"] == "SIGKILL");
+
+    // not in the cache: the pid, and the exec_id from the key the plugin gave
+    sdk::Event unknown(body, "signal_send");
+    unknown.process(100, 100, 2000).at(5000).other_process("target", 999, 777);
+    f.pipeline->on_event("signal", unknown.done());
+    j = f.last()["signal_send"];
+    CHECK(j["target"] == json{{"pid", 999}, {"exec_id", f.cache.exec_id(999, 777)}});
 }

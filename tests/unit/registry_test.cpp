@@ -1,40 +1,15 @@
 // The plugin registry with real plugin libraries and real shared maps (needs CAP_BPF: root).
-#include "bpf/shared_maps.hpp"
-#include "core/config.hpp"
-#include "core/features.hpp"
-#include "plugins/registry.hpp"
+#include "registry_fixture.hpp"
 
-#include <catch2/catch.hpp>
-
-#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace {
 
-vigil::SharedMaps make_maps()
-{
-    auto m = vigil::SharedMaps::create();
-    if (!m)
-        FAIL("creating the shared maps needs root: " << m.error().message());
-    return std::move(*m);
-}
-
-struct Fixture {
-    boost::asio::io_context io;
-    vigil::Features features;
-    vigil::SharedMaps maps = make_maps();
-    vigil::PluginRegistry registry{io, maps, features, FAKE_PLUGIN_DIR, [](const std::string&, const vigil_event&) {}};
-
-    vigil::Result<void> load(std::string_view toml)
-    {
-        auto cfg = vigil::parse_config(toml, "t.toml");
-        REQUIRE(cfg);
-        return registry.load(*cfg);
-    }
-};
+using Fixture = test::RegistryFixture;
 
 std::string lib(const char* name) { return std::string(FAKE_PLUGIN_DIR) + "/" + name; }
 
@@ -174,4 +149,72 @@ library = "libfake_abi10.so"
     // only the provider of ABI 1.1 is asked: the old plugin's struct ends before the callback
     REQUIRE(got.size() == 1);
     CHECK(got[0] == "c0ffee prov-knows");
+}
+
+TEST_CASE("a plugin written in C against plugin_abi.h alone loads, attaches and emits", "[unit][registry]")
+{
+    std::vector<std::string> events; // "plugin kind body" per event; outlives the registry
+    Fixture f;
+    f.on_event = [&](const std::string& id, const vigil_event& ev) {
+        events.push_back(id + " " + ev.kind + " " + std::string(ev.body_json, ev.body_json_len));
+    };
+    REQUIRE(f.load(fmt::format("[plugins.cplug]\nlibrary = \"libfake_c.so\"\n[plugins.cplug.config]\ntarget_pid = {}\n",
+                               ::getpid())));
+    vigil::Plugin* p = f.registry.find("cplug");
+    REQUIRE(p);
+    CHECK(p->state() == vigil::PluginState::running);
+    CHECK(p->link_count() == 1);
+    for (int i = 0; i < 3; ++i)
+        (void)::getppid();
+    f.registry.drain_rings();
+    CHECK(events == std::vector<std::string>{"cplug c_getppid \"seq\":0", "cplug c_getppid \"seq\":1",
+                                             "cplug c_getppid \"seq\":2"});
+    REQUIRE(f.registry.disable("cplug"));
+    CHECK(p->link_count() == 0);
+}
+
+TEST_CASE("an event's second process needs a plain key the host does not write itself", "[unit][registry]")
+{
+    auto run = [](const char* key) {
+        std::vector<std::string> keys; // other_key per event passed on
+        Fixture f;
+        f.on_event = [&](const std::string&, const vigil_event& ev) { keys.emplace_back(ev.other_key); };
+        REQUIRE(f.load(fmt::format("[plugins.cplug]\nlibrary = \"libfake_c.so\"\n[plugins.cplug.config]\n"
+                                   "target_pid = {}\nother_key = \"{}\"\n",
+                                   ::getpid(), key)));
+        for (int i = 0; i < 2; ++i)
+            (void)::getppid();
+        f.registry.drain_rings();
+        return std::pair{keys, f.registry.find("cplug")->decode_errors()};
+    };
+    CHECK(run("target") == std::pair{std::vector<std::string>{"target", "target"}, uint64_t{0}});
+    CHECK(run("Target Process") == std::pair{std::vector<std::string>{}, uint64_t{2}});
+    CHECK(run("parent") == std::pair{std::vector<std::string>{}, uint64_t{2}});
+}
+
+TEST_CASE("a plugin needing the process lifecycle events runs only beside a plugin emitting them", "[unit][registry]")
+{
+    Fixture alone;
+    auto r = alone.load("[plugins.cneeds]\nlibrary = \"libfake_c_needs.so\"\n");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() ==
+          "plugin cneeds: needs events process_exec, process_exit from another plugin, and no running plugin emits "
+          "them (the shared process cache is kept current by the plugin emitting "
+          "process_exec/process_clone/process_exit: enable [plugins.tracepoint])");
+
+    Fixture f; // the dependent first: the order in the file does not matter
+    REQUIRE(f.load("[plugins.cneeds]\nlibrary = \"libfake_c_needs.so\"\n"
+                   "[plugins.lifecycle]\nlibrary = \"libfake_lifecycle.so\"\n"));
+    CHECK(f.registry.find("cneeds")->state() == vigil::PluginState::running);
+    r = f.registry.disable("lifecycle");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().starts_with("plugin lifecycle is needed by the running plugin cneeds ("));
+    CHECK(f.registry.find("lifecycle")->state() == vigil::PluginState::running);
+    REQUIRE(f.registry.disable("cneeds"));
+    REQUIRE(f.registry.disable("lifecycle"));
+    r = f.registry.enable("cneeds");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message().starts_with("plugin cneeds: needs events process_exec, process_exit"));
+    REQUIRE(f.registry.enable("lifecycle"));
+    REQUIRE(f.registry.enable("cneeds"));
 }

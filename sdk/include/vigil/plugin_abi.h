@@ -8,8 +8,12 @@
  *    the call; the descriptor a plugin returns lives as long as the library is loaded;
  *  - errors are a vigil_result plus a message the callee writes into a caller-owned buffer.
  *
- * A plugin exports one symbol, `vigil_plugin_entry` (see VIGIL_PLUGIN in vigil/sdk/plugin.hpp),
- * returning a vigil_plugin_api.
+ * A plugin exports one plain C function, `vigil_plugin_get_api` (declared at the end of this
+ * header), returning its vigil_plugin_api. A plugin in C, Rust or Zig defines it from this header
+ * alone; a C++ plugin gets it from VIGIL_PLUGIN (vigil/sdk/plugin.hpp).
+ *
+ * In the tables below, [required] members must be set; [optional] ones may be NULL; [group]
+ * members are all set or all NULL.
  */
 #ifndef VIGIL_PLUGIN_ABI_H
 #define VIGIL_PLUGIN_ABI_H
@@ -23,9 +27,13 @@ extern "C" {
 
 /* A major bump breaks every plugin; a minor bump only adds fields or callbacks at the end. */
 #define VIGIL_ABI_MAJOR 1
-#define VIGIL_ABI_MINOR 1
+#define VIGIL_ABI_MINOR 2
 
-#define VIGIL_ENTRY_SYMBOL "vigil_plugin_entry"
+/* ABI 1.2: the entry point, an exported C function of type vigil_plugin_entry_fn. */
+#define VIGIL_ENTRY_SYMBOL "vigil_plugin_get_api"
+/* Before ABI 1.2: a Boost.DLL alias of that name (a data symbol holding the function's address).
+ * Hosts of ABI 1.2 still accept it; ABI 1.3 hosts will not. */
+#define VIGIL_LEGACY_ENTRY_SYMBOL "vigil_plugin_entry"
 
 typedef enum vigil_result {
     VIGIL_OK = 0,
@@ -86,6 +94,14 @@ typedef struct vigil_descriptor {
     uint32_t shared_map_count;
     const vigil_config_field *config_fields;
     uint32_t config_field_count;
+    /* ABI 1.2 (a host reads them only when struct_size covers them): event kinds the plugin
+     * needs another running plugin to emit. A plugin reading the shared process cache
+     * (vigil_procs, vigil/bpf/process.h) needs "process_exec", "process_clone" and
+     * "process_exit": the sensor emitting them (the tracepoint plugin) keeps the cache current.
+     * The host refuses to start the plugin without such a provider, and to disable the provider
+     * while the plugin runs. */
+    uint32_t needs_event_count;
+    const char *const *needs_events;
 } vigil_descriptor;
 
 /* One validated config value, in the order of the plugin's config_fields. */
@@ -149,6 +165,14 @@ typedef struct vigil_event {
     const char *summary; size_t summary_len;  /* short human text for compact output */
     const char *policy_name;   /* NULL for sensor events */
     const vigil_process_update *process;      /* NULL unless a lifecycle event */
+    /* ABI 1.2: a second process the event is about (a signal's target, a ptrace victim, a
+     * connection's peer). The host writes it as a full process object, exec_id included, from
+     * its process cache under the member other_key ([a-z_]{1,32}, e.g. "target"); other_pid 0 or
+     * other_key NULL: none. Older hosts ignore it (they read no field past their struct_size). */
+    const char *other_key;
+    uint32_t other_pid;        /* thread-group id */
+    uint32_t pad1;
+    uint64_t other_proc_ktime; /* its key (exec ktime) when known; 0: the live process of that pid */
 } vigil_event;
 
 /* Metadata providers (ABI 1.1): a plugin that knows containers (a runtime client) tells the host
@@ -192,6 +216,7 @@ typedef struct vigil_host_api {
     uint32_t abi_minor;
     uint32_t pad0;
     void *ctx; /* passed back as the first argument of every callback */
+    /* Every callback of a host of this ABI is set; container_update is NULL in hosts before 1.1. */
     void (*log)(void *ctx, uint32_t level, const char *msg, size_t len);
     /* A new fd (the caller closes it) for a host-owned shared map, or -errno: -ENOENT for an
      * unknown name, -EPROTO when layout_version differs from the host's. */
@@ -247,24 +272,28 @@ typedef struct vigil_hook_stats {
 } vigil_hook_stats;
 
 typedef struct vigil_plugin_api {
-    uint32_t struct_size;
+    uint32_t struct_size;      /* [required] sizeof(vigil_plugin_api) as the plugin knows it */
+    /* [required] The plugin's descriptor, valid while the library is loaded. */
     const vigil_descriptor *(*descriptor)(void);
-    /* Creates the plugin instance; nothing is loaded into the kernel yet. */
+    /* [required] Creates the plugin instance; nothing is loaded into the kernel yet. */
     vigil_result (*init)(const vigil_host_api *host, const vigil_config_value *config,
                          uint32_t config_count, void **self, char *err, size_t err_len);
-    /* Loads and attaches the plugin's own sensors. */
+    /* [required] Loads and attaches the plugin's own sensors. */
     vigil_result (*start)(void *self, char *err, size_t err_len);
-    /* Detaches everything; the instance may be started again. Records its programs posted before
-     * may still be in its rings: decode must take them until destroy (or the next start). */
+    /* [required] Detaches everything; the instance may be started again. Records its programs
+     * posted before may still be in its rings: decode must take them until destroy (or the next
+     * start). */
     vigil_result (*stop)(void *self, char *err, size_t err_len);
+    /* [required] */
     void (*destroy)(void *self);
-    /* Turns one ring-buffer record into zero or more events via emit. May be called for one ring
-     * while a decode of another of the plugin's rings is inside emit (the host drains the other
-     * rings when an event's process is not known yet), never for the same ring: keep decode
-     * scratch per ring. */
+    /* [required] Turns one ring-buffer record into zero or more events via emit. May be called
+     * for one ring while a decode of another of the plugin's rings is inside emit (the host drains
+     * the other rings when an event's process is not known yet), never for the same ring: keep
+     * decode scratch per ring. */
     vigil_result (*decode)(void *self, uint32_t ring_id, const void *data, size_t len,
                            vigil_emit_fn emit, void *emit_ctx, char *err, size_t err_len);
-    /* Policy hooks; NULL when the plugin serves no hook kind. */
+    /* [group: policy hooks] All four set when the descriptor lists hook kinds, all four NULL
+     * when it lists none; the host refuses any other mix, naming what is missing. */
     vigil_result (*add_hook)(void *self, const vigil_hook_request *req, uint64_t *hook_handle,
                              vigil_hook_status *status, char *err, size_t err_len);
     vigil_result (*remove_hook)(void *self, uint64_t hook_handle, char *err, size_t err_len);
@@ -272,7 +301,7 @@ typedef struct vigil_plugin_api {
                                   char *err, size_t err_len);
     vigil_result (*hook_stats)(void *self, uint64_t hook_handle, vigil_hook_stats *stats,
                                char *err, size_t err_len);
-    /* ABI 1.1, metadata providers only (NULL otherwise; absent from older plugins: check
+    /* [optional] ABI 1.1, metadata providers only (absent from older plugins: the host checks
      * struct_size). The host saw processes of a container it has no metadata for. Must return
      * at once: the provider looks it up on its own thread, rate-limited, and answers with
      * container_update (or not, when it does not know the container). */
@@ -280,6 +309,11 @@ typedef struct vigil_plugin_api {
 } vigil_plugin_api;
 
 typedef const vigil_plugin_api *(*vigil_plugin_entry_fn)(void);
+
+/* The one symbol a plugin exports (ABI 1.2): define it with default visibility, e.g.
+ *   __attribute__((visibility("default"))) const vigil_plugin_api *vigil_plugin_get_api(void)
+ * It is called once, right after the library is loaded, and must return the same table each time. */
+const vigil_plugin_api *vigil_plugin_get_api(void);
 
 #ifdef __cplusplus
 }

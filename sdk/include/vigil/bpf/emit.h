@@ -87,10 +87,10 @@ static __always_inline int evt__over_rate_of(__u64 cgroup)
     if (!s || !s->cgroup_rate)
         return 0;
     __u64 now = bpf_ktime_get_ns();
-    struct vigil_cgroup_rate *r = bpf_map_lookup_elem(&vigil_cgroup_rate, &cgroup);
+    struct vigil_cgroup_rate *r = bpf_map_lookup_elem(&vigil_cg_rate, &cgroup);
     if (!r) {
         struct vigil_cgroup_rate fresh = {.window_start = now, .count = 1};
-        bpf_map_update_elem(&vigil_cgroup_rate, &cgroup, &fresh, BPF_NOEXIST);
+        bpf_map_update_elem(&vigil_cg_rate, &cgroup, &fresh, BPF_NOEXIST);
         return 0;
     }
     if (now - r->window_start >= VIGIL_CGROUP_RATE_WINDOW_NS) {

@@ -7,51 +7,20 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "vigil/wire/process.h"
-#include "vigil/wire/errors.h"
-#include "vigil/wire/self.h"
-#include "vigil/wire/cgroup_rate.h"
-#include "vigil/wire/workloads.h"
+#include "vigil/wire/shared_maps.h"
 
-/* tgid -> the process it runs; see vigil/wire/process.h */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, VIGIL_PROCS_MAX);
-    __type(key, __u32);
-    __type(value, struct vigil_proc);
-} vigil_procs SEC(".maps");
+/* One declaration per row of VIGIL_SHARED_MAPS (vigil/wire/shared_maps.h). */
+#define VIGIL_DECLARE_SHARED_MAP(name, type_, key_, value_, max_, flags_, layout_) \
+    struct {                                                             \
+        __uint(type, type_);                                             \
+        __uint(max_entries, max_);                                       \
+        __uint(map_flags, flags_);                                       \
+        __type(key, key_);                                               \
+        __type(value, value_);                                           \
+    } name SEC(".maps");
+VIGIL_SHARED_MAPS(VIGIL_DECLARE_SHARED_MAP)
+#undef VIGIL_DECLARE_SHARED_MAP
 
-/* per-CPU failure counters indexed by enum vigil_error_slot */
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, VIGIL_ERR_SLOTS);
-    __type(key, __u32);
-    __type(value, __u64);
-} vigil_errors SEC(".maps");
-
-/* vigild's own tgid, written by the host before any program attaches; see vigil/wire/self.h */
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct vigil_self);
-} vigil_self SEC(".maps");
-
-/* cgroup v2 id -> its reporting-only events in the current window; see vigil/wire/cgroup_rate.h */
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, VIGIL_CGROUP_RATE_MAX);
-    __type(key, __u64);
-    __type(value, struct vigil_cgroup_rate);
-} vigil_cgroup_rate SEC(".maps");
-/* (policy set, cgroup) -> 1: the workloads a policy's selectors pick; see vigil/wire/workloads.h */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, VIGIL_WORKLOADS_MAX);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, struct vigil_workload_key);
-    __type(value, __u8);
-} vigil_workloads SEC(".maps");
 
 /* 1 when the current task belongs to vigild and vigild is not to be watched: every sensor and
  * hook returns before doing anything else (an array lookup the verifier inlines, one compare). */

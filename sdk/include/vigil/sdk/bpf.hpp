@@ -3,31 +3,27 @@
 #pragma once
 
 #include <vigil/sdk/plugin.hpp>
-#include <vigil/wire/errors.h>
-#include <vigil/wire/process.h>
-#include <vigil/wire/self.h>
-#include <vigil/wire/cgroup_rate.h>
-#include <vigil/wire/workloads.h>
+#include <vigil/wire/shared_maps.h>
 
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace vigil::sdk {
 
-// Every map the host owns, with the layout this SDK was built against.
-struct SharedMapSpec {
-    const char* name;
-    uint32_t layout_version;
-};
-inline constexpr SharedMapSpec shared_maps[] = {
-    {VIGIL_PROCS_MAP, VIGIL_PROCS_LAYOUT},
-    {VIGIL_ERRORS_MAP, VIGIL_ERRORS_LAYOUT},
-    {VIGIL_SELF_MAP, VIGIL_SELF_LAYOUT},
-    {VIGIL_CGROUP_RATE_MAP, VIGIL_CGROUP_RATE_LAYOUT},
-    {VIGIL_WORKLOADS_MAP, VIGIL_WORKLOADS_LAYOUT},
-};
+// Every map the host owns, with the layout this SDK was built against (vigil/wire/shared_maps.h).
+inline constexpr vigil_shared_map_spec shared_maps[] = {VIGIL_SHARED_MAPS(VIGIL_SHARED_MAP_SPEC)};
+
+// The same, as a descriptor's shared_maps list: a plugin whose BPF objects include
+// vigil/bpf/maps.h uses them all.
+#define VIGIL_SHARED_MAP_USE(name, type, key, value, max, flags, layout) {sizeof(vigil_map_use), #name, layout},
+inline constexpr vigil_map_use shared_map_uses[] = {VIGIL_SHARED_MAPS(VIGIL_SHARED_MAP_USE)};
+#undef VIGIL_SHARED_MAP_USE
 
 // Before bpf_object__load: every map of `obj` named like a host-owned map reuses the host's fd.
 // Throws when the host refuses (unknown map, other layout) or libbpf finds the definitions differ.
@@ -94,5 +90,91 @@ inline Link attach(bpf_program* prog, const Host& host, const char* owner_tag = 
     host.register_link(bpf_link__fd(l), owner_tag);
     return link;
 }
+
+// The functions bpftool generated for the skeleton `name`: VIGIL_SKELETON(name).
+template <class S>
+struct SkeletonOps {
+    S* (*open)();
+    int (*load)(S*);
+    void (*destroy)(S*);
+};
+#define VIGIL_SKELETON(name) ::vigil::sdk::SkeletonOps<name>{&name##__open, &name##__load, &name##__destroy}
+
+// One BPF object of a plugin from open to teardown: start() opens it, lets the plugin configure
+// it (read-only globals, autoload, ring sizes), points its shared-map declarations at the host's
+// maps, loads it, hands its rings to the host and attaches every program left to load, each link
+// registered with the host; stop() (or the destructor) detaches and frees it all. A refused load
+// throws an Error whose message the host completes with the end of the verifier's log.
+template <class S>
+class Skeleton {
+public:
+    Skeleton(const Host& host, SkeletonOps<S> ops, const char* what) : host_(host), ops_(ops), what_(what) {}
+    Skeleton(const Skeleton&) = delete;
+    Skeleton& operator=(const Skeleton&) = delete;
+    ~Skeleton() { stop(); }
+
+    // `configure(S&)` runs between open and load; `attach_programs = false` leaves attaching to
+    // the plugin (programs that need a target, such as a cgroup or a uprobe's binary).
+    template <class F>
+    void start(F&& configure, bool attach_programs = true)
+    {
+        stop();
+        skel_ = ops_.open();
+        if (!skel_)
+            throw Error(VIGIL_ERR_KERNEL, std::string("opening the BPF object ") + what_ + ": " + std::strerror(errno));
+        try {
+            configure(*skel_);
+            reuse_shared_maps(skel_->obj, host_);
+            if (int err = ops_.load(skel_))
+                throw Error(VIGIL_ERR_KERNEL, std::string("loading the BPF object ") + what_ + ": " +
+                                                  std::strerror(-err));
+            for (auto [map, id] : rings_)
+                host_.add_ring(bpf_map__fd(map), id);
+            bpf_program* prog;
+            if (attach_programs)
+                bpf_object__for_each_program(prog, skel_->obj)
+                {
+                    if (bpf_program__autoload(prog))
+                        links_.push_back(attach(prog, host_));
+                }
+        } catch (...) {
+            stop();
+            throw;
+        }
+    }
+    void start() { start([](S&) {}); }
+
+    // Inside configure: `map` is a ring buffer the host drains, handing each record to
+    // decode(ring_id); `bytes` (a power of two, 0: as declared) sizes it.
+    void ring(bpf_map* map, uint32_t ring_id, uint32_t bytes = 0)
+    {
+        if (int err = bytes ? bpf_map__set_max_entries(map, bytes) : 0)
+            throw Error(VIGIL_ERR_INVALID, std::string("sizing ring ") + bpf_map__name(map) + " to " +
+                                               std::to_string(bytes) + " bytes: " + std::strerror(-err));
+        rings_.emplace_back(map, ring_id);
+    }
+
+    void stop()
+    {
+        links_.clear();
+        rings_.clear();
+        if (skel_)
+            ops_.destroy(skel_);
+        skel_ = nullptr;
+    }
+
+    S* operator->() const { return skel_; }
+    S* get() const { return skel_; }
+    size_t link_count() const { return links_.size(); }
+    explicit operator bool() const { return skel_ != nullptr; }
+
+private:
+    const Host& host_;
+    SkeletonOps<S> ops_;
+    const char* what_;
+    S* skel_ = nullptr;
+    std::vector<Link> links_;
+    std::vector<std::pair<bpf_map*, uint32_t>> rings_;
+};
 
 } // namespace vigil::sdk

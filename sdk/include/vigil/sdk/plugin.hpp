@@ -6,7 +6,7 @@
 //   MyPlugin(vigil::sdk::Host& host, const vigil::sdk::Config& config);   // may throw
 //   void start();  void stop();                                            // may throw
 //   void decode(uint32_t ring_id, std::span<const std::byte> rec, vigil::sdk::Emitter& out);
-// and, when it serves policy hook kinds:
+// and, when it serves policy hook kinds, all four (a class with some but not all does not compile):
 //   uint64_t add_hook(const vigil_hook_request& req, vigil_hook_status& status);
 //   void remove_hook(uint64_t handle);
 //   void set_hook_mode(uint64_t handle, bool enforce);
@@ -18,13 +18,10 @@
 
 #include <vigil/plugin_abi.h>
 
-#ifndef BOOST_DLL_USE_STD_FS
-#define BOOST_DLL_USE_STD_FS
-#endif
-#include <boost/dll/alias.hpp>
 #include <unistd.h>
 
 #include <algorithm>
+#include <concepts>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -180,6 +177,14 @@ public:
                                    std::to_string(mb));
         return static_cast<uint32_t>(mb) << 20;
     }
+    // The same, throwing the error (a constructor's way of refusing its config).
+    uint32_t ring_bytes(std::string_view key, uint32_t auto_bytes) const
+    {
+        auto bytes = get_ring_bytes(key, auto_bytes);
+        if (!bytes)
+            throw Error(VIGIL_ERR_INVALID, bytes.error());
+        return *bytes;
+    }
     std::vector<std::string> get_list(std::string_view key, std::vector<std::string> def) const
     {
         auto* v = find(key);
@@ -229,11 +234,22 @@ vigil_result guarded(char* err, size_t err_len, F&& f) noexcept
     }
 }
 
+// The four hook methods: a plugin has all of them or none.
 template <class T>
-concept serves_hooks = requires(T& t, const vigil_hook_request& r, vigil_hook_status& s, vigil_hook_stats& st) {
-    { t.add_hook(r, s) };
-    { t.hook_stats(uint64_t{}, st) };
+concept has_add_hook = requires(T& t, const vigil_hook_request& r, vigil_hook_status& s) {
+    { t.add_hook(r, s) } -> std::convertible_to<uint64_t>;
 };
+template <class T>
+concept has_remove_hook = requires(T& t) { t.remove_hook(uint64_t{}); };
+template <class T>
+concept has_set_hook_mode = requires(T& t) { t.set_hook_mode(uint64_t{}, bool{}); };
+template <class T>
+concept has_hook_stats = requires(T& t, vigil_hook_stats& st) { t.hook_stats(uint64_t{}, st); };
+
+template <class T>
+concept serves_hooks = has_add_hook<T> && has_remove_hook<T> && has_set_hook_mode<T> && has_hook_stats<T>;
+template <class T>
+concept has_some_hook_method = has_add_hook<T> || has_remove_hook<T> || has_set_hook_mode<T> || has_hook_stats<T>;
 
 template <class T>
 concept provides_containers = requires(T& t, std::string_view id) {
@@ -318,6 +334,16 @@ struct trampolines {
 
     static const vigil_plugin_api* api() noexcept
     {
+        if constexpr (has_some_hook_method<T>) {
+            static_assert(has_add_hook<T>, "VIGIL_PLUGIN: the class has hook methods but no "
+                                           "uint64_t add_hook(const vigil_hook_request&, vigil_hook_status&)");
+            static_assert(has_remove_hook<T>, "VIGIL_PLUGIN: the class has hook methods but no "
+                                              "void remove_hook(uint64_t)");
+            static_assert(has_set_hook_mode<T>, "VIGIL_PLUGIN: the class has hook methods but no "
+                                                "void set_hook_mode(uint64_t, bool)");
+            static_assert(has_hook_stats<T>, "VIGIL_PLUGIN: the class has hook methods but no "
+                                             "void hook_stats(uint64_t, vigil_hook_stats&)");
+        }
         static const vigil_plugin_api a = [] {
             vigil_plugin_api x{};
             x.struct_size = sizeof x;
@@ -344,12 +370,9 @@ struct trampolines {
 } // namespace detail
 } // namespace vigil::sdk
 
-// Exports the plugin's single entry point, `vigil_plugin_entry`.
+// Exports the plugin's single entry point, the C function `vigil_plugin_get_api` (plugin_abi.h).
 #define VIGIL_PLUGIN(T)                                                                            \
-    namespace {                                                                                    \
-    const vigil_plugin_api* vigil_plugin_entry_impl() noexcept                                     \
+    extern "C" __attribute__((visibility("default"))) const vigil_plugin_api* vigil_plugin_get_api(void) \
     {                                                                                              \
         return ::vigil::sdk::detail::trampolines<T>::api();                                        \
-    }                                                                                              \
-    }                                                                                              \
-    BOOST_DLL_ALIAS(vigil_plugin_entry_impl, vigil_plugin_entry)
+    }

@@ -7,12 +7,12 @@
 
 #include "vigil/wire/process.h"
 
-#define VIGIL_CGROUP_RATE_MAP "vigil_cgroup_rate"
+#define VIGIL_CGROUP_RATE_MAP "vigil_cg_rate" /* map names hold 15 characters */
 #define VIGIL_CGROUP_RATE_LAYOUT 1
 #define VIGIL_CGROUP_RATE_MAX 8192 /* cgroups tracked at once (an LRU: the quietest go first) */
 #define VIGIL_CGROUP_RATE_WINDOW_NS 1000000000ull
 
-/* Value of vigil_cgroup_rate, keyed by the cgroup v2 id (bpf_get_current_cgroup_id). Updated by
+/* Value of vigil_cg_rate, keyed by the cgroup v2 id (bpf_get_current_cgroup_id). Updated by
  * every CPU without a lock: the limit holds to within a few events. */
 struct vigil_cgroup_rate {
     vigil_u64 window_start; /* ktime (ns) the current window began */
