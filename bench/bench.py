@@ -14,9 +14,10 @@ Parts (all by default, about 4 minutes on a 2-core machine):
   footprint  start to ready on the default configuration, idle CPU, RSS with the three
              plugins, 20 policies and 10 000 processes in the cache
   contention the open (one posting kprobe policy), connect and exec storms at full speed while
-             a busy loop runs on every core, and a burst of two open storms at once, on the
-             default configuration (compact stdout, JSON file): captured / exported / counted
-             lost in every run
+             a busy loop runs on every core, a burst of two open storms at once, and a burst of
+             200 000 getppid calls from one thread per CPU (one posting tracepoint policy) on an
+             idle vigild, on the default configuration (compact stdout, JSON file): captured /
+             exported / counted lost in every run
 Targets are checked at the end (docs/performance.md); the exit status is 1 only when the bench
 itself could not run.
 """
@@ -150,7 +151,7 @@ class Bench:
 
     def storm_start(self, mode, n, rate=None):
         args = {"open": ["open", str(n), self.target], "exec": ["exec", str(n), self.true_bin],
-                "connect": ["connect", str(n)]}[mode]
+                "connect": ["connect", str(n)], "burst": ["burst", str(n)]}[mode]
         env = dict(os.environ, STORM_MAX_SECONDS="20")
         if rate:
             env["STORM_RATE"] = str(rate)
@@ -161,10 +162,10 @@ class Bench:
         out = p.communicate()[0]
         if p.returncode != 0:
             die(f"storm exited {p.returncode}: {out!r}")
-        m = re.search(r"pid=(\d+) ops=(\d+) seconds=\S+ ops_per_s=(\d+)", out)
+        m = re.search(r"pid=(\d+) ops=(\d+) seconds=(\S+) ops_per_s=(\d+)", out)
         if not m:
             die(f"storm printed {out!r}")
-        return int(m.group(3)), int(m.group(1)), int(m.group(2))
+        return int(m.group(4)), int(m.group(1)), int(m.group(2)), float(m.group(3))
 
     # ---- vigild ------------------------------------------------------------------------------
 
@@ -272,7 +273,7 @@ class Bench:
         which is vigil's output format (the process object comes first in every event)."""
         proc = re.compile(r'^\{"(process_\w+)":\{"process":\{"exec_id":"[^"]*","pid":(\d+),')
         parent = re.compile(r'"parent":\{"exec_id":"[^"]*","pid":(\d+),')
-        n = {"exec": 0, "exit": 0, "open": 0, "connect": 0}
+        n = {"exec": 0, "exit": 0, "open": 0, "connect": 0, "burst": 0}
         pid_s = str(pid)
         for name in glob.glob(self.events + "*"):
             with open(name, errors="replace") as f:
@@ -281,8 +282,9 @@ class Bench:
                     if not m:
                         continue
                     kind = m.group(1)
-                    if mode == "open" and kind in ("process_tracepoint", "process_kprobe") and m.group(2) == pid_s:
-                        n["open"] += f'"policy_name":"{policy}"' in line
+                    if mode in ("open", "burst") and kind in ("process_tracepoint", "process_kprobe") \
+                            and m.group(2) == pid_s:
+                        n[mode] += f'"policy_name":"{policy}"' in line
                     elif mode == "connect" and kind == "process_socket" and m.group(2) == pid_s:
                         n["connect"] += '"op":"connect"' in line
                     elif mode == "exec" and kind in ("process_exec", "process_exit"):
@@ -337,7 +339,7 @@ class Bench:
                     continue
                 pid = tool_arm.start()
                 c0 = self.cpu_seconds(pid)
-                t, spid, ops = self.storm(mode, n)
+                t, spid, ops, _ = self.storm(mode, n)
                 tool_arm.drain()
                 cpu.append(self.cpu_seconds(pid) - c0)
                 rss = max(rss, self.memory(pid)[1])
@@ -415,7 +417,7 @@ class Bench:
             p, _ = self.start(cfg)
             n = rate * 2
             c0, t0 = self.cpu_seconds(p.pid), time.monotonic()
-            ops_s, spid, ops = self.storm("open", n, rate=rate)
+            ops_s, spid, ops, _ = self.storm("open", n, rate=rate)
             self.wait_drained()
             # the drain wait adds 0.3 s of idle at most: CPU over the storm's own duration
             busy = self.cpu_seconds(p.pid) - c0
@@ -456,7 +458,7 @@ class Bench:
         cfg = self.config("overflow", ["tracepoint"], d)
         p, _ = self.start(cfg)
         os.kill(p.pid, signal.SIGSTOP)
-        _, spid, ops = self.storm("open", n2)
+        _, spid, ops, _ = self.storm("open", n2)
         os.kill(p.pid, signal.SIGCONT)
         self.wait_drained()
         st = self.api("status")
@@ -474,8 +476,8 @@ class Bench:
     def part_contention(self):
         print("\n== contention: storms at full speed beside a busy loop on every core, default configuration",
               flush=True)
-        print(f"{'workload':10}{'run':>4}{'ops':>9}{'ops/s':>9}{'captured%':>11}{'exported':>10}{'ring full':>11}"
-              f"{'other lost':>11}")
+        print(f"{'workload':10}{'run':>4}{'ops':>9}{'ops/s':>9}{'ms':>7}{'captured%':>11}{'exported':>10}"
+              f"{'ring full':>11}{'shed':>7}{'other lost':>11}")
         d = self.policy_dir("pol-contention", [self.tracing_policy("bench-kopen", f"""  kprobes:
   - call: sys_openat
     syscall: true
@@ -487,22 +489,27 @@ class Bench:
       - index: 1
         operator: Equal
         values: ["{self.target}"]
+"""), self.tracing_policy("bench-burst", """  tracepoints:
+  - subsystem: syscalls
+    event: sys_enter_getppid
 """)])
         cfg = self.config("contention", ["tracepoint", "kprobe", "socket"], d, stdout="compact")
         rows = {}
         runs = max(3, self.pairs)
-        workloads = [("open", 60000, 1), ("connect", 15000, 1), ("exec", 1000, 1), ("burst", 100000, 2)]
-        for name, n, storms in workloads:
-            mode = "open" if name == "burst" else name
+        # (name, storm mode, operations per storm, storms at once, busy loops beside, policy counted)
+        workloads = [("open", "open", 60000, 1, True, "bench-kopen"), ("connect", "connect", 15000, 1, True, None),
+                     ("exec", "exec", 1000, 1, True, None), ("open-pair", "open", 100000, 2, False, "bench-kopen"),
+                     ("getppid", "burst", 200000, 1, False, "bench-burst")]
+        for name, mode, n, storms, busy, policy in workloads:
             for run in range(runs):
                 p, _ = self.start(cfg)
                 before = self.api("status")["counters"]
-                hogs = [] if name == "burst" else [
-                    subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count())]
+                hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                        for _ in range(os.cpu_count() if busy else 0)]
                 try:
                     t0 = time.monotonic()
                     results = [self.storm_wait(s) for s in [self.storm_start(mode, n) for _ in range(storms)]]
-                    secs = time.monotonic() - t0
+                    secs = time.monotonic() - t0 if storms > 1 else results[0][3]
                 finally:
                     for h in hogs:
                         h.kill()
@@ -511,15 +518,15 @@ class Bench:
                 after = self.api("status")["counters"]
                 self.stop(p)
                 ops = sum(r[2] for r in results)
-                got = sum(self.count(mode, r[1], "bench-kopen") for r in results)
-                full = after["bpf_errors"]["ringbuf_reserve"] - before["bpf_errors"]["ringbuf_reserve"]
-                other = sum(max(0, after.get(k, 0) - before.get(k, 0))
-                            for k in ("decode_errors",))
-                row = {"ops": ops, "ops_per_s": ops / secs, "captured": 100.0 * got / ops, "exported": got,
-                       "ring_full": full, "other": other}
+                got = sum(self.count(mode, r[1], policy) for r in results)
+                delta = lambda k: max(0, after["bpf_errors"].get(k, 0) - before["bpf_errors"].get(k, 0))
+                full, shed = delta("ringbuf_reserve"), delta("shed")
+                other = sum(max(0, after.get(k, 0) - before.get(k, 0)) for k in ("decode_errors",))
+                row = {"ops": ops, "ops_per_s": ops / secs, "ms": 1000 * secs, "captured": 100.0 * got / ops,
+                       "exported": got, "ring_full": full, "shed": shed, "other": other}
                 rows.setdefault(name, []).append(row)
-                print(f"{name:10}{run + 1:>4}{ops:>9}{ops / secs:>9.0f}{row['captured']:>11.2f}{got:>10}{full:>11}"
-                      f"{other:>11}", flush=True)
+                print(f"{name:10}{run + 1:>4}{ops:>9}{ops / secs:>9.0f}{1000 * secs:>7.0f}{row['captured']:>11.2f}"
+                      f"{got:>10}{full:>11}{shed:>7}{other:>11}", flush=True)
         self.results["contention"] = rows
 
     def part_footprint(self):
@@ -632,7 +639,9 @@ class Bench:
                 r["slowdown"] - 1 <= r["base_spread"] and r["capture"] >= 100,
                 f"{r['slowdown']:.3f}x, baseline spread {100 * r['base_spread']:.0f}%, {r['capture']:.1f}%")
         for name, runs in res.get("contention", {}).items():
-            what = "burst of two open storms at once" if name == "burst" else f"{name} storm beside busy cores"
+            what = {"open-pair": "two open storms at once",
+                    "getppid": "burst of 200 000 hook events from every CPU at once (see ms for its length)"}.get(
+                name, f"{name} storm beside busy cores")
             add(f"{what}, default config: 100% captured in every run", all(r["captured"] >= 100 for r in runs),
                 ", ".join(f"{r['captured']:.2f}%" for r in runs))
         if "pipeline" in res:

@@ -3,6 +3,8 @@
 //   mode=<m> pid=<pid> ops=<n> seconds=<s> ops_per_s=<rate>
 // The process renames itself "storm_<mode>" so its events are easy to pick out.
 // STORM_RATE=<ops/s> paces a storm to that rate (open and connect).
+// `storm burst N` issues N getppid calls from one thread per CPU at once, as fast as they go: the
+// densest burst of hook events this machine can make (seconds = from the first call to the last).
 // `storm sleepers N` forks N children that sleep, prints "sleepers=N ready" and waits for its
 // standard input to close, then ends them all: a process table of a given size.
 #define _GNU_SOURCE
@@ -13,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -105,6 +109,47 @@ static long connect_storm(long n, double deadline)
     return i;
 }
 
+struct burst_arg {
+    long n;
+    pthread_barrier_t *go;
+};
+
+static void *burst_thread(void *p)
+{
+    struct burst_arg *a = p;
+    pthread_barrier_wait(a->go);
+    for (long i = 0; i < a->n; i++)
+        syscall(SYS_getppid);
+    return NULL;
+}
+
+/* Returns the calls made; *secs is from the barrier to the last thread's end. */
+static long burst_storm(long n, double *secs)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1)
+        cpus = 1;
+    pthread_t t[256];
+    struct burst_arg args[256];
+    pthread_barrier_t go;
+    if (cpus > 256)
+        cpus = 256;
+    pthread_barrier_init(&go, NULL, (unsigned)cpus + 1);
+    for (long i = 0; i < cpus; i++) {
+        args[i] = (struct burst_arg){.n = n / cpus + (i < n % cpus), .go = &go};
+        if (pthread_create(&t[i], NULL, burst_thread, &args[i])) {
+            fprintf(stderr, "storm: pthread_create failed\n");
+            exit(1);
+        }
+    }
+    pthread_barrier_wait(&go);
+    double t0 = now();
+    for (long i = 0; i < cpus; i++)
+        pthread_join(t[i], NULL);
+    *secs = now() - t0;
+    return n;
+}
+
 static int sleepers(long n)
 {
     for (long i = 0; i < n; i++) {
@@ -136,7 +181,7 @@ static int sleepers(long n)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: storm open N FILE | exec N BIN | connect N | sleepers N\n");
+        fprintf(stderr, "usage: storm open N FILE | exec N BIN | connect N | burst N | sleepers N\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -152,7 +197,10 @@ int main(int argc, char **argv)
     double t0 = now(), deadline = t0 + (env ? atof(env) : 20);
     t_start = t0;
     long done;
-    if (!strcmp(mode, "open") && argc > 3)
+    double secs = -1;
+    if (!strcmp(mode, "burst"))
+        done = burst_storm(n, &secs);
+    else if (!strcmp(mode, "open") && argc > 3)
         done = open_storm(n, argv[3], deadline);
     else if (!strcmp(mode, "exec") && argc > 3)
         done = exec_storm(n, argv[3], deadline);
@@ -162,7 +210,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "storm: unknown mode %s\n", mode);
         return 2;
     }
-    double secs = now() - t0;
+    if (secs < 0)
+        secs = now() - t0;
     printf("mode=%s pid=%d ops=%ld seconds=%.3f ops_per_s=%.0f\n", mode, getpid(), done, secs, done / secs);
     return 0;
 }
