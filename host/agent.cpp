@@ -357,7 +357,8 @@ void Agent::check_cgroup_throttle()
     }
 }
 
-void Agent::emit_throttle_event(const std::string& body, const std::string& summary)
+void Agent::emit_throttle_event(const std::string& body, const std::string& summary, uint32_t pid,
+                                uint64_t proc_ktime)
 {
     timespec ts{};
     ::clock_gettime(CLOCK_BOOTTIME, &ts);
@@ -365,6 +366,8 @@ void Agent::emit_throttle_event(const std::string& body, const std::string& summ
     ev.struct_size = sizeof ev;
     ev.ktime = uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
     ev.kind = "process_throttle";
+    ev.pid = pid;
+    ev.proc_ktime = proc_ktime;
     ev.body_json = body.data();
     ev.body_json_len = body.size();
     ev.summary = summary.data();
@@ -397,6 +400,12 @@ void Agent::check_throttle()
     auto change = throttle_.update(maps_->error_count(VIGIL_ERR_SHED), std::chrono::steady_clock::now());
     if (!change)
         return;
+    // Whose events went: the kernel counted them per process image.
+    std::vector<SharedMaps::ShedProcess> procs;
+    if (!change->start) {
+        procs = maps_->take_shed();
+        change->processes = procs.size();
+    }
     std::string body = change->body_json();
     std::string summary = change->start ? "events shed: a ring is over three quarters full"
                                         : fmt::format("{} events shed in {} ms", change->shed, change->duration.count());
@@ -406,6 +415,13 @@ void Agent::check_throttle()
     else
         logger->info("throttle over: {}", summary);
     emit_throttle_event(body, summary);
+    for (size_t i = 0; i < procs.size() && i < max_shed_process_events; ++i) {
+        const auto& p = procs[i];
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(p.last_ns - p.first_ns));
+        emit_throttle_event(shed_process_body_json(p.count, ms),
+                            fmt::format("pid {}: {} events shed in {} ms", p.tgid, p.count, ms.count()), p.tgid,
+                            p.proc_ktime);
+    }
 }
 
 AgentStats Agent::stats() const
@@ -540,9 +556,10 @@ void Agent::stop()
         metrics_->stop();
     for (const auto& p : policies_->policies())
         if (auto c = policies_->counters(p.policy.name))
-            log::get("policy")->info("policy {}: matched={} posted={} rate_limited={} enforced={} monitored={}",
+            log::get("policy")->info("policy {}: matched={} posted={} rate_limited={} enforced={} monitored={} "
+                                     "shed={} ring_full={}",
                                      p.policy.name, c->matched, c->posted, c->rate_limited, c->enforced,
-                                     c->monitored);
+                                     c->monitored, c->shed, c->ring_full);
     policy_dir_.reset(); // no rescan adds a policy while they are removed
     // Every record posted before the links go is decoded while its policy's hooks still exist.
     registry_->quiesce();

@@ -89,7 +89,8 @@ private:
     void check_throttle();
     // process_throttle events for each cgroup that starts or stops being over [throttle] cgroup_rate.
     void check_cgroup_throttle();
-    void emit_throttle_event(const std::string& body, const std::string& summary);
+    void emit_throttle_event(const std::string& body, const std::string& summary, uint32_t pid = 0,
+                             uint64_t proc_ktime = 0);
     // vigil_self: vigild's tgid (unless agent.trace_self) and throttle.cgroup_rate.
     [[nodiscard]] Result<void> write_kernel_settings();
     void load_policy_dir(const std::filesystem::path& dir);

@@ -173,6 +173,7 @@ void write_policy(JsonWriter& w, const PolicyInfo& p)
     w.key("counters").begin_object();
     w.member("matched", p.matched).member("posted", p.posted).member("rate_limited", p.rate_limited);
     w.member("enforced", p.enforced).member("monitored", p.monitored);
+    w.member("shed", p.shed).member("ring_full", p.ring_full);
     w.end_object();
     w.end_object();
 }

@@ -79,6 +79,7 @@ struct PolicyInfo {
     std::vector<PolicyHookInfo> hooks;
     // Counters summed over the policy's hooks.
     uint64_t matched = 0, posted = 0, rate_limited = 0, enforced = 0, monitored = 0;
+    uint64_t shed = 0, ring_full = 0; // posts dropped: overload or cgroup rate; no room in the ring
 };
 
 // Runtime policy management (TracingPolicy YAML). Errors use Errc: invalid_input for a policy

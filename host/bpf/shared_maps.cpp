@@ -87,6 +87,31 @@ std::vector<SharedMaps::CgroupDrops> SharedMaps::cgroup_drops() const
     return out;
 }
 
+std::vector<SharedMaps::ShedProcess> SharedMaps::take_shed() const
+{
+    int fd = fd_of(VIGIL_SHED_MAP);
+    std::vector<vigil_shed_key> keys;
+    vigil_shed_key key{}, next{};
+    const void* prev = nullptr;
+    // Keys first, then each one read and deleted: deleting while walking would restart the walk.
+    for (size_t i = 0; i < VIGIL_SHED_MAX && bpf_map_get_next_key(fd, prev, &next) == 0; ++i) {
+        key = next;
+        prev = &key;
+        keys.push_back(key);
+    }
+    std::vector<ShedProcess> out;
+    for (const auto& k : keys) {
+        vigil_shed_count v{};
+        if (bpf_map_lookup_and_delete_elem(fd, &k, &v) != 0 && bpf_map_lookup_elem(fd, &k, &v) != 0)
+            continue;
+        (void)bpf_map_delete_elem(fd, &k);
+        if (v.count)
+            out.push_back({k.tgid, k.proc_ktime, v.count, v.first_ns, v.last_ns});
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.count > b.count; });
+    return out;
+}
+
 uint64_t SharedMaps::error_count(uint32_t slot) const
 {
     int ncpu = libbpf_num_possible_cpus();

@@ -41,6 +41,16 @@ public:
     };
     std::vector<CgroupDrops> cgroup_drops() const;
 
+    // The processes that have had events shed for overload (vigil/wire/shed.h), most first; each
+    // entry read is deleted, so the next call counts from zero.
+    struct ShedProcess {
+        uint32_t tgid = 0;
+        uint64_t proc_ktime = 0; // the image's exec identity (vigil_procs key), 0: unknown
+        uint64_t count = 0;
+        uint64_t first_ns = 0, last_ns = 0; // boot-time ktime
+    };
+    std::vector<ShedProcess> take_shed() const;
+
     // The host's fd of `name` (still owned here); -1 when the host has no such map.
     int fd_of(std::string_view name) const;
     int procs_fd() const { return fd_of(VIGIL_PROCS_MAP); }

@@ -9,7 +9,15 @@ std::string ThrottleChange::body_json() const
 {
     if (start)
         return R"("type":"THROTTLE_START","reason":"ring buffer over three quarters full: reporting-only events shed")";
-    return fmt::format(R"("type":"THROTTLE_STOP","shed":{},"duration_ms":{})", shed, duration.count());
+    return fmt::format(R"("type":"THROTTLE_STOP","shed":{},"duration_ms":{},"processes":{})", shed, duration.count(),
+                       processes);
+}
+
+std::string shed_process_body_json(uint64_t shed, std::chrono::milliseconds duration)
+{
+    return fmt::format(R"("type":"THROTTLE_STOP","reason":"ring buffer over three quarters full: this process's )"
+                       R"(reporting-only events shed","shed":{},"duration_ms":{})",
+                       shed, duration.count());
 }
 
 std::optional<ThrottleChange> ThrottleTracker::update(uint64_t shed_total, Clock::time_point now)

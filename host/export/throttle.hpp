@@ -17,10 +17,17 @@ struct ThrottleChange {
     bool start = false;   // THROTTLE_START, else THROTTLE_STOP
     uint64_t shed = 0;    // THROTTLE_STOP: events shed since the start
     std::chrono::milliseconds duration{0};
+    size_t processes = 0; // THROTTLE_STOP: how many processes had events shed
 
     // The members of the process_throttle event's body.
     std::string body_json() const;
 };
+
+// What one process lost to the shedding: the body of its own process_throttle event (a
+// THROTTLE_STOP that carries the process), `duration` from its first shed event to its last.
+std::string shed_process_body_json(uint64_t shed, std::chrono::milliseconds duration);
+// At most this many processes get an event of their own per THROTTLE_STOP, the most shed first.
+inline constexpr size_t max_shed_process_events = 32;
 
 class ThrottleTracker {
 public:

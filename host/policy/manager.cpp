@@ -347,6 +347,8 @@ Result<PolicyCounters> PolicyManager::counters(const std::string& name) const
         c.rate_limited += s.rate_limited;
         c.enforced += s.enforced;
         c.monitored += s.monitored;
+        c.shed += s.shed;
+        c.ring_full += s.ring_full;
     }
     return c;
 }

@@ -42,6 +42,8 @@ struct PolicyCounters {
     uint64_t rate_limited = 0;
     uint64_t enforced = 0;     // actions carried out
     uint64_t monitored = 0;    // actions monitor mode suppressed
+    uint64_t shed = 0;         // posts dropped for overload or the cgroup rate
+    uint64_t ring_full = 0;    // posts the ring had no room for
 };
 
 struct PolicyEntry {

@@ -34,6 +34,8 @@ api::PolicyInfo ManagedPolicyService::info(const PolicyEntry& e) const
         i.rate_limited = c->rate_limited;
         i.enforced = c->enforced;
         i.monitored = c->monitored;
+        i.shed = c->shed;
+        i.ring_full = c->ring_full;
     }
     return i;
 }

@@ -175,6 +175,7 @@ TEST_CASE("an overloaded hook ring sheds reporting-only events, counted, and say
         return ev.contains("process_throttle") && ev["process_throttle"]["type"] == "THROTTLE_STOP";
     }, 10s);
     REQUIRE(stop);
+    CHECK(!(*stop)["process_throttle"].contains("process"));
     uint64_t shed = (*stop)["process_throttle"]["shed"];
     size_t got = v->select([](const json& ev) {
         return ev.contains("process_tracepoint") && ev["process_tracepoint"]["policy_name"] == "faults-openat";
@@ -186,6 +187,28 @@ TEST_CASE("an overloaded hook ring sheds reporting-only events, counted, and say
     CHECK(got + shed == opens);
     CHECK(s["shed"] == shed);
     CHECK(s["lost"] == 0);
+
+    // Whose events went: only this process opened the file, and its own THROTTLE_STOP names it
+    // (with its exec identity) and all that was shed.
+    CHECK((*stop)["process_throttle"]["processes"] == 1);
+    auto mine = v->wait_event([](const json& ev) {
+        return ev.contains("process_throttle") && ev["process_throttle"].contains("process") &&
+               ev["process_throttle"]["process"]["pid"] == ::getpid();
+    }, 5s);
+    REQUIRE(mine);
+    CHECK((*mine)["process_throttle"]["type"] == "THROTTLE_STOP");
+    CHECK((*mine)["process_throttle"]["shed"] == shed);
+    CHECK((*mine)["process_throttle"]["process"].contains("exec_id"));
+    CHECK((*mine)["process_throttle"]["duration_ms"].get<uint64_t>() < 60000);
+
+    // And which policy's: its counters say what was posted and what was shed.
+    json policies = v->policy_list();
+    REQUIRE(policies.is_array());
+    REQUIRE(policies.size() == 1);
+    const json& c = policies[0]["counters"];
+    CHECK(c["shed"] == shed);
+    CHECK(c["ring_full"] == 0);
+    CHECK(c["posted"] == got);
 }
 
 TEST_CASE("a cgroup over throttle.cgroup_rate has its reporting-only events dropped, counted and announced",

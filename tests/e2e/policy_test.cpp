@@ -54,17 +54,6 @@ std::unique_ptr<Vigild> start_with_policies(const TempDir& dir, const std::vecto
     return Vigild::start(o);
 }
 
-// `vigil policy list -o json`: the policies array, null when vigild did not answer.
-json policy_list(const Vigild& v)
-{
-    fs::path list = v.dir() / "list.json";
-    run({"/bin/sh", "-c",
-         fmt::format("{} --socket {} policy list -o json > {}", VIGIL_CLI_PATH, (v.dir() / "vigil.sock").string(),
-                     list.string())});
-    std::ifstream in(list);
-    return json::parse(in, nullptr, false).value("policies", json());
-}
-
 // A selector for paths starting with `prefix`.
 std::string prefix_selector(const std::string& prefix)
 {
@@ -345,7 +334,7 @@ TEST_CASE("nodeSelector: a policy for other nodes is kept and listed, not attach
     touch(file);
     CHECK(cat(file) == 0);
     auto here = v->wait_event(tracepoint_event("node-here", file));
-    json policies = policy_list(*v);
+    json policies = v->policy_list();
     v->stop();
 
     CHECK(here);
@@ -373,7 +362,7 @@ TEST_CASE("workload scope in the kernel: hostSelector takes host processes, podS
     for (int i = 0; i < 3; ++i)
         CHECK(cat(file) == 0);
     auto host = v->wait_event(tracepoint_event("scope-host", file));
-    json policies = policy_list(*v);
+    json policies = v->policy_list();
     v->stop();
     CHECK(host);
     // no pod runs here: the podSelector policy's hook drops every open before its selectors

@@ -3,6 +3,7 @@
 #include "core/trusted_file.hpp"
 
 #include <vigil/sdk/descriptor.hpp>
+#include <vigil/sdk/plugin.hpp>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -10,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -263,4 +266,49 @@ TEST_CASE("the SDK's descriptor builder gives a descriptor the host accepts", "[
     CHECK(d.config_fields[1].type == VIGIL_CONFIG_BOOL);
     CHECK(vigil::describe_descriptor(d).find("needs:       events process_exec, process_clone, process_exit from "
                                               "another plugin") != std::string::npos);
+}
+
+namespace {
+// A plugin class of this SDK that fills every counter it knows.
+struct CountingHooks {
+    void hook_stats(uint64_t, vigil_hook_stats& s)
+    {
+        s.matched = 1;
+        s.posted = 2;
+        s.rate_limited = 3;
+        s.enforced = 4;
+        s.monitored = 5;
+        s.shed = 6;
+        s.ring_full = 7;
+    }
+};
+} // namespace
+
+TEST_CASE("hook_stats: a plugin writes only what fits in the caller's struct_size", "[unit][loader]")
+{
+    using T = vigil::sdk::detail::trampolines<CountingHooks>;
+    vigil::sdk::detail::instance<CountingHooks> inst{vigil::sdk::Host(nullptr), std::make_unique<CountingHooks>()};
+    char err[64] = {};
+
+    // A host built before shed and ring_full: its struct ends at monitored, and what follows it
+    // in its memory stays untouched.
+    struct {
+        vigil_hook_stats head;
+        uint64_t after[2];
+    } old{};
+    uint32_t old_size = offsetof(vigil_hook_stats, shed);
+    std::memset(&old, 0xab, sizeof old);
+    old.head.struct_size = old_size;
+    REQUIRE(T::hook_stats(&inst, 1, &old.head, err, sizeof err) == VIGIL_OK);
+    CHECK(old.head.struct_size == old_size);
+    CHECK(old.head.matched == 1);
+    CHECK(old.head.monitored == 5);
+    CHECK(old.head.shed == 0xababababababababull);
+    CHECK(old.head.ring_full == 0xababababababababull);
+
+    vigil_hook_stats now{};
+    now.struct_size = sizeof now;
+    REQUIRE(T::hook_stats(&inst, 1, &now, err, sizeof err) == VIGIL_OK);
+    CHECK(now.shed == 6);
+    CHECK(now.ring_full == 7);
 }

@@ -3,6 +3,7 @@
 #include "export/throttle.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using namespace vigil;
 using namespace std::chrono_literals;
@@ -27,7 +28,8 @@ TEST_CASE("throttle: start on the first shed event, stop after a quiet second wi
     CHECK(!stop->start);
     CHECK(stop->shed == 40);
     CHECK(stop->duration == 100ms);
-    CHECK(stop->body_json() == R"("type":"THROTTLE_STOP","shed":40,"duration_ms":100)");
+    stop->processes = 3;
+    CHECK(stop->body_json() == R"("type":"THROTTLE_STOP","shed":40,"duration_ms":100,"processes":3)");
     CHECK(!t.throttling());
     // A later episode counts only its own events.
     now += 5s;
@@ -72,4 +74,13 @@ TEST_CASE("cgroup throttle: each cgroup starts and stops on its own, evicted one
     CHECK(changes[0].dropped == 4);
     CHECK(changes[0].body_json("/a\"b", 100) ==
           R"("type":"THROTTLE_STOP","cgroup":"/a\"b","cgroup_id":"7","dropped":4,"duration_ms":0)");
+}
+
+TEST_CASE("throttle: a process's own THROTTLE_STOP body is valid JSON with its count", "[unit][throttle]")
+{
+    auto body = nlohmann::json::parse("{" + vigil::shed_process_body_json(1234, std::chrono::milliseconds(56)) + "}");
+    CHECK(body["type"] == "THROTTLE_STOP");
+    CHECK(body["shed"] == 1234);
+    CHECK(body["duration_ms"] == 56);
+    CHECK(body["reason"].get<std::string>().find("shed") != std::string::npos);
 }

@@ -269,6 +269,10 @@ typedef struct vigil_hook_stats {
     uint64_t rate_limited; /* Posts suppressed by rateLimit */
     uint64_t enforced;     /* Sigkill/Signal/Override carried out */
     uint64_t monitored;    /* Sigkill/Signal/Override counted but not done (monitor mode) */
+    /* Since ABI 1.2's SDK revision with vigil/wire/shed.h; a plugin writes only the members that
+     * fit in the caller's struct_size, and a host reads 0 from a plugin that does not know them. */
+    uint64_t shed;         /* posts dropped for overload (ring over 3/4 full) or the cgroup rate */
+    uint64_t ring_full;    /* posts the ring had no room for */
 } vigil_hook_stats;
 
 typedef struct vigil_plugin_api {

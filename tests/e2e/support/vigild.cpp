@@ -227,6 +227,16 @@ std::map<std::string, uint64_t> Vigild::stats(std::chrono::milliseconds timeout)
     return out;
 }
 
+json Vigild::policy_list() const
+{
+    fs::path list = dir() / "list.json";
+    run({"/bin/sh", "-c",
+         fmt::format("{} --socket {} policy list -o json > {}", VIGIL_E2E_CLI, (dir() / "vigil.sock").string(),
+                     list.string())});
+    std::ifstream in(list);
+    return json::parse(in, nullptr, false).value("policies", json());
+}
+
 std::string kind_of(const json& ev)
 {
     for (const auto& [k, v] : ev.items())

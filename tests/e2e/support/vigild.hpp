@@ -111,6 +111,8 @@ public:
 
     // Sends SIGUSR1 and parses the "stats: key=value ..." log line it answers with.
     std::map<std::string, uint64_t> stats(std::chrono::milliseconds timeout = 5s);
+    // `vigil policy list -o json`: the policies array, null when vigild did not answer.
+    json policy_list() const;
 
 private:
     Vigild() = default;

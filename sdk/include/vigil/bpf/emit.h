@@ -76,6 +76,25 @@ static __always_inline int evt__shed(void *ring, __u64 size)
     return 1;
 }
 
+/* Counts one shed event against the process image that made the call (vigil/wire/shed.h), so that
+ * vigild can name whose events the overload took. */
+static __always_inline void evt__shed_note(__u32 tgid, __u64 proc_ktime)
+{
+    struct vigil_shed_key key = {.tgid = tgid, .proc_ktime = proc_ktime};
+    __u64 now = bpf_ktime_get_boot_ns();
+    struct vigil_shed_count *c = bpf_map_lookup_elem(&vigil_shed, &key);
+    if (!c) {
+        struct vigil_shed_count fresh = {.count = 1, .first_ns = now, .last_ns = now};
+        if (bpf_map_update_elem(&vigil_shed, &key, &fresh, BPF_NOEXIST) == 0)
+            return;
+        c = bpf_map_lookup_elem(&vigil_shed, &key); /* another CPU made it first */
+        if (!c)
+            return;
+    }
+    __sync_fetch_and_add(&c->count, 1);
+    c->last_ns = now;
+}
+
 /* Per-cgroup rate: whether cgroup `cgroup` has had its vigil_self.cgroup_rate
  * reporting-only events in this one-second window already; the drop is counted in the cgroup's
  * entry (vigild reports it as a process_throttle event naming the cgroup) and in

@@ -106,9 +106,21 @@ static __always_inline long hook__emit(void *ring, struct vsel_hook *cfg, struct
     if (size > VHOOK_RECORD_MAX)
         return -1;
     /* Plugin flags (bits 16 and up) may carry an entry half's enforcement: never shed those. */
-    if (!d->signal && !d->override && !(flags >> 16) && (evt__over_cgroup_rate() || evt__shed(ring, size)))
-        return -1;
-    return evt__output(ring, s->buf, size);
+    if (!d->signal && !d->override && !(flags >> 16)) {
+        if (evt__over_cgroup_rate()) {
+            sel__stat(VSEL_STAT_SHED);
+            return -1;
+        }
+        if (evt__shed(ring, size)) {
+            sel__stat(VSEL_STAT_SHED);
+            evt__shed_note(r->pid, r->proc_ktime);
+            return -1;
+        }
+    }
+    long err = evt__output(ring, s->buf, size);
+    if (err)
+        sel__stat(VSEL_STAT_RING_FULL);
+    return err;
 }
 
 #endif

@@ -166,7 +166,11 @@ inline void read_hook_stats(bpf_object* obj, vigil_hook_stats& out)
         return s;
     };
     out.matched = sum(VSEL_STAT_MATCHED);
-    out.posted = sum(VSEL_STAT_POSTED);
+    out.shed = sum(VSEL_STAT_SHED);
+    out.ring_full = sum(VSEL_STAT_RING_FULL);
+    // The evaluator counts a post when it decides one; what was dropped after did not go out.
+    uint64_t decided = sum(VSEL_STAT_POSTED);
+    out.posted = decided - std::min(decided, out.shed + out.ring_full);
     out.rate_limited = sum(VSEL_STAT_RATE_LIMITED);
     out.enforced = sum(VSEL_STAT_ENFORCED);
     out.monitored = sum(VSEL_STAT_MONITORED);

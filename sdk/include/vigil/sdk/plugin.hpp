@@ -320,7 +320,17 @@ struct trampolines {
     static vigil_result hook_stats(void* self, uint64_t handle, vigil_hook_stats* stats, char* err,
                                    size_t err_len) noexcept
     {
-        return guarded(err, err_len, [&] { get(self).hook_stats(handle, *stats); });
+        return guarded(err, err_len, [&] {
+            // The caller's struct may be older (shorter) than this SDK's: fill a whole one, hand
+            // over what fits.
+            vigil_hook_stats full{};
+            full.struct_size = sizeof full;
+            get(self).hook_stats(handle, full);
+            uint32_t size = std::min<uint32_t>(stats->struct_size, sizeof full);
+            if (size > sizeof full.struct_size)
+                std::memcpy(reinterpret_cast<char*>(stats) + sizeof full.struct_size,
+                            reinterpret_cast<const char*>(&full) + sizeof full.struct_size, size - sizeof full.struct_size);
+        });
     }
 
     static void container_wanted(void* self, const char* id, size_t len) noexcept

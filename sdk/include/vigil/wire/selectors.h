@@ -272,6 +272,8 @@ enum vsel_stat {
     VSEL_STAT_RATE_LIMITED = 2, /* a Post suppressed by rateLimit */
     VSEL_STAT_ENFORCED = 3,     /* Sigkill/Signal/Override carried out */
     VSEL_STAT_MONITORED = 4,    /* Sigkill/Signal/Override counted, not done (monitor mode) */
+    VSEL_STAT_SHED = 5,         /* a posted event dropped: its ring over 3/4 full, or its cgroup over the rate */
+    VSEL_STAT_RING_FULL = 6,    /* a posted event the ring had no room for */
     VSEL_STAT_COUNT = 8,
 };
 

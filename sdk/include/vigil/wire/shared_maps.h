@@ -15,6 +15,7 @@
 #include "vigil/wire/self.h"
 #include "vigil/wire/cgroup_rate.h"
 #include "vigil/wire/workloads.h"
+#include "vigil/wire/shed.h"
 
 #define VIGIL_SHARED_MAPS(X)                                                                                 \
     /* tgid -> the process it runs (vigil/wire/process.h) */                                                 \
@@ -28,7 +29,10 @@
       VIGIL_CGROUP_RATE_LAYOUT)                                                                              \
     /* (policy set, cgroup) -> 1: the workloads a policy's selectors pick (vigil/wire/workloads.h) */       \
     X(vigil_workloads, BPF_MAP_TYPE_HASH, struct vigil_workload_key, vigil_u8, VIGIL_WORKLOADS_MAX,           \
-      BPF_F_NO_PREALLOC, VIGIL_WORKLOADS_LAYOUT)
+      BPF_F_NO_PREALLOC, VIGIL_WORKLOADS_LAYOUT)                                                             \
+    /* (tgid, exec identity) -> its events shed for overload (vigil/wire/shed.h) */                         \
+    X(vigil_shed, BPF_MAP_TYPE_LRU_HASH, struct vigil_shed_key, struct vigil_shed_count, VIGIL_SHED_MAX, 0,   \
+      VIGIL_SHED_LAYOUT)
 
 #ifndef __BPF__
 /* One row of the table, for C and C++ code that walks it. */
