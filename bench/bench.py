@@ -477,7 +477,7 @@ class Bench:
         print("\n== contention: storms at full speed beside a busy loop on every core, default configuration",
               flush=True)
         print(f"{'workload':10}{'run':>4}{'ops':>9}{'ops/s':>9}{'ms':>7}{'captured%':>11}{'exported':>10}"
-              f"{'ring full':>11}{'shed':>7}{'other lost':>11}")
+              f"{'ring full':>11}{'shed':>7}{'other lost':>11}  fullest ring")
         d = self.policy_dir("pol-contention", [self.tracing_policy("bench-kopen", f"""  kprobes:
   - call: sys_openat
     syscall: true
@@ -515,18 +515,21 @@ class Bench:
                         h.kill()
                         h.wait()
                 self.wait_drained()
-                after = self.api("status")["counters"]
+                status = self.api("status")
+                after = status["counters"]
                 self.stop(p)
+                fill, fullest = max((x.get("ring_fill_peak_permille", 0), x["id"]) for x in status["plugins"])
                 ops = sum(r[2] for r in results)
                 got = sum(self.count(mode, r[1], policy) for r in results)
                 delta = lambda k: max(0, after["bpf_errors"].get(k, 0) - before["bpf_errors"].get(k, 0))
                 full, shed = delta("ringbuf_reserve"), delta("shed")
                 other = sum(max(0, after.get(k, 0) - before.get(k, 0)) for k in ("decode_errors",))
                 row = {"ops": ops, "ops_per_s": ops / secs, "ms": 1000 * secs, "captured": 100.0 * got / ops,
-                       "exported": got, "ring_full": full, "shed": shed, "other": other}
+                       "exported": got, "ring_full": full, "shed": shed, "other": other,
+                       "fill_peak_pct": fill / 10, "fullest_ring": fullest}
                 rows.setdefault(name, []).append(row)
                 print(f"{name:10}{run + 1:>4}{ops:>9}{ops / secs:>9.0f}{1000 * secs:>7.0f}{row['captured']:>11.2f}"
-                      f"{got:>10}{full:>11}{shed:>7}{other:>11}", flush=True)
+                      f"{got:>10}{full:>11}{shed:>7}{other:>11}  {fullest} {fill / 10:.1f}%", flush=True)
         self.results["contention"] = rows
 
     def part_footprint(self):

@@ -91,6 +91,7 @@ void write_plugin(JsonWriter& w, const Plugin& p, bool detail)
     w.member("ring_bytes", p.ring_bytes());
     w.member("ring_queue_full", rs.queue_full);
     w.member("ring_queue_peak_bytes", rs.queue_peak);
+    w.member("ring_fill_peak_permille", rs.fill_peak_permille);
     if (detail) {
         w.member("description", d.description ? d.description : "");
         w.member("license", d.license ? d.license : "");

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -93,8 +94,19 @@ Result<void> RingSet::add(int map_fd, uint32_t ring_id)
     }
     bpf_map_info info{};
     uint32_t info_len = sizeof info;
-    if (bpf_obj_get_info_by_fd(owned.get(), &info, &info_len) == 0)
+    if (bpf_obj_get_info_by_fd(owned.get(), &info, &info_len) == 0) {
         ring_bytes_ += info.max_entries;
+        // The consumer and producer positions (a page each, before the data): the backlog the
+        // reader finds. Without the mapping the fill is not sampled, nothing else changes.
+        RingPositions& pos = positions_.emplace_back();
+        pos.page_size = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+        pos.size = info.max_entries;
+        void* p = ::mmap(nullptr, 2 * pos.page_size, PROT_READ, MAP_SHARED, owned.get(), 0);
+        if (p == MAP_FAILED)
+            positions_.pop_back();
+        else
+            pos.pages = p;
+    }
     map_fds_.push_back(std::move(owned));
     return start_reader();
 }
@@ -178,8 +190,35 @@ void RingSet::read_loop()
     }
 }
 
+RingSet::RingPositions::~RingPositions()
+{
+    if (pages)
+        ::munmap(pages, 2 * page_size);
+}
+
+uint64_t RingSet::RingPositions::backlog() const
+{
+    auto* base = static_cast<const char*>(pages);
+    uint64_t cons = __atomic_load_n(reinterpret_cast<const uint64_t*>(base), __ATOMIC_ACQUIRE);
+    uint64_t prod = __atomic_load_n(reinterpret_cast<const uint64_t*>(base + page_size), __ATOMIC_ACQUIRE);
+    return prod > cons ? prod - cons : 0;
+}
+
+void RingSet::sample_fill()
+{
+    uint32_t peak = 0;
+    for (const auto& pos : positions_)
+        if (pos.size)
+            peak = std::max<uint32_t>(peak, static_cast<uint32_t>(std::min<uint64_t>(pos.backlog(), pos.size) * 1000 / pos.size));
+    if (peak) {
+        std::lock_guard lk(queue_mu_);
+        fill_peak_ = std::max(fill_peak_, peak);
+    }
+}
+
 bool RingSet::consume_locked()
 {
+    sample_fill();
     batch_.clear();
     pass_records_ = 0;
     ring_buffer__consume(rb_);
@@ -336,7 +375,8 @@ RingSetStats RingSet::stats() const
                         .queue_full = queue_full_,
                         .queued_bytes = queue_.size() + (delivering_.size() - delivered_off_),
                         .queue_peak = queue_peak_,
-                        .dropped_at_stop = dropped_at_stop_};
+                        .dropped_at_stop = dropped_at_stop_,
+                        .fill_peak_permille = fill_peak_};
 }
 
 } // namespace vigil

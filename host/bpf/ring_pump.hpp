@@ -47,6 +47,10 @@ struct RingSetStats {
     uint64_t queued_bytes = 0; // waiting for the io_context now
     uint64_t queue_peak = 0;  // the most ever waiting, in bytes
     uint64_t dropped_at_stop = 0; // queued but not decoded when stop() ran out of time
+    // The fullest a ring was seen, in per mille of its size: its backlog (written by the programs,
+    // not yet consumed) each time the reader came to it. Near 1000 the ring was about to lose
+    // records: it is too small for its bursts, or its reader is starved of CPU.
+    uint32_t fill_peak_permille = 0;
 };
 
 class RingSet {
@@ -86,6 +90,16 @@ private:
         RingSet* self;
         uint32_t ring_id;
     };
+    // A read-only mapping of a ring's consumer and producer position pages.
+    struct RingPositions {
+        void* pages = nullptr;
+        size_t page_size = 0;
+        uint64_t size = 0; // the ring's data bytes
+        ~RingPositions();
+        uint64_t backlog() const;
+    };
+    // Samples each ring's backlog into fill_peak_ (the caller holds consume_mu_).
+    void sample_fill();
     static int on_record(void* ctx, void* data, size_t len);
     [[nodiscard]] Result<void> start_reader();
     void stop_reader();
@@ -107,6 +121,8 @@ private:
     ring_buffer* rb_ = nullptr;
     std::list<RingCtx> ctxs_;
     std::list<Fd> map_fds_;
+    std::list<RingPositions> positions_;
+    uint32_t fill_peak_ = 0; // per mille, under queue_mu_
 
     // Consumers of the rings (the reader, or drain() on the io_context) take turns.
     std::mutex consume_mu_;

@@ -88,6 +88,7 @@ RingSetStats Plugin::ring_stats() const
         all.queue_full += s.queue_full;
         all.queued_bytes += s.queued_bytes;
         all.queue_peak = std::max(all.queue_peak, s.queue_peak);
+        all.fill_peak_permille = std::max(all.fill_peak_permille, s.fill_peak_permille);
     }
     return all;
 }

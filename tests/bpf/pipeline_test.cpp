@@ -107,6 +107,31 @@ TEST_CASE("a full ring buffer is counted in the shared error map, and the pump r
     CHECK(maps->error_count(VIGIL_ERR_RINGBUF_RESERVE) == lost);
 }
 
+TEST_CASE("the ring's fullest backlog is sampled when its records are taken", "[bpf]")
+{
+    auto maps = vigil::SharedMaps::create();
+    REQUIRE(maps);
+    CounterSkel c;
+    load_counter(c, *maps, 1 << 16);
+
+    boost::asio::io_context io;
+    vigil::RingSet rings(io, [](uint32_t, const void*, size_t) {}, no_reader);
+    REQUIRE(rings.add(bpf_map__fd(c.skel->maps.counter_events), 0));
+    CHECK(rings.stats().fill_peak_permille == 0);
+
+    // 24 bytes per record (16 + the 8-byte header): 1365 of them fill 64 KiB to half.
+    for (int i = 0; i < 1365; ++i)
+        ::syscall(SYS_getpid);
+    rings.drain();
+    CHECK(rings.stats().fill_peak_permille == 499);
+    // A smaller backlog later does not lower the peak.
+    for (int i = 0; i < 10; ++i)
+        ::syscall(SYS_getpid);
+    rings.drain();
+    CHECK(rings.stats().fill_peak_permille == 499);
+    CHECK(maps->error_count(VIGIL_ERR_RINGBUF_RESERVE) == 0);
+}
+
 TEST_CASE("a drain takes a bounded slice of a flood and leaves the rest to the io_context", "[bpf]")
 {
     auto maps = vigil::SharedMaps::create();
