@@ -1,7 +1,7 @@
 // The descriptor is the contract the policy manager routes by: a hook goes to the plugin serving
 // its kind only when that plugin declares every argument type the hook reads (needs root: the
 // registry's shared maps).
-#include "policy/manager.hpp"
+#include "policy_host/manager.hpp"
 #include "policy/policy.hpp"
 #include "registry_fixture.hpp"
 

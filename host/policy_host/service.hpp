@@ -3,7 +3,7 @@
 #pragma once
 
 #include "api/services.hpp"
-#include "policy/manager.hpp"
+#include "policy_host/manager.hpp"
 
 namespace vigil {
 

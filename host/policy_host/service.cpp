@@ -1,4 +1,4 @@
-#include "policy/service.hpp"
+#include "policy_host/service.hpp"
 
 #include "policy/policy.hpp"
 
