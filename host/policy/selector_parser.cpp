@@ -30,18 +30,6 @@ std::string types_where(bool (*pred)(ArgType))
     return out;
 }
 
-const std::string& string_types_text()
-{
-    static const std::string text = types_where(is_string_type);
-    return text;
-}
-
-const std::string& integer_types_text()
-{
-    static const std::string text = types_where(is_integer_type);
-    return text;
-}
-
 } // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -325,112 +313,24 @@ void Parser::check_arg_values(const Field& filter, const Field* op_field,
                              op_name, needs, targets.front().name, name_of(type)));
     };
 
-    bool takes_values = true;
-    bool numeric = false;        // values are integers of the argument's type
-    size_t max_values = limits::max_string_values;
-    switch (op) {
-    case ArgOperator::equal:
-    case ArgOperator::not_equal:
-        if (known && is_integer_type(type)) {
-            numeric = true;
-            max_values = limits::max_numeric_values;
-        } else if (known && is_capability_type(type)) {
-            max_values = limits::max_numeric_values;
-        } else if (known && !is_string_type(type)) {
-            type_error("string, integer or capability set (see docs/policies.md)");
-            return;
-        }
-        break;
-    case ArgOperator::prefix:
-    case ArgOperator::not_prefix:
-    case ArgOperator::postfix:
-    case ArgOperator::not_postfix:
-    case ArgOperator::substring:
-    case ArgOperator::substring_ign_case:
-        if (known && !is_string_type(type)) {
-            type_error(string_types_text());
-            return;
-        }
-        break;
-    case ArgOperator::gt:
-    case ArgOperator::lt:
-    case ArgOperator::mask:
-    case ArgOperator::in_range:
-    case ArgOperator::not_in_range:
-        numeric = true;
-        max_values = limits::max_numeric_values;
-        if (known && !is_integer_type(type)) {
-            type_error(integer_types_text());
-            return;
-        }
-        break;
-    case ArgOperator::in_map:
-    case ArgOperator::not_in_map:
-        numeric = true;
-        max_values = limits::max_map_values;
-        if (known && !is_integer_type(type)) {
-            type_error(integer_types_text());
-            return;
-        }
-        break;
-    case ArgOperator::sport:
-    case ArgOperator::not_sport:
-    case ArgOperator::saddr:
-    case ArgOperator::not_saddr:
-    case ArgOperator::sport_priv:
-    case ArgOperator::not_sport_priv:
-        takes_values = op != ArgOperator::sport_priv && op != ArgOperator::not_sport_priv;
-        max_values = limits::max_map_values;
-        if (known && !is_socket_type(type)) {
-            type_error("sock, skb, sockaddr or socket");
-            return;
-        }
-        break;
-    case ArgOperator::dport:
-    case ArgOperator::not_dport:
-    case ArgOperator::daddr:
-    case ArgOperator::not_daddr:
-    case ArgOperator::dport_priv:
-    case ArgOperator::not_dport_priv:
-    case ArgOperator::protocol:
-    case ArgOperator::state:
-        takes_values = op != ArgOperator::dport_priv && op != ArgOperator::not_dport_priv;
-        max_values = limits::max_map_values;
-        // A sockaddr only has the local side of a connection.
-        if (known && (!is_socket_type(type) || type == ArgType::sockaddr)) {
-            type_error("sock, skb or socket");
-            return;
-        }
-        break;
-    case ArgOperator::family:
-        max_values = limits::max_map_values;
-        if (known && !is_socket_type(type) && type != ArgType::sockaddr_un) {
-            type_error("sock, skb, sockaddr, socket or sockaddr_un");
-            return;
-        }
-        break;
-    case ArgOperator::file_type:
-    case ArgOperator::not_file_type:
-        max_values = limits::max_numeric_values;
-        if (known && type != ArgType::file && type != ArgType::path) {
-            type_error("file or path");
-            return;
-        }
-        break;
-    case ArgOperator::capabilities_gained:
-        takes_values = false;
+    const ArgOperatorRule& rule = rule_of(op);
+    if (rule.every_arg) {
         for (const auto& t : targets)
-            if (t.type != ArgType::auto_ && !is_capability_type(t.type))
+            if (t.type != ArgType::auto_ && !rule.applies_to(t.type))
                 d_.error(opf.loc, opf.path,
-                         fmt::format("operator CapabilitiesGained needs arguments of type "
-                                     "kernel_cap_t, cap_inheritable, cap_permitted or "
-                                     "cap_effective, but {} has type {}",
-                                     t.name, name_of(t.type)));
-        break;
-    case ArgOperator::cel_expr:
-        break;
-    case ArgOperator::count_:
+                         fmt::format("operator {} needs arguments of type {}, but {} has type {}", op_name,
+                                     rule.types, t.name, name_of(t.type)));
+    } else if (known && rule.applies_to && !rule.applies_to(type)) {
+        type_error(rule.types.empty() ? types_where(rule.applies_to) : std::string(rule.types));
         return;
+    }
+    bool takes_values = rule.values != OperatorValues::none;
+    bool numeric = rule.values == OperatorValues::integers; // values are integers of the argument's type
+    size_t max_values = rule.max_values;
+    if (rule.values == OperatorValues::by_type) {
+        numeric = known && is_integer_type(type);
+        if (!known || !(numeric || is_capability_type(type)))
+            max_values = limits::max_string_values;
     }
 
     if (!takes_values) {
