@@ -30,7 +30,7 @@ spec:
 
 } // namespace
 
-TEST_CASE("a hook reading an argument type its plugin does not declare is refused", "[unit][policy_routing]")
+TEST_CASE("a hook reading an argument type its plugin does not declare is refused", "[bpf][policy_routing]")
 {
     test::RegistryFixture f;
     REQUIRE(f.load("[plugins.intonly]\nlibrary = \"libfake_int_tracepoints.so\"\n"));
