@@ -181,12 +181,39 @@ void write_policy(JsonWriter& w, const PolicyInfo& p)
 
 Methods::Methods(AgentServices& services) : s_(services) {}
 
+// Every method with its handler; events.subscribe has none here (the server runs it, as it
+// needs the connection) but is listed so the unknown_method message names it.
+const std::vector<Methods::Entry>& Methods::table()
+{
+    using P = const JsonValue&;
+    auto policy = [](Methods& m, const std::string& name, P p) { return m.policy_call(name, p); };
+    static const std::vector<Entry> t = {
+        {"status", [](Methods& m, const std::string&, P p) { return m.status(p); }},
+        {"sensors.list", [](Methods& m, const std::string&, P p) { return m.sensors_list(p); }},
+        {"sensors.enable", [](Methods& m, const std::string&, P p) { return m.sensors_set(p, true); }},
+        {"sensors.disable", [](Methods& m, const std::string&, P p) { return m.sensors_set(p, false); }},
+        {"process.list", [](Methods& m, const std::string&, P p) { return m.process_list(p); }},
+        {"process.get", [](Methods& m, const std::string&, P p) { return m.process_get(p); }},
+        {"process.tree", [](Methods& m, const std::string&, P p) { return m.process_tree(p); }},
+        {"policy.add", policy},
+        {"policy.delete", policy},
+        {"policy.list", policy},
+        {"policy.enable", policy},
+        {"policy.disable", policy},
+        {"policy.set_mode", policy},
+        {"events.subscribe", nullptr},
+    };
+    return t;
+}
+
 const std::set<std::string>& Methods::names()
 {
-    static const std::set<std::string> n = {
-        "status",         "sensors.list",   "sensors.enable", "sensors.disable", "process.list",
-        "process.get",    "process.tree",   "policy.add",     "policy.delete",   "policy.list",
-        "policy.enable",  "policy.disable", "policy.set_mode", "events.subscribe"};
+    static const std::set<std::string> n = [] {
+        std::set<std::string> out;
+        for (const auto& e : table())
+            out.insert(std::string(e.name));
+        return out;
+    }();
     return n;
 }
 
@@ -204,20 +231,9 @@ std::set<std::string> Methods::known_event_kinds() const
 
 MethodResult Methods::call(const std::string& method, const JsonValue& params)
 {
-    if (method == "status")
-        return status(params);
-    if (method == "sensors.list")
-        return sensors_list(params);
-    if (method == "sensors.enable" || method == "sensors.disable")
-        return sensors_set(params, method == "sensors.enable");
-    if (method == "process.list")
-        return process_list(params);
-    if (method == "process.get")
-        return process_get(params);
-    if (method == "process.tree")
-        return process_tree(params);
-    if (method.starts_with("policy.") && names().contains(method))
-        return policy_call(method, params);
+    for (const auto& e : table())
+        if (e.name == method && e.run)
+            return e.run(*this, method, params);
     return error(ErrorCode::unknown_method,
                  fmt::format("unknown method \"{}\" (this vigild has: {})", method, fmt::join(names(), ", ")));
 }

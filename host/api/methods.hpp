@@ -10,6 +10,8 @@
 #include <expected>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace vigil::api {
 
@@ -40,6 +42,13 @@ private:
     MethodResult process_get(const JsonValue& params);
     MethodResult process_tree(const JsonValue& params);
     MethodResult policy_call(const std::string& method, const JsonValue& params);
+
+    // One row per method: its name and what runs it (null: not run here).
+    struct Entry {
+        std::string_view name;
+        MethodResult (*run)(Methods&, const std::string& method, const JsonValue& params);
+    };
+    static const std::vector<Entry>& table();
 
     AgentServices& s_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
