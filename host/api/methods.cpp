@@ -20,17 +20,6 @@
 
 namespace vigil::api {
 
-const char* to_string(PolicyMode m) { return m == PolicyMode::enforce ? "enforce" : "monitor"; }
-
-std::optional<PolicyMode> parse_policy_mode(std::string_view s)
-{
-    if (s == "enforce")
-        return PolicyMode::enforce;
-    if (s == "monitor")
-        return PolicyMode::monitor;
-    return std::nullopt;
-}
-
 namespace {
 
 using sdk::JsonWriter;
@@ -152,7 +141,7 @@ void write_policy(JsonWriter& w, const PolicyInfo& p)
 {
     w.begin_object();
     w.member("name", p.name);
-    w.member("mode", to_string(p.mode));
+    w.member("mode", policy::name_of(p.mode));
     w.member("enabled", p.enabled);
     w.member("state", p.state);
     w.member("last_error", p.last_error);
@@ -462,7 +451,7 @@ namespace {
 struct PolicyParams {
     std::string name, yaml;
     std::string file = "<api>"; // policy.add: what the text is called in error messages
-    std::optional<PolicyMode> mode;
+    std::optional<policy::PolicyMode> mode;
 };
 
 // policy.add takes yaml and maybe mode, set_mode name and mode, list nothing, the others a name.
@@ -504,7 +493,7 @@ std::expected<PolicyParams, MethodError> read_policy_params(const std::string& m
         return error(ErrorCode::invalid_params, fmt::format("{}: params.mode is required", method));
     if (m.present()) {
         auto s = m.string();
-        p.mode = s ? parse_policy_mode(*s) : std::nullopt;
+        p.mode = s ? policy::enum_from_string<policy::PolicyMode>(*s) : std::nullopt;
         if (!p.mode)
             return error(ErrorCode::invalid_params,
                          fmt::format("{}: params.mode must be \"enforce\" or \"monitor\", not {}", method, m.dump()));

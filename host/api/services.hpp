@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "policy/enums.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -57,10 +58,6 @@ public:
     virtual ProcessCacheCounts counts() const = 0;
 };
 
-enum class PolicyMode { enforce, monitor };
-const char* to_string(PolicyMode m);
-std::optional<PolicyMode> parse_policy_mode(std::string_view s);
-
 struct PolicyHookInfo {
     std::string kind;     // "tracepoints", "kprobes", ...
     uint64_t index = 0;   // position in its spec section
@@ -71,7 +68,7 @@ struct PolicyHookInfo {
 
 struct PolicyInfo {
     std::string name;
-    PolicyMode mode = PolicyMode::enforce;
+    policy::PolicyMode mode = policy::PolicyMode::enforce; // spelled as policy::name_of gives it
     bool enabled = true;
     std::string state;      // e.g. "loaded", "error"
     std::string last_error; // empty when none
@@ -88,13 +85,13 @@ public:
     virtual ~PolicyService() = default;
     // `yaml` is the file's content; `mode` overrides spec.options policy-mode when given;
     // `source` names the text in error messages (the file the operator passed to the CLI).
-    [[nodiscard]] virtual Result<PolicyInfo> add(std::string_view yaml, std::optional<PolicyMode> mode,
+    [[nodiscard]] virtual Result<PolicyInfo> add(std::string_view yaml, std::optional<policy::PolicyMode> mode,
                                                  std::string_view source) = 0;
     [[nodiscard]] virtual Result<void> remove(const std::string& name) = 0;
     [[nodiscard]] virtual std::vector<PolicyInfo> list() const = 0;
     [[nodiscard]] virtual Result<void> enable(const std::string& name) = 0;
     [[nodiscard]] virtual Result<void> disable(const std::string& name) = 0;
-    [[nodiscard]] virtual Result<void> set_mode(const std::string& name, PolicyMode mode) = 0;
+    [[nodiscard]] virtual Result<void> set_mode(const std::string& name, policy::PolicyMode mode) = 0;
 };
 
 // The running agent as the API and metrics see it. References outlive the servers.
