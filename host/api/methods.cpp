@@ -137,7 +137,7 @@ std::expected<std::optional<uint32_t>, MethodError> read_pid(const JsonValue& pa
     return static_cast<uint32_t>(*pid);
 }
 
-void write_policy(JsonWriter& w, const PolicyInfo& p)
+void write_policy(JsonWriter& w, const PolicyStatus& p)
 {
     w.begin_object();
     w.member("name", p.name);

@@ -66,7 +66,9 @@ struct PolicyHookInfo {
     std::string detail;
 };
 
-struct PolicyInfo {
+// A policy as the running agent holds it: mode, state, hooks and counters (policy::PolicyInfo
+// is something else: what analysing its text tells).
+struct PolicyStatus {
     std::string name;
     policy::PolicyMode mode = policy::PolicyMode::enforce; // spelled as policy::name_of gives it
     bool enabled = true;
@@ -85,10 +87,10 @@ public:
     virtual ~PolicyService() = default;
     // `yaml` is the file's content; `mode` overrides spec.options policy-mode when given;
     // `source` names the text in error messages (the file the operator passed to the CLI).
-    [[nodiscard]] virtual Result<PolicyInfo> add(std::string_view yaml, std::optional<policy::PolicyMode> mode,
-                                                 std::string_view source) = 0;
+    [[nodiscard]] virtual Result<PolicyStatus> add(std::string_view yaml, std::optional<policy::PolicyMode> mode,
+                                                   std::string_view source) = 0;
     [[nodiscard]] virtual Result<void> remove(const std::string& name) = 0;
-    [[nodiscard]] virtual std::vector<PolicyInfo> list() const = 0;
+    [[nodiscard]] virtual std::vector<PolicyStatus> list() const = 0;
     [[nodiscard]] virtual Result<void> enable(const std::string& name) = 0;
     [[nodiscard]] virtual Result<void> disable(const std::string& name) = 0;
     [[nodiscard]] virtual Result<void> set_mode(const std::string& name, policy::PolicyMode mode) = 0;

@@ -6,9 +6,9 @@
 
 namespace vigil {
 
-api::PolicyInfo ManagedPolicyService::info(const PolicyEntry& e) const
+api::PolicyStatus ManagedPolicyService::status(const PolicyEntry& e) const
 {
-    api::PolicyInfo i;
+    api::PolicyStatus i;
     i.name = e.policy.name;
     i.mode = e.enforce ? policy::PolicyMode::enforce : policy::PolicyMode::monitor;
     i.enabled = e.state != PolicyState::disabled;
@@ -29,7 +29,7 @@ api::PolicyInfo ManagedPolicyService::info(const PolicyEntry& e) const
     return i;
 }
 
-Result<api::PolicyInfo> ManagedPolicyService::add(std::string_view yaml, std::optional<policy::PolicyMode> mode,
+Result<api::PolicyStatus> ManagedPolicyService::add(std::string_view yaml, std::optional<policy::PolicyMode> mode,
                                                   std::string_view source)
 {
     auto p = policy::parse_policy(yaml, source);
@@ -38,14 +38,14 @@ Result<api::PolicyInfo> ManagedPolicyService::add(std::string_view yaml, std::op
     std::string name = p->name;
     if (auto r = policies_.add(std::move(*p), mode); !r)
         return std::unexpected(r.error());
-    return info(*policies_.find(name));
+    return status(*policies_.find(name));
 }
 
-std::vector<api::PolicyInfo> ManagedPolicyService::list() const
+std::vector<api::PolicyStatus> ManagedPolicyService::list() const
 {
-    std::vector<api::PolicyInfo> out;
+    std::vector<api::PolicyStatus> out;
     for (const auto& e : policies_.policies())
-        out.push_back(info(e));
+        out.push_back(status(e));
     return out;
 }
 
