@@ -1,6 +1,5 @@
-// What the API server and the metrics endpoint need from the rest of vigild. Process and policy
-// management are interfaces so the richer process cache and the runtime policy engine can plug
-// in without touching the server; the agent wires the implementations it has.
+// What the API server and the metrics endpoint need from the rest of vigild; the agent wires it.
+// Either service may be absent (null): its methods then answer "unavailable".
 #pragma once
 
 #include "core/error.hpp"
@@ -47,16 +46,7 @@ struct ProcessCacheCounts {
     std::optional<uint64_t> exit_misses; // exits of processes the cache did not know
 };
 
-class ProcessService {
-public:
-    virtual ~ProcessService() = default;
-    // The processes the cache holds (exited ones until they are collected), sorted by pid and
-    // then by start, so the newest incarnation of a pid comes last.
-    virtual std::vector<ProcessInfo> list() const = 0;
-    // The newest process with thread-group id `pid`.
-    virtual std::optional<ProcessInfo> get(uint32_t pid) const = 0;
-    virtual ProcessCacheCounts counts() const = 0;
-};
+class ProcessService; // api/process_service.hpp
 
 struct PolicyHookInfo {
     std::string kind;     // "tracepoints", "kprobes", ...
@@ -82,6 +72,7 @@ struct PolicyStatus {
 
 // Runtime policy management (TracingPolicy YAML). Errors use Errc: invalid_input for a policy
 // that does not parse or validate, not_found for an unknown name, conflict for a name in use.
+// An interface because its one implementation (policy_host/service.hpp) sits above api/.
 class PolicyService {
 public:
     virtual ~PolicyService() = default;
