@@ -177,11 +177,18 @@ const std::vector<Methods::Entry>& Methods::table()
 {
     using P = const JsonValue&;
     auto policy = [](Methods& m, const std::string& name, P p) { return m.policy_call(name, p); };
+    auto plugins_list = [](Methods& m, const std::string& name, P p) { return m.plugins_list(name, p); };
+    auto plugins_enable = [](Methods& m, const std::string& name, P p) { return m.plugins_set(name, p, true); };
+    auto plugins_disable = [](Methods& m, const std::string& name, P p) { return m.plugins_set(name, p, false); };
     static const std::vector<Entry> t = {
         {"status", [](Methods& m, const std::string&, P p) { return m.status(p); }},
-        {"sensors.list", [](Methods& m, const std::string&, P p) { return m.sensors_list(p); }},
-        {"sensors.enable", [](Methods& m, const std::string&, P p) { return m.sensors_set(p, true); }},
-        {"sensors.disable", [](Methods& m, const std::string&, P p) { return m.sensors_set(p, false); }},
+        {"plugins.list", plugins_list},
+        {"plugins.enable", plugins_enable},
+        {"plugins.disable", plugins_disable},
+        // The names plugins.* had before: still accepted, and answered in their words.
+        {"sensors.list", plugins_list},
+        {"sensors.enable", plugins_enable},
+        {"sensors.disable", plugins_disable},
         {"process.list", [](Methods& m, const std::string&, P p) { return m.process_list(p); }},
         {"process.get", [](Methods& m, const std::string&, P p) { return m.process_get(p); }},
         {"process.tree", [](Methods& m, const std::string&, P p) { return m.process_tree(p); }},
@@ -313,21 +320,27 @@ MethodResult Methods::status(const JsonValue& params)
     return w.take();
 }
 
-MethodResult Methods::sensors_list(const JsonValue& params)
+namespace {
+
+// plugins.* answer in the word "plugin"; their old names sensors.* in "sensor", as they did.
+bool old_name(const std::string& method) { return method.starts_with("sensors."); }
+
+} // namespace
+
+MethodResult Methods::plugins_list(const std::string& method, const JsonValue& params)
 {
-    if (auto e = only_keys(params, {}, "sensors.list"))
+    if (auto e = only_keys(params, {}, method))
         return std::unexpected(*e);
     JsonWriter w;
-    w.begin_object().key("sensors").begin_array();
+    w.begin_object().key(old_name(method) ? "sensors" : "plugins").begin_array();
     for (const auto& p : s_.plugins.plugins())
         write_plugin(w, *p, true);
     w.end_array().end_object();
     return w.take();
 }
 
-MethodResult Methods::sensors_set(const JsonValue& params, bool enable)
+MethodResult Methods::plugins_set(const std::string& method, const JsonValue& params, bool enable)
 {
-    const char* method = enable ? "sensors.enable" : "sensors.disable";
     if (auto e = only_keys(params, {"id"}, method))
         return std::unexpected(*e);
     auto id = required_string(params, "id", method);
@@ -337,8 +350,9 @@ MethodResult Methods::sensors_set(const JsonValue& params, bool enable)
         std::vector<std::string> ids;
         for (const auto& p : s_.plugins.plugins())
             ids.push_back(p->id());
-        return error(ErrorCode::not_found, fmt::format("no sensor \"{}\" (loaded: {})", *id,
-                                                       ids.empty() ? std::string("none") : fmt::format("{}", fmt::join(ids, ", "))));
+        return error(ErrorCode::not_found,
+                     fmt::format("no {} \"{}\" (loaded: {})", old_name(method) ? "sensor" : "plugin", *id,
+                                 ids.empty() ? std::string("none") : fmt::format("{}", fmt::join(ids, ", "))));
     }
     auto r = enable ? s_.plugins.enable(*id) : s_.plugins.disable(*id);
     if (!r)

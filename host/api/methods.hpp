@@ -36,8 +36,8 @@ public:
 
 private:
     MethodResult status(const JsonValue& params);
-    MethodResult sensors_list(const JsonValue& params);
-    MethodResult sensors_set(const JsonValue& params, bool enable);
+    MethodResult plugins_list(const std::string& method, const JsonValue& params);
+    MethodResult plugins_set(const std::string& method, const JsonValue& params, bool enable);
     MethodResult process_list(const JsonValue& params);
     MethodResult process_get(const JsonValue& params);
     MethodResult process_tree(const JsonValue& params);
