@@ -59,7 +59,8 @@ bool parse_output(Args& args, const std::string& word, Output& out, std::initial
 bool use_color();
 
 int cmd_status(const Globals& g, Args& args);
-int cmd_sensors(const Globals& g, Args& args);
+// `vigil plugin list|enable|disable` (check is in main.cpp), and `vigil sensors`, its old name.
+int cmd_plugins(const Globals& g, Args& args, std::string_view command);
 int cmd_process(const Globals& g, Args& args);
 int cmd_policy(const Globals& g, Args& args);
 int cmd_getevents(const Globals& g, Args& args);

@@ -1,4 +1,5 @@
-// vigil status, sensors, process and policy: one request each, printed as text or JSON.
+// vigil status, plugin (and its old name sensors), process and policy: one request each, printed
+// as text or JSON.
 #include "cli.hpp"
 #include "render.hpp"
 
@@ -178,17 +179,22 @@ int cmd_status(const Globals& g, Args& args)
     return exit_ok;
 }
 
-int cmd_sensors(const Globals& g, Args& args)
+int cmd_plugins(const Globals& g, Args& args, std::string_view command)
 {
-    auto a = read_verb(args, "sensors", "list, enable ID or disable ID");
+    // `vigil sensors` is the old name of `vigil plugin`: it still works, on the API's old method
+    // names, and speaks as it did ("sensor ID: running", {"sensors": [...]}).
+    bool old = command == "sensors";
+    std::string cmd(command), api = old ? "sensors" : "plugins", noun = old ? "sensor" : "plugin";
+    auto a = read_verb(args, cmd,
+                       old ? "list, enable ID or disable ID" : "list, enable ID, disable ID or check FILE.so");
     if (!a)
         return a.error();
     if (a->verb == "list") {
         if (!a->pos.empty())
-            return usage_error("sensors list takes no argument");
-        return run(g, "sensors.list", "{}", a->out, [](const JsonValue& r) {
+            return usage_error(cmd + " list takes no argument");
+        return run(g, api + ".list", "{}", a->out, [api](const JsonValue& r) {
             Table t({"ID", "NAME", "VERSION", "STATE", "LINKS", "EVENTS", "LAST-ERROR"});
-            JsonValue list = r.get("sensors");
+            JsonValue list = r.get(api);
             for (size_t i = 0; i < list.size(); ++i) {
                 JsonValue p = list.at(i);
                 std::string kinds;
@@ -203,12 +209,13 @@ int cmd_sensors(const Globals& g, Args& args)
     }
     if (a->verb == "enable" || a->verb == "disable") {
         if (a->pos.size() != 1)
-            return usage_error(fmt::format("usage: vigil sensors {} ID", a->verb));
-        return run(g, "sensors." + a->verb, params_with("id", a->pos[0]), a->out, [](const JsonValue& r) {
-            std::printf("sensor %s: %s\n", text(r.get("id")).c_str(), text(r.get("state")).c_str());
+            return usage_error(fmt::format("usage: vigil {} {} ID", cmd, a->verb));
+        return run(g, api + "." + a->verb, params_with("id", a->pos[0]), a->out, [noun](const JsonValue& r) {
+            std::printf("%s %s: %s\n", noun.c_str(), text(r.get("id")).c_str(), text(r.get("state")).c_str());
         });
     }
-    return usage_error(fmt::format("unknown sensors verb \"{}\" (list, enable, disable)", a->verb));
+    return usage_error(fmt::format("unknown {} verb \"{}\" (list, enable, disable{})", cmd, a->verb,
+                                   old ? "" : ", check"));
 }
 
 int cmd_process(const Globals& g, Args& args)

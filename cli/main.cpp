@@ -22,7 +22,7 @@ void usage(std::FILE* f)
                  "            [--pod REGEX].. [--pod-labels SELECTOR].. [--container-id REGEX]..\n"
                  "            [--reconnect] [--timeout SECONDS]  stream events (JSON lines by default)\n"
                  "  status [-o json]                        agent version, features, plugins, counters\n"
-                 "  sensors list [-o json] | enable ID | disable ID\n"
+                 "  plugin list [-o json] | enable ID | disable ID   (also: sensors ...)\n"
                  "  process list [-o json] | get PID | tree [PID]\n"
                  "  policy add FILE [--mode enforce|monitor] | delete NAME | list [-o json]\n"
                  "         | enable NAME | disable NAME | set-mode NAME enforce|monitor\n"
@@ -87,13 +87,13 @@ int main(int argc, char** argv)
     if (cmd == "status")
         return cmd_status(g, args);
     if (cmd == "sensors")
-        return cmd_sensors(g, args);
+        return cmd_plugins(g, args, cmd);
     if (cmd == "process")
         return cmd_process(g, args);
     if (cmd == "policy")
         return cmd_policy(g, args);
     if (cmd == "plugin")
-        return plugin_check(args);
+        return !args.empty() && args.peek() == "check" ? plugin_check(args) : cmd_plugins(g, args, cmd);
     if (cmd == "version" || cmd == "--version") {
         std::printf("vigil %s (plugin ABI %d.%d, API protocol %d)\n", VIGIL_VERSION, VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR,
                     vigil::api::protocol_version);

@@ -1,6 +1,6 @@
 #include "agent.hpp"
 
-#include "api/cache_process_service.hpp"
+#include "api/process_service.hpp"
 #include "core/log.hpp"
 #include "core/mounts.hpp"
 #include "policy/policy.hpp"
@@ -211,7 +211,7 @@ Result<void> Agent::start()
     pipeline_->set_process_refresh([this] { registry_->drain_rings(); });
     registry_->set_container_sink([this](const vigil_container_info& info) { containers_->post(info); });
     containers_->set_wanted([this](const std::string& id) { registry_->container_wanted(id); });
-    process_service_ = std::make_unique<api::CacheProcessService>(*cache_);
+    process_service_ = std::make_unique<api::ProcessService>(*cache_);
     policies_ = std::make_unique<PolicyManager>(*registry_);
     policies_->set_workloads(workloads_.get(), cfg_.node_labels);
     policy_service_ = std::make_unique<ManagedPolicyService>(*policies_);

@@ -15,8 +15,9 @@ export ASAN_OPTIONS=log_path=$reports/asan:detect_leaks=1:strict_string_checks=1
 export LSAN_OPTIONS=suppressions=$here/lsan.supp
 export UBSAN_OPTIONS=log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1
 # The sanitizer build has the unit and e2e binaries only (Makefile: build-sanitize); the BPF
-# tier and the out-of-tree SDK build are not in it.
-ctest --test-dir "$build" -R '^(unit|policy|plugin-check|fuzz-.*)$' --output-on-failure "$@"
+# tier (but for registry: shared maps only, no programs) and the out-of-tree SDK build are not
+# in it.
+ctest --test-dir "$build" -R '^(unit|policy|registry|plugin-check|fuzz-.*)$' --output-on-failure "$@"
 rc=$?
 # The e2e suite, run directly so that one case can be left out: under ASan (vigild 2-3x slower)
 # the API test whose "fast" subscriber must see every exec of a burst fails most runs with

@@ -10,6 +10,8 @@
 #include <expected>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace vigil::api {
 
@@ -34,12 +36,19 @@ public:
 
 private:
     MethodResult status(const JsonValue& params);
-    MethodResult sensors_list(const JsonValue& params);
-    MethodResult sensors_set(const JsonValue& params, bool enable);
+    MethodResult plugins_list(const std::string& method, const JsonValue& params);
+    MethodResult plugins_set(const std::string& method, const JsonValue& params, bool enable);
     MethodResult process_list(const JsonValue& params);
     MethodResult process_get(const JsonValue& params);
     MethodResult process_tree(const JsonValue& params);
     MethodResult policy_call(const std::string& method, const JsonValue& params);
+
+    // One row per method: its name and what runs it (null: not run here).
+    struct Entry {
+        std::string_view name;
+        MethodResult (*run)(Methods&, const std::string& method, const JsonValue& params);
+    };
+    static const std::vector<Entry>& table();
 
     AgentServices& s_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -1,9 +1,9 @@
-// What the API server and the metrics endpoint need from the rest of vigild. Process and policy
-// management are interfaces so the richer process cache and the runtime policy engine can plug
-// in without touching the server; the agent wires the implementations it has.
+// What the API server and the metrics endpoint need from the rest of vigild; the agent wires it.
+// Either service may be absent (null): its methods then answer "unavailable".
 #pragma once
 
 #include "core/error.hpp"
+#include "policy/enums.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -46,20 +46,7 @@ struct ProcessCacheCounts {
     std::optional<uint64_t> exit_misses; // exits of processes the cache did not know
 };
 
-class ProcessService {
-public:
-    virtual ~ProcessService() = default;
-    // The processes the cache holds (exited ones until they are collected), sorted by pid and
-    // then by start, so the newest incarnation of a pid comes last.
-    virtual std::vector<ProcessInfo> list() const = 0;
-    // The newest process with thread-group id `pid`.
-    virtual std::optional<ProcessInfo> get(uint32_t pid) const = 0;
-    virtual ProcessCacheCounts counts() const = 0;
-};
-
-enum class PolicyMode { enforce, monitor };
-const char* to_string(PolicyMode m);
-std::optional<PolicyMode> parse_policy_mode(std::string_view s);
+class ProcessService; // api/process_service.hpp
 
 struct PolicyHookInfo {
     std::string kind;     // "tracepoints", "kprobes", ...
@@ -69,9 +56,11 @@ struct PolicyHookInfo {
     std::string detail;
 };
 
-struct PolicyInfo {
+// A policy as the running agent holds it: mode, state, hooks and counters (policy::PolicyInfo
+// is something else: what analysing its text tells).
+struct PolicyStatus {
     std::string name;
-    PolicyMode mode = PolicyMode::enforce;
+    policy::PolicyMode mode = policy::PolicyMode::enforce; // spelled as policy::name_of gives it
     bool enabled = true;
     std::string state;      // e.g. "loaded", "error"
     std::string last_error; // empty when none
@@ -84,18 +73,19 @@ struct PolicyInfo {
 
 // Runtime policy management (TracingPolicy YAML). Errors use Errc: invalid_input for a policy
 // that does not parse or validate, not_found for an unknown name, conflict for a name in use.
+// An interface because its one implementation (policy_host/service.hpp) sits above api/.
 class PolicyService {
 public:
     virtual ~PolicyService() = default;
     // `yaml` is the file's content; `mode` overrides spec.options policy-mode when given;
     // `source` names the text in error messages (the file the operator passed to the CLI).
-    [[nodiscard]] virtual Result<PolicyInfo> add(std::string_view yaml, std::optional<PolicyMode> mode,
-                                                 std::string_view source) = 0;
+    [[nodiscard]] virtual Result<PolicyStatus> add(std::string_view yaml, std::optional<policy::PolicyMode> mode,
+                                                   std::string_view source) = 0;
     [[nodiscard]] virtual Result<void> remove(const std::string& name) = 0;
-    [[nodiscard]] virtual std::vector<PolicyInfo> list() const = 0;
+    [[nodiscard]] virtual std::vector<PolicyStatus> list() const = 0;
     [[nodiscard]] virtual Result<void> enable(const std::string& name) = 0;
     [[nodiscard]] virtual Result<void> disable(const std::string& name) = 0;
-    [[nodiscard]] virtual Result<void> set_mode(const std::string& name, PolicyMode mode) = 0;
+    [[nodiscard]] virtual Result<void> set_mode(const std::string& name, policy::PolicyMode mode) = 0;
 };
 
 // The running agent as the API and metrics see it. References outlive the servers.

@@ -1,5 +1,6 @@
 #include "metrics/exposition.hpp"
 
+#include "api/process_service.hpp"
 #include "api/subscribers.hpp"
 #include "bpf/shared_maps.hpp"
 #include "export/pipeline.hpp"

@@ -4,6 +4,8 @@
 // format allows, and `allowed_names()` lists the canonical spellings for error messages.
 #pragma once
 
+#include "policy/limits.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -323,6 +325,91 @@ struct EnumInfo<ArgOperator> {
     static constexpr bool case_insensitive = false;
 };
 VIGIL_POLICY_ENUM_SIZE_CHECK(ArgOperator);
+
+// What each matchArgs operator accepts, one row per operator in enumerator order: the argument
+// types it applies to and what values it takes. The parser checks every filter against its row
+// (check_arg_values in selector_parser.cpp); a new operator is a new row.
+enum class OperatorValues : uint8_t {
+    none,     // takes no values (SPortPriv, CapabilitiesGained)
+    text,     // values are kept as written: strings, addresses, names
+    integers, // values are integers of the argument's type
+    by_type,  // Equal/NotEqual: integers on an integer argument, otherwise text (at most
+              // max_string_values of them, unless the argument is a capability set)
+};
+
+struct ArgOperatorRule {
+    ArgOperator op;
+    bool (*applies_to)(ArgType); // the argument types it applies to; null: any
+    std::string_view types;      // those types as messages name them; "": listed from applies_to
+    OperatorValues values;
+    size_t max_values;           // values per filter (by_type: on an integer or capability argument)
+    bool every_arg = false;      // reads all the filter's args, each checked (CapabilitiesGained)
+};
+
+namespace operator_types {
+constexpr bool equality(ArgType t) { return is_string_type(t) || is_integer_type(t) || is_capability_type(t); }
+constexpr bool local_socket(ArgType t) { return is_socket_type(t); }
+// A sockaddr only has the local side of a connection.
+constexpr bool remote_socket(ArgType t) { return is_socket_type(t) && t != ArgType::sockaddr; }
+constexpr bool family(ArgType t) { return is_socket_type(t) || t == ArgType::sockaddr_un; }
+constexpr bool file(ArgType t) { return t == ArgType::file || t == ArgType::path; }
+} // namespace operator_types
+
+inline constexpr std::array<ArgOperatorRule, static_cast<size_t>(ArgOperator::count_)> arg_operator_rules{{
+    // clang-format off
+    {ArgOperator::equal,       operator_types::equality, "string, integer or capability set (see docs/policies.md)",
+                               OperatorValues::by_type, limits::max_numeric_values},
+    {ArgOperator::not_equal,   operator_types::equality, "string, integer or capability set (see docs/policies.md)",
+                               OperatorValues::by_type, limits::max_numeric_values},
+    {ArgOperator::prefix,      is_string_type, "", OperatorValues::text, limits::max_string_values},
+    {ArgOperator::not_prefix,  is_string_type, "", OperatorValues::text, limits::max_string_values},
+    {ArgOperator::postfix,     is_string_type, "", OperatorValues::text, limits::max_string_values},
+    {ArgOperator::not_postfix, is_string_type, "", OperatorValues::text, limits::max_string_values},
+    {ArgOperator::gt,          is_integer_type, "", OperatorValues::integers, limits::max_numeric_values},
+    {ArgOperator::lt,          is_integer_type, "", OperatorValues::integers, limits::max_numeric_values},
+    {ArgOperator::mask,        is_integer_type, "", OperatorValues::integers, limits::max_numeric_values},
+    {ArgOperator::in_map,      is_integer_type, "", OperatorValues::integers, limits::max_map_values},
+    {ArgOperator::not_in_map,  is_integer_type, "", OperatorValues::integers, limits::max_map_values},
+    {ArgOperator::in_range,    is_integer_type, "", OperatorValues::integers, limits::max_numeric_values},
+    {ArgOperator::not_in_range, is_integer_type, "", OperatorValues::integers, limits::max_numeric_values},
+    {ArgOperator::sport,       operator_types::local_socket, "sock, skb, sockaddr or socket", OperatorValues::text, limits::max_map_values},
+    {ArgOperator::not_sport,   operator_types::local_socket, "sock, skb, sockaddr or socket", OperatorValues::text, limits::max_map_values},
+    {ArgOperator::sport_priv,  operator_types::local_socket, "sock, skb, sockaddr or socket", OperatorValues::none, limits::max_map_values},
+    {ArgOperator::not_sport_priv, operator_types::local_socket, "sock, skb, sockaddr or socket", OperatorValues::none, limits::max_map_values},
+    {ArgOperator::dport,       operator_types::remote_socket, "sock, skb or socket", OperatorValues::text, limits::max_map_values},
+    {ArgOperator::not_dport,   operator_types::remote_socket, "sock, skb or socket", OperatorValues::text, limits::max_map_values},
+    {ArgOperator::dport_priv,  operator_types::remote_socket, "sock, skb or socket", OperatorValues::none, limits::max_map_values},
+    {ArgOperator::not_dport_priv, operator_types::remote_socket, "sock, skb or socket", OperatorValues::none, limits::max_map_values},
+    {ArgOperator::saddr,       operator_types::local_socket, "sock, skb, sockaddr or socket", OperatorValues::text, limits::max_map_values},
+    {ArgOperator::not_saddr,   operator_types::local_socket, "sock, skb, sockaddr or socket", OperatorValues::text, limits::max_map_values},
+    {ArgOperator::daddr,       operator_types::remote_socket, "sock, skb or socket", OperatorValues::text, limits::max_map_values},
+    {ArgOperator::not_daddr,   operator_types::remote_socket, "sock, skb or socket", OperatorValues::text, limits::max_map_values},
+    {ArgOperator::protocol,    operator_types::remote_socket, "sock, skb or socket", OperatorValues::text, limits::max_map_values},
+    {ArgOperator::family,      operator_types::family, "sock, skb, sockaddr, socket or sockaddr_un", OperatorValues::text, limits::max_map_values},
+    {ArgOperator::state,       operator_types::remote_socket, "sock, skb or socket", OperatorValues::text, limits::max_map_values},
+    {ArgOperator::capabilities_gained, is_capability_type, "kernel_cap_t, cap_inheritable, cap_permitted or cap_effective",
+                               OperatorValues::none, limits::max_string_values, true},
+    {ArgOperator::substring,   is_string_type, "", OperatorValues::text, limits::max_string_values},
+    {ArgOperator::substring_ign_case, is_string_type, "", OperatorValues::text, limits::max_string_values},
+    {ArgOperator::cel_expr,    nullptr, "", OperatorValues::text, limits::max_string_values},
+    {ArgOperator::file_type,   operator_types::file, "file or path", OperatorValues::text, limits::max_numeric_values},
+    {ArgOperator::not_file_type, operator_types::file, "file or path", OperatorValues::text, limits::max_numeric_values},
+    // clang-format on
+}};
+
+[[nodiscard]] constexpr const ArgOperatorRule& rule_of(ArgOperator op)
+{
+    return arg_operator_rules[static_cast<size_t>(op)];
+}
+
+constexpr bool arg_operator_rules_in_order()
+{
+    for (size_t i = 0; i < arg_operator_rules.size(); ++i)
+        if (static_cast<size_t>(arg_operator_rules[i].op) != i)
+            return false;
+    return true;
+}
+static_assert(arg_operator_rules_in_order(), "arg_operator_rules: one row per ArgOperator, in enumerator order");
 
 // In / NotIn, for matchPIDs, matchNamespaces, matchNamespaceChanges, matchCapabilities and
 // matchCapabilityChanges.

@@ -6,7 +6,7 @@
 #include "kprobe_hook.h"
 #include "kprobe_hook.skel.h"
 
-#include "../kernels/selftest/vigil_skip.hpp"
+#include "support/vigil_skip.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -6,7 +6,7 @@
 #include "core/config.hpp"
 #include "core/features.hpp"
 #include "plugins/registry.hpp"
-#include "policy/manager.hpp"
+#include "policy_host/manager.hpp"
 #include "policy/policy.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,6 @@
 // The vigil CLI against a running vigild: getevents with each server-side filter, --reconnect
-// across a vigild restart, sensors, policy and process verbs, and the documented exit codes.
+// across a vigild restart, plugin (and its old name sensors), policy and process verbs, and the
+// documented exit codes.
 #include "api_env.hpp"
 
 #include <set>
@@ -164,7 +165,7 @@ TEST_CASE("getevents --reconnect survives a vigild restart and resumes", "[e2e][
     CHECK(cli->stop(SIGINT) != -1);
 }
 
-TEST_CASE("sensors enable and disable round-trip through the CLI", "[e2e][api]")
+TEST_CASE("plugins enable and disable round-trip through the CLI", "[e2e][api]")
 {
     ApiEnv env;
     auto vigild = env.start();
@@ -207,6 +208,20 @@ TEST_CASE("sensors enable and disable round-trip through the CLI", "[e2e][api]")
     CHECK(env.cli({"sensors", "enable"}).rc == 2);
     CHECK(env.cli({"sensors", "frob", "x"}).rc == 2);
     CHECK(env.cli({"sensors"}).rc == 2);
+
+    // `vigil plugin` is the verb; `vigil sensors` above is its old name, kept as an alias.
+    auto plugins = env.cli({"plugin", "list", "-o", "json"});
+    REQUIRE(plugins.rc == 0);
+    auto listed = JsonValue::parse(plugins.out);
+    REQUIRE(listed);
+    CHECK(listed->get("plugins").size() == 2);
+    auto again = env.cli({"plugin", "enable", "tracepoint"});
+    REQUIRE(again.rc == 0);
+    CHECK(again.out == "plugin tracepoint: running\n");
+    auto missing = env.cli({"plugin", "disable", "nope"});
+    CHECK(missing.rc == 1);
+    CHECK(missing.err.find("no plugin \"nope\" (loaded: tracepoint, kprobe) [not_found]") != std::string::npos);
+    CHECK(env.cli({"plugin", "frob", "x"}).rc == 2);
 }
 
 TEST_CASE("policy verbs manage policies in the running agent", "[e2e][api]")

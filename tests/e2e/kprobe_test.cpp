@@ -7,7 +7,7 @@
 // kernel-matrix guest) and must fail with a message naming the missing feature elsewhere.
 #include "support/vigild.hpp"
 
-#include "../kernels/selftest/vigil_skip.hpp"
+#include "support/vigil_skip.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>

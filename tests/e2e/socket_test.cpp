@@ -7,7 +7,7 @@
 //
 // Every policy here is limited to this test binary (matchBinaries), because its programs run
 // for every process of the machine.
-#include "../kernels/selftest/vigil_skip.hpp"
+#include "support/vigil_skip.hpp"
 #include "support/cgroup.hpp"
 #include "support/vigild.hpp"
 

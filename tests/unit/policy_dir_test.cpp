@@ -1,4 +1,4 @@
-#include "policy/dir_watcher.hpp"
+#include "policy_host/dir_watcher.hpp"
 #include "policy/policy.hpp"
 
 #include <catch2/catch.hpp>

@@ -10,7 +10,7 @@ set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
-cxx=(g++ -std=gnu++20 -O1 -g -Wall -Wextra -Wno-missing-field-initializers -I"$src")
+cxx=(g++ -std=gnu++20 -O1 -g -Wall -Wextra -Wno-missing-field-initializers -I"$src" -I"$src/../..")
 
 # The Catch2 main is the slow part; rebuild it only when missing.
 [[ -f $out/catch_main.o ]] || "${cxx[@]}" -c "$src/catch_main.cpp" -o "$out/catch_main.o"

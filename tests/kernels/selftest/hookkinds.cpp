@@ -3,7 +3,7 @@
 //   HOOKKIND <kind> <outcome>
 // on stdout; docs/kernels.md's hook table is made from those lines. Links libbpf.so.1
 // dynamically, so running it in the guest also checks that run-in-guest.sh ships libraries.
-#include "vigil_skip.hpp"
+#include "support/vigil_skip.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>

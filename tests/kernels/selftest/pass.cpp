@@ -1,5 +1,5 @@
 // Passes in any kernel; one test reports a feature no kernel has, to exercise VIGIL-SKIP.
-#include "vigil_skip.hpp"
+#include "support/vigil_skip.hpp"
 
 #include <fstream>
 #include <sys/utsname.h>

@@ -1,4 +1,4 @@
-#include "policy/manager.hpp"
+#include "policy_host/manager.hpp"
 
 #include "container/workload_sets.hpp"
 #include "core/log.hpp"

@@ -1,4 +1,4 @@
-#include "policy/service.hpp"
+#include "policy_host/service.hpp"
 
 #include "policy/policy.hpp"
 
@@ -6,20 +6,11 @@
 
 namespace vigil {
 
-namespace {
-
-policy::PolicyMode to_policy_mode(api::PolicyMode m)
+api::PolicyStatus ManagedPolicyService::status(const PolicyEntry& e) const
 {
-    return m == api::PolicyMode::enforce ? policy::PolicyMode::enforce : policy::PolicyMode::monitor;
-}
-
-} // namespace
-
-api::PolicyInfo ManagedPolicyService::info(const PolicyEntry& e) const
-{
-    api::PolicyInfo i;
+    api::PolicyStatus i;
     i.name = e.policy.name;
-    i.mode = e.enforce ? api::PolicyMode::enforce : api::PolicyMode::monitor;
+    i.mode = e.enforce ? policy::PolicyMode::enforce : policy::PolicyMode::monitor;
     i.enabled = e.state != PolicyState::disabled;
     i.state = to_string(e.state);
     i.last_error = e.error;
@@ -40,32 +31,29 @@ api::PolicyInfo ManagedPolicyService::info(const PolicyEntry& e) const
     return i;
 }
 
-Result<api::PolicyInfo> ManagedPolicyService::add(std::string_view yaml, std::optional<api::PolicyMode> mode,
+Result<api::PolicyStatus> ManagedPolicyService::add(std::string_view yaml, std::optional<policy::PolicyMode> mode,
                                                   std::string_view source)
 {
     auto p = policy::parse_policy(yaml, source);
     if (!p)
         return std::unexpected(p.error());
     std::string name = p->name;
-    std::optional<policy::PolicyMode> m;
-    if (mode)
-        m = to_policy_mode(*mode);
-    if (auto r = policies_.add(std::move(*p), m); !r)
+    if (auto r = policies_.add(std::move(*p), mode); !r)
         return std::unexpected(r.error());
-    return info(*policies_.find(name));
+    return status(*policies_.find(name));
 }
 
-std::vector<api::PolicyInfo> ManagedPolicyService::list() const
+std::vector<api::PolicyStatus> ManagedPolicyService::list() const
 {
-    std::vector<api::PolicyInfo> out;
+    std::vector<api::PolicyStatus> out;
     for (const auto& e : policies_.policies())
-        out.push_back(info(e));
+        out.push_back(status(e));
     return out;
 }
 
-Result<void> ManagedPolicyService::set_mode(const std::string& name, api::PolicyMode mode)
+Result<void> ManagedPolicyService::set_mode(const std::string& name, policy::PolicyMode mode)
 {
-    return policies_.set_mode(name, to_policy_mode(mode));
+    return policies_.set_mode(name, mode);
 }
 
 } // namespace vigil

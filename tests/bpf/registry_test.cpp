@@ -15,7 +15,7 @@ std::string lib(const char* name) { return std::string(FAKE_PLUGIN_DIR) + "/" + 
 
 } // namespace
 
-TEST_CASE("a plugin gets its validated config and starts", "[unit][registry]")
+TEST_CASE("a plugin gets its validated config and starts", "[bpf][registry]")
 {
     Fixture f;
     REQUIRE(f.load(R"(
@@ -36,7 +36,7 @@ repeat = 2
     CHECK(f.registry.server_of("kprobes") == nullptr);
 }
 
-TEST_CASE("plugin config is checked against the plugin's schema", "[unit][registry]")
+TEST_CASE("plugin config is checked against the plugin's schema", "[bpf][registry]")
 {
     Fixture f;
     auto r = f.load("[plugins.fake]\nlibrary = \"libfake_good.so\"\n[plugins.fake.config]\ngreting = \"x\"\n");
@@ -50,7 +50,7 @@ TEST_CASE("plugin config is checked against the plugin's schema", "[unit][regist
     CHECK(r.error().message() == "plugin fake: t.toml:4:10: plugins.fake.config.repeat must be an integer");
 }
 
-TEST_CASE("init and start failures are reported and isolated", "[unit][registry]")
+TEST_CASE("init and start failures are reported and isolated", "[bpf][registry]")
 {
     SECTION("init throws")
     {
@@ -93,7 +93,7 @@ library = "libfake_other.so"
     }
 }
 
-TEST_CASE("duplicate ids and mismatched config keys are refused", "[unit][registry]")
+TEST_CASE("duplicate ids and mismatched config keys are refused", "[bpf][registry]")
 {
     Fixture f;
     auto r = f.load("[plugins.fake]\nlibrary = \"libfake_good.so\"\n[plugins.fake2]\nlibrary = \"libfake_dup.so\"\n");
@@ -109,7 +109,7 @@ TEST_CASE("duplicate ids and mismatched config keys are refused", "[unit][regist
                       lib("libfake_good.so")));
 }
 
-TEST_CASE("reload enables and disables plugins without a restart", "[unit][registry]")
+TEST_CASE("reload enables and disables plugins without a restart", "[bpf][registry]")
 {
     Fixture f;
     REQUIRE(f.load("[plugins.fake]\nlibrary = \"libfake_good.so\"\n[plugins.other]\nlibrary = \"libfake_other.so\"\n"));
@@ -128,7 +128,7 @@ TEST_CASE("reload enables and disables plugins without a restart", "[unit][regis
     CHECK(f.registry.find("other")->state() == vigil::PluginState::disabled);
 }
 
-TEST_CASE("metadata providers answer the host's questions; a plugin of ABI 1.0 still loads", "[unit][registry]")
+TEST_CASE("metadata providers answer the host's questions; a plugin of ABI 1.0 still loads", "[bpf][registry]")
 {
     Fixture f;
     std::vector<std::string> got; // "id name" per container_update
@@ -151,7 +151,7 @@ library = "libfake_abi10.so"
     CHECK(got[0] == "c0ffee prov-knows");
 }
 
-TEST_CASE("a plugin written in C against plugin_abi.h alone loads, attaches and emits", "[unit][registry]")
+TEST_CASE("a plugin written in C against plugin_abi.h alone loads, attaches and emits", "[bpf][registry]")
 {
     std::vector<std::string> events; // "plugin kind body" per event; outlives the registry
     Fixture f;
@@ -173,7 +173,7 @@ TEST_CASE("a plugin written in C against plugin_abi.h alone loads, attaches and 
     CHECK(p->link_count() == 0);
 }
 
-TEST_CASE("an event's second process needs a plain key the host does not write itself", "[unit][registry]")
+TEST_CASE("an event's second process needs a plain key the host does not write itself", "[bpf][registry]")
 {
     auto run = [](const char* key) {
         std::vector<std::string> keys; // other_key per event passed on
@@ -192,7 +192,7 @@ TEST_CASE("an event's second process needs a plain key the host does not write i
     CHECK(run("parent") == std::pair{std::vector<std::string>{}, uint64_t{2}});
 }
 
-TEST_CASE("a plugin needing the process lifecycle events runs only beside a plugin emitting them", "[unit][registry]")
+TEST_CASE("a plugin needing the process lifecycle events runs only beside a plugin emitting them", "[bpf][registry]")
 {
     Fixture alone;
     auto r = alone.load("[plugins.cneeds]\nlibrary = \"libfake_c_needs.so\"\n");

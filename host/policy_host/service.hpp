@@ -3,7 +3,7 @@
 #pragma once
 
 #include "api/services.hpp"
-#include "policy/manager.hpp"
+#include "policy_host/manager.hpp"
 
 namespace vigil {
 
@@ -11,16 +11,16 @@ class ManagedPolicyService : public api::PolicyService {
 public:
     explicit ManagedPolicyService(PolicyManager& policies) : policies_(policies) {}
 
-    Result<api::PolicyInfo> add(std::string_view yaml, std::optional<api::PolicyMode> mode,
+    Result<api::PolicyStatus> add(std::string_view yaml, std::optional<policy::PolicyMode> mode,
                                 std::string_view source) override;
     Result<void> remove(const std::string& name) override { return policies_.remove(name); }
-    std::vector<api::PolicyInfo> list() const override;
+    std::vector<api::PolicyStatus> list() const override;
     Result<void> enable(const std::string& name) override { return policies_.enable(name); }
     Result<void> disable(const std::string& name) override { return policies_.disable(name); }
-    Result<void> set_mode(const std::string& name, api::PolicyMode mode) override;
+    Result<void> set_mode(const std::string& name, policy::PolicyMode mode) override;
 
 private:
-    api::PolicyInfo info(const PolicyEntry& e) const;
+    api::PolicyStatus status(const PolicyEntry& e) const;
 
     PolicyManager& policies_;
 };

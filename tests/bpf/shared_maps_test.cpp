@@ -13,7 +13,7 @@
 #include <string>
 #include <unistd.h>
 
-TEST_CASE("every row of the shared-map table is a host map of that type, key, value and size", "[unit][shared_maps]")
+TEST_CASE("every row of the shared-map table is a host map of that type, key, value and size", "[bpf][shared_maps]")
 {
     auto maps = vigil::SharedMaps::create();
     REQUIRE(maps);
@@ -41,7 +41,7 @@ TEST_CASE("every row of the shared-map table is a host map of that type, key, va
     CHECK(vigil::SharedMaps::layout_of("vigil_nothing") == 0);
 }
 
-TEST_CASE("docs/sdk.md lists every shared map with its layout", "[unit][shared_maps]")
+TEST_CASE("docs/sdk.md lists every shared map with its layout", "[bpf][shared_maps]")
 {
     std::ifstream in(VIGIL_SOURCE_DIR "/docs/sdk.md");
     REQUIRE(in);

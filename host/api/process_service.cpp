@@ -1,4 +1,4 @@
-#include "api/cache_process_service.hpp"
+#include "api/process_service.hpp"
 
 #include "process/cache.hpp"
 
@@ -30,7 +30,7 @@ ProcessInfo info_of(const ProcessEntry& e)
 
 } // namespace
 
-std::optional<ProcessInfo> CacheProcessService::get(uint32_t pid) const
+std::optional<ProcessInfo> ProcessService::get(uint32_t pid) const
 {
     const ProcessEntry* e = cache_.find_pid(pid);
     if (!e)
@@ -38,7 +38,7 @@ std::optional<ProcessInfo> CacheProcessService::get(uint32_t pid) const
     return info_of(*e);
 }
 
-std::vector<ProcessInfo> CacheProcessService::list() const
+std::vector<ProcessInfo> ProcessService::list() const
 {
     std::vector<ProcessInfo> out;
     out.reserve(cache_.size());
@@ -49,7 +49,7 @@ std::vector<ProcessInfo> CacheProcessService::list() const
     return out;
 }
 
-ProcessCacheCounts CacheProcessService::counts() const
+ProcessCacheCounts ProcessService::counts() const
 {
     ProcessCacheStats s = cache_.stats();
     return ProcessCacheCounts{s.size, s.capacity, s.evicted, s.exit_misses};

@@ -1,4 +1,4 @@
-#include "policy/dir_watcher.hpp"
+#include "policy_host/dir_watcher.hpp"
 
 #include "core/log.hpp"
 #include "core/trusted_file.hpp"

@@ -1,7 +1,7 @@
 // The descriptor is the contract the policy manager routes by: a hook goes to the plugin serving
 // its kind only when that plugin declares every argument type the hook reads (needs root: the
 // registry's shared maps).
-#include "policy/manager.hpp"
+#include "policy_host/manager.hpp"
 #include "policy/policy.hpp"
 #include "registry_fixture.hpp"
 
@@ -30,7 +30,7 @@ spec:
 
 } // namespace
 
-TEST_CASE("a hook reading an argument type its plugin does not declare is refused", "[unit][policy_routing]")
+TEST_CASE("a hook reading an argument type its plugin does not declare is refused", "[bpf][policy_routing]")
 {
     test::RegistryFixture f;
     REQUIRE(f.load("[plugins.intonly]\nlibrary = \"libfake_int_tracepoints.so\"\n"));
