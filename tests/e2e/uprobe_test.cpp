@@ -87,6 +87,25 @@ bool loaded(Vigild& v, const std::string& name)
     return v.wait_log(fmt::format("policy {} loaded", name), 2s).has_value();
 }
 
+// What a command prints on stdout.
+std::string output_of(const std::string& command)
+{
+    std::string out;
+    if (FILE* f = ::popen(command.c_str(), "r")) {
+        char buf[256];
+        while (std::fgets(buf, sizeof buf, f))
+            out += buf;
+        ::pclose(f);
+    }
+    return out;
+}
+
+// The file offset uprobe_target prints for `--offset` or `--semaphore`.
+uint64_t target_offset(const std::string& what)
+{
+    return std::strtoull(output_of(target + " " + what).c_str(), nullptr, 10);
+}
+
 } // namespace
 
 TEST_CASE("uprobe policy: a function's int and string args, matchArgs, matchBinaries, Sigkill, Signal",
@@ -159,13 +178,7 @@ TEST_CASE("uprobe policy: a hook on a file offset reports the offset, not a symb
 {
     VIGIL_E2E_NEEDS_ROOT();
     // The function's file offset, as the target finds it from where it is mapped.
-    uint64_t offset = 0;
-    if (FILE* out = ::popen((target + " --offset").c_str(), "r")) {
-        char line[64] = {};
-        if (std::fgets(line, sizeof line, out))
-            offset = std::strtoull(line, nullptr, 10);
-        ::pclose(out);
-    }
+    const uint64_t offset = target_offset("--offset");
     REQUIRE(offset != 0);
     TempDir pol;
     auto v = start_with(pol, {{"offset.yaml", policy("up-offset", fmt::format(R"(  uprobes:
@@ -188,6 +201,35 @@ TEST_CASE("uprobe policy: a hook on a file offset reports the offset, not a symb
     CHECK(u["args"][0]["string_arg"] == "at-offset");
 }
 
+TEST_CASE("uprobe policy: refCtrOffsets raise the semaphore at the given file offset", "[e2e][uprobe]")
+{
+    VIGIL_E2E_NEEDS_ROOT();
+    const uint64_t semaphore = target_offset("--semaphore");
+    REQUIRE(semaphore != 0);
+    CHECK(output_of(target + " 1 before").find("guarded") == std::string::npos);
+    TempDir pol;
+    auto v = start_with(pol, {{"refctr.yaml", policy("up-refctr", fmt::format(R"(  uprobes:
+  - path: {}
+    symbols: [vigil_target_call]
+    refCtrOffsets: [{}]
+    args:
+    - index: 1
+      type: string
+)",
+                                                                                  target, semaphore))}});
+    INFO(v->log());
+    REQUIRE(loaded(*v, "up-refctr"));
+    CHECK(output_of(target + " 2 with-refctr").find("guarded") != std::string::npos);
+    auto ev = v->wait_event([](const json& e) {
+        auto it = e.find("process_uprobe");
+        return it != e.end() && (*it)["policy_name"] == "up-refctr" &&
+               (*it)["args"][0].value("string_arg", "") == "with-refctr";
+    });
+    REQUIRE(ev);
+    CHECK((*ev)["process_uprobe"]["ref_ctr_offset"] == semaphore);
+    CHECK((*ev)["process_uprobe"]["symbol"] == "vigil_target_call");
+}
+
 TEST_CASE("usdt policy: a USDT probe's typed args through libbpf, filtered by matchArgs", "[e2e][uprobe]")
 {
     VIGIL_E2E_NEEDS_ROOT();
@@ -208,10 +250,22 @@ TEST_CASE("usdt policy: a USDT probe's typed args through libbpf, filtered by ma
       - index: 0
         operator: Equal
         values: ["41"]
+  - path: {}
+    provider: vigil_test
+    name: guarded
+    args:
+    - index: 0
+      type: int
 )",
-                                                                                target))}});
+                                                                                target, target))}});
     INFO(v->log());
     REQUIRE(loaded(*v, "usdt-probe"));
+    // A probe behind a semaphore fires only because libbpf raised it for the hook.
+    CHECK(output_of(target + " 43 guarded").find("guarded") != std::string::npos);
+    CHECK(v->wait_event([](const json& e) {
+        auto it = e.find("process_usdt");
+        return it != e.end() && (*it)["name"] == "guarded" && (*it)["args"][0].value("int_arg", 0) == 43;
+    }));
     auto hit = run({target, "41", "from-usdt"});
     auto miss = run({target, "42", "other"});
     REQUIRE(WIFEXITED(hit.status));
@@ -228,7 +282,9 @@ TEST_CASE("usdt policy: a USDT probe's typed args through libbpf, filtered by ma
     CHECK(u["tags"] == json::array({"test"}));
     CHECK(u["action"] == "KPROBE_ACTION_POST");
     v->stop();
-    CHECK(v->select(event_of("process_usdt", "usdt-probe", miss.pid)).empty());
+    // probe_hit's call with 42 was filtered in the kernel (guarded, unfiltered, reports it)
+    for (const auto& e : v->select(event_of("process_usdt", "usdt-probe", miss.pid)))
+        CHECK(e["process_usdt"]["name"] == "guarded");
 }
 
 TEST_CASE("uprobe policy: bash's readline returns the line typed at an interactive bash", "[e2e][uprobe]")
@@ -334,7 +390,9 @@ TEST_CASE("uprobe and usdt policies: bad binaries, symbols, offsets, probes and 
     refused("up-badoff", "badoff.yaml", "uprobes",
             fmt::format("offset 0x7fffffff is not in an executable segment of {}", target));
     refused("usdt-noprobe", "noprobe.yaml", "usdts",
-            fmt::format("{} has no USDT probe vigil_test:no_probe (its probes: vigil_test:probe_hit)", target));
+            fmt::format("{} has no USDT probe vigil_test:no_probe (its probes: vigil_test:probe_hit, "
+                        "vigil_test:guarded)",
+                        target));
     refused("up-override", "override.yaml", "uprobes", "Override is not possible on user-space functions");
     CHECK(v->stop() == 0);
 }
