@@ -261,6 +261,8 @@ void UprobeHooks::stats(uint64_t handle, vigil_hook_stats& out) const
         out.rate_limited += one.rate_limited;
         out.enforced += one.enforced;
         out.monitored += one.monitored;
+        out.shed += one.shed;
+        out.ring_full += one.ring_full;
     }
 }
 
