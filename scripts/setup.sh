@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   clang llvm libclang-rt-14-dev
-  libbpf-dev bpftool libelf-dev zlib1g-dev
+  libbpf-dev bpftool libelf-dev zlib1g-dev systemtap-sdt-dev
   libboost-dev libboost-system-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libyaml-cpp-dev catch2 nlohmann-json3-dev
   libjq-dev libonig-dev libssl-dev libre2-dev

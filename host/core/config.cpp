@@ -40,6 +40,10 @@ library = "libvigil_kprobe.so"
 [plugins.socket]
 enabled = true
 library = "libvigil_socket.so"
+
+[plugins.uprobe]
+enabled = true
+library = "libvigil_uprobe.so"
 )toml";
 
 std::string_view type_name_of(const toml::node& n)
@@ -395,7 +399,7 @@ const std::vector<std::string>& security_event_kinds()
 {
     static const std::vector<std::string> kinds = {"process_exec",       "process_exit", "process_kprobe",
                                                    "process_tracepoint", "process_lsm",  "process_uprobe",
-                                                   "process_connect"};
+                                                   "process_usdt",       "process_connect"};
     return kinds;
 }
 

@@ -88,12 +88,12 @@ template <class E>
 // ---------------------------------------------------------------------------------------------
 // The sections of spec that hold hooks; also the "kind" a plugin declares it serves.
 // `connects` is vigil's own: outbound connections checked by cgroup socket programs.
-enum class HookKind : uint8_t { kprobes, tracepoints, uprobes, lsmhooks, connects, count_ };
+enum class HookKind : uint8_t { kprobes, tracepoints, uprobes, lsmhooks, connects, usdts, count_ };
 
 template <>
 struct EnumInfo<HookKind> {
-    static constexpr std::array<std::string_view, 5> names{"kprobes", "tracepoints", "uprobes",
-                                                           "lsmhooks", "connects"};
+    static constexpr std::array<std::string_view, 6> names{"kprobes", "tracepoints", "uprobes",
+                                                           "lsmhooks", "connects", "usdts"};
     static constexpr std::array<EnumAlias<HookKind>, 0> aliases{};
     static constexpr bool case_insensitive = false;
 };

@@ -139,9 +139,19 @@ struct Tracepoint : HookCommon {
 
 struct Uprobe : HookCommon {
     std::string path;
-    std::vector<std::string> symbols;
+    std::vector<std::string> symbols;      // either symbols or offsets, not both
+    std::vector<uint64_t> offsets;         // file offsets in `path`
+    std::vector<uint64_t> ref_ctr_offsets; // semaphore file offsets, one per symbol or offset
     bool return_ = false;
     std::optional<Arg> return_arg;
+};
+
+// A USDT probe (statically defined tracepoint in a user-space binary), found by provider and
+// name in the binary's .note.stapsdt notes; its args are the probe's arguments.
+struct Usdt : HookCommon {
+    std::string path;
+    std::string provider;
+    std::string name;
 };
 
 struct LsmHook : HookCommon {
@@ -196,6 +206,7 @@ struct Spec {
     std::vector<Kprobe> kprobes;
     std::vector<Tracepoint> tracepoints;
     std::vector<Uprobe> uprobes;
+    std::vector<Usdt> usdts;
     std::vector<LsmHook> lsmhooks;
     std::vector<Connect> connects;
     std::vector<ListSpec> lists;

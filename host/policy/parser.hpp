@@ -48,6 +48,8 @@ private:
     void parse_kprobe(const Field& f, Kprobe& out);
     void parse_tracepoint(const Field& f, Tracepoint& out);
     void parse_uprobe(const Field& f, Uprobe& out);
+    void parse_usdt(const Field& f, Usdt& out);
+    void parse_binary_path(MapReader& r, std::string& out);
     void parse_lsmhook(const Field& f, LsmHook& out);
     void parse_connect(const Field& f, Connect& out);
 

@@ -122,10 +122,14 @@ void summarise(PolicyInfo& info, HookKind kind, const std::vector<H>& hooks)
             s.target = h.path + ":";
             for (size_t j = 0; j < h.symbols.size(); ++j)
                 s.target += (j ? "," : "") + h.symbols[j];
+            for (size_t j = 0; j < h.offsets.size(); ++j)
+                s.target += fmt::format("{}{:#x}", j ? "," : "", h.offsets[j]);
             if (h.return_)
                 f.add("hook", "return");
             if (h.return_arg)
                 add_arg(f, *h.return_arg);
+        } else if constexpr (std::is_same_v<H, Usdt>) {
+            s.target = fmt::format("{}:{}:{}", h.path, h.provider, h.name);
         } else if constexpr (std::is_same_v<H, Connect>) {
             s.target = h.datagrams ? "connect,sendmsg" : "connect";
         } else {
@@ -150,6 +154,7 @@ PolicyInfo analyse_policy(const Policy& policy)
     summarise(info, HookKind::uprobes, policy.spec.uprobes);
     summarise(info, HookKind::lsmhooks, policy.spec.lsmhooks);
     summarise(info, HookKind::connects, policy.spec.connects);
+    summarise(info, HookKind::usdts, policy.spec.usdts);
     std::sort(info.hook_kinds.begin(), info.hook_kinds.end());
     return info;
 }

@@ -319,6 +319,7 @@ Result<std::string> hook_to_json(const Policy& policy, HookKind kind, size_t ind
         if ((found = header(spec.uprobes.size()))) {
             const Uprobe& u = spec.uprobes[index];
             j.member("path", u.path).member_array("symbols", u.symbols).member("return", u.return_);
+            j.member_array("offsets", u.offsets).member_array("refCtrOffsets", u.ref_ctr_offsets);
             j.key("returnArg");
             if (u.return_arg)
                 write_arg(j, *u.return_arg);
@@ -345,6 +346,14 @@ Result<std::string> hook_to_json(const Policy& policy, HookKind kind, size_t ind
             j.member("datagrams", c.datagrams);
             write_common(j, c);
             write_lists(j, referenced_lists(policy, c, {}));
+        }
+        break;
+    case HookKind::usdts:
+        if ((found = header(spec.usdts.size()))) {
+            const Usdt& u = spec.usdts[index];
+            j.member("path", u.path).member("provider", u.provider).member("name", u.name);
+            write_common(j, u);
+            write_lists(j, referenced_lists(policy, u, {}));
         }
         break;
     case HookKind::count_:

@@ -16,6 +16,7 @@
 #include <yaml-cpp/parser.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -172,6 +173,7 @@ void Parser::parse_spec(const Field& f, Policy& out)
     hooks("kprobes", spec.kprobes, &Parser::parse_kprobe);
     hooks("tracepoints", spec.tracepoints, &Parser::parse_tracepoint);
     hooks("uprobes", spec.uprobes, &Parser::parse_uprobe);
+    hooks("usdts", spec.usdts, &Parser::parse_usdt);
     hooks("lsmhooks", spec.lsmhooks, &Parser::parse_lsmhook);
     hooks("connects", spec.connects, &Parser::parse_connect);
 
@@ -194,7 +196,6 @@ void Parser::parse_spec(const Field& f, Policy& out)
     }
     if (auto sel = r.take("nodeSelector"))
         spec.node_selector = parse_label_selector(*sel, "node label", {});
-    r.reject_unsupported("usdts", "usdts hooks; use uprobes on the probe's function");
     r.reject_unsupported("fentries", "fentries hooks; use kprobes");
     r.reject_unsupported("enforcers",
                          "enforcers (NotifyEnforcer programs); use Sigkill, Signal or Override "
@@ -208,12 +209,12 @@ void Parser::parse_spec(const Field& f, Policy& out)
 
     // Only when no hook section was written at all: a malformed one has its own error.
     bool any_hooks = false;
-    for (std::string_view key : {"kprobes", "tracepoints", "uprobes", "lsmhooks", "connects",
-                                 "usdts", "fentries"})
+    for (std::string_view key : {"kprobes", "tracepoints", "uprobes", "usdts", "lsmhooks",
+                                 "connects", "fentries"})
         any_hooks = any_hooks || r.has(key);
     if (r.valid() && !any_hooks)
         d_.error(f.loc, f.path, "the policy has no hooks: add kprobes, tracepoints, uprobes, "
-                                "lsmhooks or connects");
+                                "usdts, lsmhooks or connects");
 }
 
 bool Parser::check_label_key(const Field& f, const std::string& key, std::string_view keys)
@@ -707,21 +708,60 @@ void Parser::parse_tracepoint(const Field& f, Tracepoint& t)
     r.finish();
 }
 
+namespace {
+
+// File offsets in a binary (offsets, refCtrOffsets): unsigned integers, decimal or 0x hex.
+std::optional<std::vector<uint64_t>> read_offsets(Diagnostics& d, const Field& f)
+{
+    auto items = read_list(d, f);
+    if (!items)
+        return std::nullopt;
+    std::vector<uint64_t> out;
+    bool ok = true;
+    for (const auto& item : *items) {
+        std::string text = item.node.IsScalar() ? item.node.Scalar() : "";
+        uint64_t v = 0;
+        bool hex = text.starts_with("0x") || text.starts_with("0X");
+        std::string_view digits = std::string_view(text).substr(hex ? 2 : 0);
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, hex ? 16 : 10);
+        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+            d.error(item.loc, item.path,
+                    fmt::format("must be a file offset (an unsigned integer, decimal or 0x hex), got {}",
+                                describe(item.node)));
+            ok = false;
+        } else {
+            out.push_back(v);
+        }
+    }
+    if (!ok)
+        return std::nullopt;
+    return out;
+}
+
+} // namespace
+
+// The binary of a uprobe or usdt hook: an absolute path.
+void Parser::parse_binary_path(MapReader& r, std::string& out)
+{
+    if (auto path = r.take_required("path")) {
+        if (auto s = read_string(d_, *path)) {
+            if (!s->starts_with('/'))
+                d_.error(path->loc, path->path, fmt::format("\"{}\" is not an absolute path", *s));
+            out = std::move(*s);
+        }
+    }
+}
+
 void Parser::parse_uprobe(const Field& f, Uprobe& u)
 {
     MapReader r(d_, f);
     if (!r.valid())
         return;
     u.loc = f.loc;
-    if (auto path = r.take_required("path")) {
-        if (auto s = read_string(d_, *path)) {
-            if (!s->starts_with('/'))
-                d_.error(path->loc, path->path,
-                         fmt::format("\"{}\" is not an absolute path", *s));
-            u.path = std::move(*s);
-        }
-    }
-    if (auto syms = r.take_required("symbols")) {
+    parse_binary_path(r, u.path);
+    std::optional<Field> syms = r.take("symbols");
+    std::optional<Field> offsets = r.take("offsets");
+    if (syms) {
         if (auto list = read_string_list(d_, *syms)) {
             if (list->empty())
                 d_.error(syms->loc, syms->path, "must name at least one symbol");
@@ -731,6 +771,30 @@ void Parser::parse_uprobe(const Field& f, Uprobe& u)
                 if ((*list)[i].empty())
                     d_.error(syms->loc, fmt::format("{}[{}]", syms->path, i), "must not be empty");
             u.symbols = std::move(*list);
+        }
+    }
+    if (offsets) {
+        if (syms)
+            d_.error(offsets->loc, offsets->path, "a uprobe names symbols or offsets, not both");
+        else if (auto list = read_offsets(d_, *offsets)) {
+            if (list->empty())
+                d_.error(offsets->loc, offsets->path, "must give at least one offset");
+            check_count(d_, *offsets, list->size(), limits::max_uprobe_symbols,
+                        "offsets per uprobe");
+            u.offsets = std::move(*list);
+        }
+    }
+    if (!syms && !offsets)
+        d_.error(f.loc, f.path, "a uprobe needs symbols or offsets");
+    if (auto ref = r.take("refCtrOffsets")) {
+        if (auto list = read_offsets(d_, *ref)) {
+            size_t targets = syms ? u.symbols.size() : u.offsets.size();
+            if (list->size() != targets)
+                d_.error(ref->loc, ref->path,
+                         fmt::format("gives {} offsets for {} {}: one semaphore offset per {} (0 for none)",
+                                     list->size(), targets, syms ? "symbols" : "offsets",
+                                     syms ? "symbol" : "offset"));
+            u.ref_ctr_offsets = std::move(*list);
         }
     }
     std::optional<Field> return_field = r.take("return");
@@ -749,9 +813,7 @@ void Parser::parse_uprobe(const Field& f, Uprobe& u)
         d_.error(return_field->loc, return_field->path,
                  "return: true needs a returnArg that gives the type of the return value");
     }
-    r.reject_unsupported("offsets", "uprobes on offsets; name the symbols");
-    r.reject_unsupported("addrs", "uprobes on addresses; name the symbols");
-    r.reject_unsupported("refCtrOffsets", "refCtrOffsets (USDT semaphores)");
+    r.reject_unsupported("addrs", "uprobes on addresses; name the symbols or give file offsets");
     r.reject_unsupported("btfPath", "btfPath (BTF of user-space binaries)");
     r.reject_unsupported("binaryDigests", "binaryDigests (checking the binary before attaching)");
     r.reject_unsupported("ignore", "ignore (digest verification is not supported)");
@@ -763,6 +825,35 @@ void Parser::parse_uprobe(const Field& f, Uprobe& u)
     ctx.args = &u.args;
     ctx.returns = u.return_;
     ctx.return_arg = u.return_arg ? &*u.return_arg : nullptr;
+    parse_selectors(r, ctx, u.selectors);
+    r.finish();
+}
+
+void Parser::parse_usdt(const Field& f, Usdt& u)
+{
+    MapReader r(d_, f);
+    if (!r.valid())
+        return;
+    u.loc = f.loc;
+    parse_binary_path(r, u.path);
+    for (auto [key, out] : {std::pair{"provider", &u.provider}, std::pair{"name", &u.name}}) {
+        if (auto field = r.take_required(key)) {
+            if (auto s = read_string(d_, *field)) {
+                if (s->empty())
+                    d_.error(field->loc, field->path, "must not be empty");
+                *out = std::move(*s);
+            }
+        }
+    }
+    parse_message(r, u.message);
+    parse_tags(r, u.tags);
+    parse_args(r, HookKind::usdts, false, u.args);
+    r.reject_unsupported("btfPath", "btfPath (BTF of user-space binaries)");
+
+    HookCtx ctx;
+    ctx.kind = HookKind::usdts;
+    ctx.path = f.path;
+    ctx.args = &u.args;
     parse_selectors(r, ctx, u.selectors);
     r.finish();
 }

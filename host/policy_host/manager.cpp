@@ -23,6 +23,7 @@ const policy::HookCommon& hook_of(const policy::Policy& p, policy::HookKind kind
     case policy::HookKind::tracepoints: return p.spec.tracepoints[i];
     case policy::HookKind::uprobes: return p.spec.uprobes[i];
     case policy::HookKind::connects: return p.spec.connects[i];
+    case policy::HookKind::usdts: return p.spec.usdts[i];
     default: return p.spec.lsmhooks[i];
     }
 }
@@ -162,6 +163,11 @@ Result<void> PolicyManager::attach(PolicyEntry& e)
             err.context = fmt::format("policy {}: {}: {}", e.policy.name, where, err.context);
             return std::unexpected(err);
         };
+        // Refusals of the hook itself name where the policy file wrote it.
+        auto locate = [&](const policy::SourceLoc& loc) {
+            if (loc.line)
+                where = fmt::format("{}:{}:{}: spec.{}[{}]", e.policy.source, loc.line, loc.column, h.kind, h.index);
+        };
         Plugin* plugin = plugins_.server_of(h.kind);
         if (!plugin) {
             std::string served;
@@ -170,9 +176,7 @@ Result<void> PolicyManager::attach(PolicyEntry& e)
                     for (uint32_t i = 0; i < p->descriptor().hook_kind_count; ++i)
                         served += fmt::format("{}{} ({})", served.empty() ? "" : ", ", p->descriptor().hook_kinds[i],
                                               p->id());
-            const policy::SourceLoc& loc = hook_of(e.policy, *kind, h.index).loc;
-            if (loc.line)
-                where = fmt::format("{}:{}:{}: {}", e.policy.source, loc.line, loc.column, where);
+            locate(hook_of(e.policy, *kind, h.index).loc);
             return undo_and_fail(Error{Errc::unsupported, 0,
                                        fmt::format("no loaded plugin serves the hook kind \"{}\" (served: {})", h.kind,
                                                    served.empty() ? "none" : served)});
@@ -185,8 +189,7 @@ Result<void> PolicyManager::attach(PolicyEntry& e)
         // The descriptor is the contract: a hook reading a type the plugin does not declare is
         // refused here, with the plugin and the type named, before the plugin is asked.
         if (std::string missing = undeclared_arg_types(plugin->descriptor(), h.features); !missing.empty()) {
-            if (hook.loc.line)
-                where = fmt::format("{}:{}:{}: {}", e.policy.source, hook.loc.line, hook.loc.column, where);
+            locate(hook.loc);
             return undo_and_fail(Error{Errc::unsupported, 0,
                                        fmt::format("plugin {} serves \"{}\" but does not declare the argument "
                                                    "type(s) {} in its descriptor (it declares: {})",
@@ -230,10 +233,12 @@ Result<void> PolicyManager::attach(PolicyEntry& e)
         char err[err_buf_size] = {};
         log::take_verifier_tail(); // only what this call makes libbpf print
         vigil_result r = plugin->api().add_hook(plugin->self(), &req, &handle, &status, err, sizeof err);
-        if (r != VIGIL_OK)
+        if (r != VIGIL_OK) {
+            locate(hook.loc);
             return undo_and_fail(Error{r == VIGIL_ERR_UNSUPPORTED ? Errc::unsupported : Errc::plugin, 0,
                                        log::with_verifier_tail(fmt::format("plugin {}: {}", plugin->id(),
                                                                            err[0] ? err : "(no message)"))});
+        }
         h.plugin = plugin->id();
         h.handle = handle;
         h.strategy = status.strategy;

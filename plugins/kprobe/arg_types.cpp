@@ -104,6 +104,33 @@ void write_cred(sdk::JsonWriter& out, const ArgValue& v)
 
 } // namespace
 
+const char* action_name(uint32_t signal, bool override_)
+{
+    if (signal == 9)
+        return "KPROBE_ACTION_SIGKILL";
+    if (signal)
+        return "KPROBE_ACTION_SIGNAL";
+    if (override_)
+        return "KPROBE_ACTION_OVERRIDE";
+    return "KPROBE_ACTION_POST";
+}
+
+void write_policy_members(sdk::JsonWriter& out, const std::string& policy, bool acted, bool enforced,
+                          const std::string& message, const std::vector<std::string>& tags)
+{
+    out.member("policy_name", policy);
+    if (acted)
+        out.member("enforced", enforced);
+    if (!message.empty())
+        out.member("message", message);
+    if (!tags.empty()) {
+        out.key("tags").begin_array();
+        for (const auto& t : tags)
+            out.value(t);
+        out.end_array();
+    }
+}
+
 std::string base64(std::string_view in)
 {
     static constexpr char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -139,7 +166,7 @@ std::expected<kp_arg, std::string> plan_arg(const ArgSpec& a, ArgContext ctx)
     if (a.return_copy)
         return std::unexpected(std::string("returnCopy is not supported by the kprobe plugin yet: the buffer "
                                            "would be read before the call filled it"));
-    bool sys = ctx == ArgContext::syscall;
+    bool sys = ctx != ArgContext::kernel;
     if (const IntType* t = int_type(a.type)) {
         k.read = KP_READ_INT;
         k.size = t->size;
@@ -149,9 +176,9 @@ std::expected<kp_arg, std::string> plan_arg(const ArgSpec& a, ArgContext ctx)
     }
     auto kernel_only = [&](uint8_t read, uint8_t enc) -> std::expected<kp_arg, std::string> {
         if (sys)
-            return std::unexpected(fmt::format("type {} is a kernel object; a syscall argument is an integer or a "
+            return std::unexpected(fmt::format("type {} is a kernel object; {} argument is an integer or a "
                                                "user pointer (use fd, string, filename or char_buf)",
-                                               a.type));
+                                               a.type, ctx == ArgContext::user ? "a user-space function's" : "a syscall"));
         k.read = read;
         k.enc = enc;
         return k;

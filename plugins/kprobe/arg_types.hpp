@@ -12,6 +12,7 @@
 #include <string_view>
 #include <expected>
 #include <string>
+#include <vector>
 
 namespace vigil::kprobe {
 
@@ -34,8 +35,9 @@ struct ArgValue {
 };
 
 // Where the hooked function's arguments come from decides which types make sense: a syscall
-// passes user pointers and plain integers, a kernel function kernel objects.
-enum class ArgContext { syscall, kernel };
+// and a user-space function (uprobes, USDT) pass user pointers and plain integers, a kernel
+// function kernel objects.
+enum class ArgContext { syscall, kernel, user };
 
 // One policy argument: what the policy said and how the object reads it.
 struct ArgSpec {
@@ -60,6 +62,14 @@ void write_arg(sdk::JsonWriter& out, const std::string& type, const std::string&
 // The value of an integer argument of `type` as its Tetragon key and JSON value, e.g. the
 // return value: {"int_arg": -2}.
 void write_int_value(sdk::JsonWriter& out, const std::string& type, int64_t v);
+
+// Tetragon's KprobeAction name of what a selector decided.
+const char* action_name(uint32_t signal, bool override_);
+
+// The members every policy-hook event ends with: policy_name, enforced (when an action was
+// decided), message and tags.
+void write_policy_members(sdk::JsonWriter& out, const std::string& policy, bool acted, bool enforced,
+                          const std::string& message, const std::vector<std::string>& tags);
 
 // RFC 4648 base64, as Tetragon's JSON carries bytes.
 std::string base64(std::string_view bytes);

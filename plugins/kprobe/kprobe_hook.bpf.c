@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A kernel-function or syscall hook: one object per policy hook. The plugin picks the attach
- * strategy (kprobe, fentry, lsm, syscall tracepoints, raw_syscalls) and loads only the programs of
- * that strategy; all of them read the raw arguments their way, then share the same steps: read the
- * policy's args, evaluate the selectors in-kernel, and send a vhook_record when a selector posts.
- * With a return probe the entry half is stashed per thread and the one event is sent at return. */
+/* A function hook: one object per policy hook. The kprobe plugin picks the attach strategy for a
+ * kernel function or syscall (kprobe, fentry, lsm, syscall tracepoints, raw_syscalls), the uprobe
+ * plugin attaches it to a user-space function (uprobe/uretprobe) or a USDT probe, and each loads
+ * only the programs of that strategy; all of them read the raw arguments their way, then share
+ * the same steps: read the policy's args, evaluate the selectors in-kernel, and send a
+ * vhook_record when a selector posts. With a return probe the entry half is stashed per thread
+ * and the one event is sent at return. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+/* One hook object serves one USDT probe of one binary: a few call sites, not libbpf's default 256
+ * specs (preallocated in every hook object, kernel functions' too). */
+#define BPF_USDT_MAX_SPEC_CNT 16
+#include <bpf/usdt.bpf.h>
 
 #include "vigil/bpf/args.h"
 #include "vigil/bpf/hook_event.h"
@@ -108,6 +114,18 @@ static __always_inline int kp__raw_args(void *ctx, struct kp_scratch *s)
         return 0;
     case KP_SRC_RAW_SYSCALLS:
         return bpf_probe_read_kernel(s->raw, KP_MAX_RAW_ARGS * 8, (char *)ctx + 16) ? -1 : 0;
+    case KP_SRC_USDT: {
+        /* arguments past the probe's own stay 0; an argument libbpf cannot fetch is counted */
+        long n = bpf_usdt_arg_cnt(ctx);
+#pragma clang loop unroll(full)
+        for (__u32 i = 0; i < KP_MAX_RAW_ARGS; i++) {
+            long v = 0;
+            if (i < n && bpf_usdt_arg(ctx, i, &v))
+                errors__count(VIGIL_ERR_PROBE_READ);
+            s->raw[i] = v;
+        }
+        return 0;
+    }
     }
     return -1;
 }
@@ -296,7 +314,14 @@ static __always_inline void kp__return(__s64 ret)
         return;
     __u8 enc[VSEL_MAX_ARGS];
     kp__encodings(enc);
-    hook__emit(&hook_events, cfg, in, &d, enc, kp_spec.nargs, flags, rv);
+    __u32 nargs = kp_spec.nargs;
+    if (r.read == KP_READ_USER_STR && nargs < VSEL_MAX_ARGS) {
+        /* a string returned by a user-space function (readline's line): one more argument */
+        sel__read_str(in, nargs, (const void *)ret, 1);
+        enc[nargs] = VHOOK_ENC_STRING;
+        nargs++;
+    }
+    hook__emit(&hook_events, cfg, in, &d, enc, nargs, flags, rv);
 }
 
 /* raw_syscalls fire for every syscall: only ours goes on. */
@@ -307,6 +332,7 @@ static __always_inline int kp__other_syscall(void *ctx)
     return kp_spec.source == KP_SRC_RAW_SYSCALLS && id != kp_spec.syscall_nr;
 }
 
+/* Also a uprobe on a user-space function (uprobe plugin), whose registers are the call's too. */
 SEC("kprobe")
 int kp_kprobe(struct pt_regs *ctx)
 {
@@ -325,6 +351,7 @@ int kp_kprobe_override(struct pt_regs *ctx)
     return 0;
 }
 
+/* Also a uretprobe (uprobe plugin). */
 SEC("kretprobe")
 int kp_kretprobe(struct pt_regs *ctx)
 {
@@ -345,6 +372,14 @@ int kp_fexit(__u64 *ctx)
     __u64 ret = 0;
     bpf_get_func_ret(ctx, &ret);
     kp__return((__s64)ret);
+    return 0;
+}
+
+/* A USDT probe (uprobe plugin): arguments by libbpf's USDT spec of the call site. */
+SEC("usdt")
+int kp_usdt(struct pt_regs *ctx)
+{
+    kp__entry(ctx);
     return 0;
 }
 

@@ -1,5 +1,7 @@
-/* Configuration of one kprobe-plugin hook object (kprobe_hook.bpf.c), set in .rodata before load
- * from the policy hook and the attach strategy the plugin chose. Shared by BPF C and C++. */
+/* Configuration of one function hook object (kprobe_hook.bpf.c), set in .rodata before load
+ * from the policy hook and the attach strategy the plugin chose. The kprobe plugin loads it on
+ * kernel functions and syscalls, the uprobe plugin on user-space functions and USDT probes.
+ * Shared by BPF C and C++. */
 #ifndef VIGIL_KPROBE_HOOK_H
 #define VIGIL_KPROBE_HOOK_H
 
@@ -12,6 +14,7 @@ enum kp_source {
     KP_SRC_TRAMPOLINE = 3,   /* fentry/fexit/lsm: bpf_get_func_arg() */
     KP_SRC_SYSCALL_TP = 4,   /* syscalls/sys_enter_<name>: fields at kp_spec.tp_offsets */
     KP_SRC_RAW_SYSCALLS = 5, /* raw_syscalls/sys_enter: args[6] at 16, dispatched by syscall_nr */
+    KP_SRC_USDT = 6,         /* a USDT probe in user space: its arguments by bpf_usdt_arg() */
 };
 
 /* How one policy argument is read from its raw value (enum vhook_arg_enc says how it travels). */
@@ -56,7 +59,8 @@ struct kp_spec {
     vigil_u16 tp_offsets[KP_MAX_RAW_ARGS]; /* KP_SRC_SYSCALL_TP: record offset of each argument */
     vigil_u32 pad2;
     struct kp_arg args[VSEL_MAX_ARGS];
-    struct kp_arg ret;     /* returnArg: an integer (read = KP_READ_INT) */
+    struct kp_arg ret;     /* returnArg: an integer (read = KP_READ_INT), or for uprobes a
+                            * string in user memory (KP_READ_USER_STR), sent as argument nargs */
 };
 
 /* Bits 16 and up of vhook_record.flags in this plugin's records: the entry half's decision of a

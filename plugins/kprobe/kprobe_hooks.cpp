@@ -1,6 +1,7 @@
 #include "kprobe_hooks.hpp"
 
 #include "btf_prototype.hpp"
+#include "hook_spec.hpp"
 #include "kprobe_hook.skel.h"
 #include "syscalls.hpp"
 
@@ -34,16 +35,6 @@ std::string errno_name(int err)
 {
     const char* n = strerrorname_np(err);
     return n ? n : fmt::format("errno {}", err);
-}
-
-bool has_action(const json& spec, std::string_view action)
-{
-    for (const auto& s : spec.value("selectors", json::array()))
-        for (const char* key : {"matchActions", "matchReturnActions"})
-            for (const auto& a : s.value(key, json::array()))
-                if (a.value("action", "") == action)
-                    return true;
-    return false;
 }
 
 bool in_vmlinux_btf(const std::string& func)
@@ -100,17 +91,6 @@ std::string active_lsms()
     return list.empty() ? "unknown" : list;
 }
 
-const char* action_name(uint32_t signal, bool override_)
-{
-    if (signal == 9)
-        return "KPROBE_ACTION_SIGKILL";
-    if (signal)
-        return "KPROBE_ACTION_SIGNAL";
-    if (override_)
-        return "KPROBE_ACTION_OVERRIDE";
-    return "KPROBE_ACTION_POST";
-}
-
 // Why Override cannot be carried out for a hook on this kernel.
 std::string override_refusal(const KernelFeatures& f)
 {
@@ -143,12 +123,7 @@ KernelFeatures KprobeHooks::features() const
 
 uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& status)
 {
-    json spec;
-    try {
-        spec = json::parse(std::string_view(req.spec_json, req.spec_json_len));
-    } catch (const std::exception& e) {
-        throw Error(VIGIL_ERR_INVALID, fmt::format("hook spec is not JSON: {}", e.what()));
-    }
+    const json spec = spec_of(req);
     auto compiled = sdk::CompiledSelectors::parse(req.compiled, req.compiled_len);
     if (!compiled)
         throw Error(VIGIL_ERR_INVALID, compiled.error());
@@ -158,8 +133,7 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
     hook->lsm = hook->kind == "lsmhooks";
     hook->policy = req.policy_name ? req.policy_name : "";
     hook->message = spec.value("message", "");
-    for (const auto& t : spec.value("tags", json::array()))
-        hook->tags.push_back(t.get<std::string>());
+    hook->tags = tags_of(spec);
     const std::string call = spec.value(hook->lsm ? "hook" : "call", "");
     const std::string where = fmt::format("{}: hook {}", hook->kind, call);
     auto fail = [&](vigil_result code, const std::string& why) { return Error(code, fmt::format("{}: {}", where, why)); };
@@ -251,14 +225,7 @@ uint64_t KprobeHooks::add(const vigil_hook_request& req, vigil_hook_status& stat
     if (args.size() > VSEL_MAX_ARGS)
         throw fail(VIGIL_ERR_INVALID, fmt::format("{} args, the limit is {}", args.size(), VSEL_MAX_ARGS));
     for (size_t i = 0; i < args.size(); ++i) {
-        ArgSpec a;
-        a.index = args[i].value("index", 0u);
-        a.type = args[i].value("type", "auto");
-        a.label = args[i].value("label", "");
-        a.size_arg_index = args[i].value("sizeArgIndex", 0u);
-        a.max_data = args[i].value("maxData", false);
-        a.return_copy = args[i].value("returnCopy", false);
-        a.resolve = args[i].value("resolve", "");
+        ArgSpec a = arg_spec_of(args[i]);
         auto k = plan_arg(a, ctx);
         if (!k)
             throw fail(VIGIL_ERR_INVALID, fmt::format("args[{}]: {}", i, k.error()));
@@ -454,17 +421,7 @@ void KprobeHooks::decode(std::span<const std::byte> rec, sdk::Emitter& out)
     body_.member("action", action_name(entry_signal, entry_override));
     if (is_return)
         body_.member("return_action", action_name(r.signal, r.override != 0));
-    body_.member("policy_name", h.policy);
-    if (acted)
-        body_.member("enforced", enforced);
-    if (!h.message.empty())
-        body_.member("message", h.message);
-    if (!h.tags.empty()) {
-        body_.key("tags").begin_array();
-        for (const auto& t : h.tags)
-            body_.value(t);
-        body_.end_array();
-    }
+    write_policy_members(body_, h.policy, acted, enforced, h.message, h.tags);
     uint32_t sig = r.signal ? r.signal : entry_signal;
     summary_ = fmt::format("{} {}{}{}", h.function, h.policy, is_return ? fmt::format(" = {}", r.retval) : "",
                            !sig        ? ""

@@ -1,17 +1,17 @@
 // The kprobe plugin: serves the `kprobes:` and `lsmhooks:` sections of TracingPolicy with typed
 // arguments, return probes and in-kernel enforcement (see kprobe_hooks.hpp for the strategies).
+#include "hook_plugin.hpp"
 #include "kprobe_hooks.hpp"
 
-#include <vigil/sdk/bpf.hpp>
 #include <vigil/sdk/descriptor.hpp>
 #include <vigil/sdk/plugin.hpp>
 
-#include <fmt/format.h>
-
 namespace {
 
-class KprobePlugin {
+class KprobePlugin : public vigil::kprobe::HookPlugin<vigil::kprobe::KprobeHooks> {
 public:
+    using HookPlugin::HookPlugin;
+
     static const vigil_descriptor& descriptor()
     {
         static const vigil::sdk::Descriptor d =
@@ -28,27 +28,6 @@ public:
                 .shared_maps();
         return d.get();
     }
-
-    KprobePlugin(vigil::sdk::Host& host, const vigil::sdk::Config&) : hooks_(host) {}
-
-    // Hook objects are loaded per policy; the plugin has no sensor of its own to start.
-    void start() {}
-    void stop() { hooks_.remove_all(); }
-
-    void decode(uint32_t ring_id, std::span<const std::byte> rec, vigil::sdk::Emitter& out)
-    {
-        if (ring_id != vigil::kprobe::KprobeHooks::ring_id)
-            throw vigil::sdk::Error(VIGIL_ERR_INVALID, fmt::format("no ring {} in the kprobe plugin", ring_id));
-        hooks_.decode(rec, out);
-    }
-
-    uint64_t add_hook(const vigil_hook_request& req, vigil_hook_status& status) { return hooks_.add(req, status); }
-    void remove_hook(uint64_t handle) { hooks_.remove(handle); }
-    void set_hook_mode(uint64_t handle, bool enforce) { hooks_.set_mode(handle, enforce); }
-    void hook_stats(uint64_t handle, vigil_hook_stats& stats) { hooks_.stats(handle, stats); }
-
-private:
-    vigil::kprobe::KprobeHooks hooks_;
 };
 
 } // namespace

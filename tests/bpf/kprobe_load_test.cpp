@@ -225,3 +225,19 @@ TEST_CASE("kprobe hook: the LSM program loads on file_open", "[bpf][kprobe][lsm]
         VIGIL_SKIP_MISSING_FEATURE("lsm");
     CHECK_LOADED(r);
 }
+
+// The uprobe plugin loads the same object on user-space functions: kp_kprobe/kp_kretprobe as
+// uprobe/uretprobe with user-memory readers (a string return value sent as one more argument),
+// kp_usdt with the arguments of libbpf's USDT spec.
+TEST_CASE("function hook: the USDT program and a string-returning uretprobe load with user readers",
+          "[bpf][kprobe][uprobe]")
+{
+    kp_spec usdt = spec_for(KP_SRC_USDT, true, false);
+    CHECK_LOADED(load_only("kp_usdt", usdt));
+    kp_spec ret = spec_for(KP_SRC_REGS, true, true);
+    ret.nargs = VSEL_MAX_ARGS - 1; // the return value takes the last slot
+    ret.ret = kp_arg{};
+    ret.ret.read = KP_READ_USER_STR;
+    ret.ret.enc = VHOOK_ENC_STRING;
+    CHECK_LOADED(load_only("kp_kretprobe", ret));
+}

@@ -95,7 +95,7 @@ in_machine dpkg -i /root/pkgs/"$(basename "$vigil_deb")" >"$work/install.log" 2>
   { cat "$work/install.log"; die "dpkg -i vigil"; }
 journal() { in_machine journalctl -u vigil --no-pager -o cat; }
 [[ $(in_machine systemctl is-active vigil) == active ]] || { journal; die "vigil.service is not active after install"; }
-journal | grep -q 'vigild ready: 3 plugin(s) running' || { journal; die "vigild did not start its 3 plugins"; }
+journal | grep -q 'vigild ready: 4 plugin(s) running' || { journal; die "vigild did not start its 4 plugins"; }
 [[ $(in_machine systemctl show -p Type --value vigil) == notify ]] || die "vigil.service is not Type=notify"
 # Log lines reach the journal with their priority (journald strips the "<6>" prefix it reads).
 in_machine journalctl -u vigil -p 6..6 -o cat | grep -q '^\[host\] vigild ready' ||

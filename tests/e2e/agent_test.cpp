@@ -27,10 +27,11 @@ std::vector<std::string> own_socket(std::vector<std::string> args)
 TEST_CASE("vigild starts on its embedded default config, shows execs and stops on SIGTERM", "[e2e]")
 {
     Vigild v(own_socket({}));
-    REQUIRE(v.wait_for("vigild ready: 3 plugin(s) running", true));
+    REQUIRE(v.wait_for("vigild ready: 4 plugin(s) running", true));
     CHECK(v.err_text().find("loaded plugin tracepoint") != std::string::npos);
     CHECK(v.err_text().find("loaded plugin kprobe") != std::string::npos);
     CHECK(v.err_text().find("loaded plugin socket") != std::string::npos);
+    CHECK(v.err_text().find("loaded plugin uprobe") != std::string::npos);
 
     run("/usr/bin/true vigil-e2e-marker");
     CHECK(v.wait_for("process_exec", false));

@@ -269,8 +269,9 @@ spec:
     CHECK(v->log().find(fmt::format("policy lsm-open: {}:7:5: spec.lsmhooks[0]: no loaded plugin serves the hook "
                                     "kind \"lsmhooks\" (served: tracepoints (tracepoint))",
                                     (pol.path() / "lsm.yaml").string())) != std::string::npos);
-    CHECK(v->log().find("policy no-such-tp: spec.tracepoints[0]: plugin tracepoint: tracepoint nosuch/nothing does "
-                        "not exist on this kernel") != std::string::npos);
+    CHECK(v->log().find(fmt::format("policy no-such-tp: {}:7:5: spec.tracepoints[0]: plugin tracepoint: tracepoint "
+                                    "nosuch/nothing does not exist on this kernel",
+                                    (pol.path() / "bad-tp.yaml").string())) != std::string::npos);
     CHECK(v->stop() == 0);
 }
 

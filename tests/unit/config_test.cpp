@@ -20,14 +20,15 @@ std::string error_of(std::string_view toml)
 
 } // namespace
 
-TEST_CASE("embedded default config parses and lists the three plugins", "[unit][config]")
+TEST_CASE("embedded default config parses and lists the four plugins", "[unit][config]")
 {
     auto cfg = parse_config(vigil::embedded_default_config(), "<default>");
     REQUIRE(cfg);
-    REQUIRE(cfg->plugins.size() == 3);
+    REQUIRE(cfg->plugins.size() == 4);
     CHECK(cfg->plugins[0].id == "tracepoint");
     CHECK(cfg->plugins[1].id == "kprobe");
     CHECK(cfg->plugins[2].id == "socket");
+    CHECK(cfg->plugins[3].id == "uprobe");
     CHECK(cfg->stdout_format == vigil::StdoutFormat::compact);
     for (const auto& p : cfg->plugins) {
         CHECK(p.enabled);

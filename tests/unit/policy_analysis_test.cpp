@@ -202,7 +202,7 @@ TEST_CASE("hook_to_json: uprobes and lsmhooks", "[policy][json]")
     CHECK(*uj ==
           R"({"policy":"uprobe-full","kind":"uprobes","index":1,)"
           R"("path":"/usr/lib/x86_64-linux-gnu/libc.so.6","symbols":["malloc","free"],)"
-          R"("return":false,"returnArg":null,"message":"","tags":[],)"
+          R"("return":false,"offsets":[],"refCtrOffsets":[],"returnArg":null,"message":"","tags":[],)"
           R"("args":[{"index":0,"type":"uint64","label":"size","resolve":"","maxData":false,)"
           R"("returnCopy":false,"sizeArgIndex":0}],"selectors":[],"lists":[],)"
           R"("options":{"disable-uprobe-multi":true}})");

@@ -206,9 +206,6 @@ TEST_CASE("TracingPolicyNamespaced: namespace required, no hostSelector", "[poli
 
 TEST_CASE("spec sections vigil does not implement", "[policy][errors]")
 {
-    CHECK(parse_error(with_spec("  usdts:\n  - path: /bin/x\n    provider: p\n    name: n\n")) ==
-          "test.yaml:6:3: spec.usdts: not supported by vigil: usdts hooks; use uprobes on the "
-          "probe's function");
     CHECK(parse_error(with_spec("  fentries: [{call: fd_install}]\n")) ==
           "test.yaml:6:3: spec.fentries: not supported by vigil: fentries hooks; use kprobes");
     CHECK(parse_error(with_spec("  enforcers: [{calls: [sys_dup]}]\n"
@@ -229,7 +226,7 @@ TEST_CASE("a policy needs hooks, and hook sections are lists", "[policy][errors]
 {
     CHECK(parse_error(with_spec("  lists: []\n")) ==
           "test.yaml:6:3: spec: the policy has no hooks: add kprobes, tracepoints, uprobes, "
-          "lsmhooks or connects");
+          "usdts, lsmhooks or connects");
     CHECK(parse_error(with_spec("  kprobes:\n    call: sys_openat\n")) ==
           "test.yaml:7:5: spec.kprobes: must be a list, got a mapping");
     CHECK(parse_error(with_spec("  kprobes: [sys_openat]\n")) ==
@@ -441,10 +438,19 @@ TEST_CASE("uprobes fields", "[policy][errors]")
           "test.yaml:7:12: spec.uprobes[0].path: \"bash\" is not an absolute path");
     CHECK(parse_error(with_spec("  uprobes:\n  - {path: /bin/bash, symbols: []}\n")) ==
           "test.yaml:7:32: spec.uprobes[0].symbols: must name at least one symbol");
-    CHECK(parse_error(with_spec("  uprobes:\n  - {path: /bin/bash, offsets: [4096]}\n")) ==
-          "test.yaml:7:5: spec.uprobes[0]: missing required field \"symbols\"\n"
-          "test.yaml:7:23: spec.uprobes[0].offsets: not supported by vigil: uprobes on "
-          "offsets; name the symbols");
+    CHECK(parse_error(with_spec("  uprobes:\n  - {path: /bin/bash}\n")) ==
+          "test.yaml:7:5: spec.uprobes[0]: a uprobe needs symbols or offsets");
+    CHECK(parse_error(with_spec("  uprobes:\n  - {path: /bin/bash, symbols: [f], offsets: [4096]}\n")) ==
+          "test.yaml:7:46: spec.uprobes[0].offsets: a uprobe names symbols or offsets, not both");
+    CHECK(parse_error(with_spec("  uprobes:\n  - {path: /bin/bash, offsets: [0x10, -1]}\n")) ==
+          "test.yaml:7:39: spec.uprobes[0].offsets[1]: must be a file offset (an unsigned integer, decimal or "
+          "0x hex), got \"-1\"");
+    CHECK(parse_error(with_spec("  uprobes:\n  - {path: /bin/bash, offsets: [16, 32], refCtrOffsets: [8]}\n")) ==
+          "test.yaml:7:57: spec.uprobes[0].refCtrOffsets: gives 1 offsets for 2 offsets: one semaphore offset per "
+          "offset (0 for none)");
+    CHECK(parse_error(with_spec("  uprobes:\n  - {path: /bin/bash, symbols: [f], addrs: [4096]}\n")) ==
+          "test.yaml:7:37: spec.uprobes[0].addrs: not supported by vigil: uprobes on addresses; name the "
+          "symbols or give file offsets");
     CHECK(parse_error(with_spec("  uprobes:\n  - {path: /bin/bash, symbols: [f], "
                                 "args: [{index: 0, type: int, resolve: a.b}]}\n")) ==
           "test.yaml:7:75: spec.uprobes[0].args[0].resolve: not supported by vigil: resolve "
@@ -453,6 +459,18 @@ TEST_CASE("uprobes fields", "[policy][errors]")
                                 "binaryDigests: [\"sha256:00\"]}\n")) ==
           "test.yaml:7:37: spec.uprobes[0].binaryDigests: not supported by vigil: "
           "binaryDigests (checking the binary before attaching)");
+}
+
+TEST_CASE("usdts fields", "[policy][errors]")
+{
+    CHECK(parse_error(with_spec("  usdts:\n  - {path: /bin/x, provider: p}\n")) ==
+          "test.yaml:7:5: spec.usdts[0]: missing required field \"name\"");
+    CHECK(parse_error(with_spec("  usdts:\n  - {path: x, provider: p, name: n}\n")) ==
+          "test.yaml:7:12: spec.usdts[0].path: \"x\" is not an absolute path");
+    CHECK(parse_error(with_spec("  usdts:\n  - {path: /bin/x, provider: \"\", name: n}\n")) ==
+          "test.yaml:7:30: spec.usdts[0].provider: must not be empty");
+    CHECK(parse_error(with_spec("  usdts:\n  - {path: /bin/x, provider: p, name: n, symbols: [f]}\n")) ==
+          "test.yaml:7:42: spec.usdts[0]: unknown field \"symbols\"");
 }
 
 TEST_CASE("lsmhooks fields", "[policy][errors]")
@@ -958,7 +976,7 @@ TEST_CASE("where enforcement actions can go", "[policy][errors]")
 
 TEST_CASE("error codes: unsupported only when everything is unsupported", "[policy][errors]")
 {
-    CHECK(parse_errc(with_spec("  usdts: [{path: /x}]\n")) == Errc::unsupported);
-    CHECK(parse_errc(with_spec("  usdts: [{path: /x}]\n  kprobes: [{call: \"\"}]\n")) ==
+    CHECK(parse_errc(with_spec("  fentries: [{call: x}]\n")) == Errc::unsupported);
+    CHECK(parse_errc(with_spec("  fentries: [{call: x}]\n  kprobes: [{call: \"\"}]\n")) ==
           Errc::invalid_input);
 }

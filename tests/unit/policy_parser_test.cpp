@@ -192,6 +192,58 @@ TEST_CASE("uprobes: path, symbols, return value", "[policy][parser]")
     CHECK_FALSE(p.spec.disable_kprobe_multi);
 }
 
+TEST_CASE("uprobes on file offsets with semaphores, and usdts", "[policy][parser]")
+{
+    Policy p = parse_ok(R"(apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: offsets
+spec:
+  uprobes:
+  - path: /usr/bin/prog
+    offsets: [4096, 0x1a2b]
+    refCtrOffsets: [0, 0x3000]
+  usdts:
+  - path: /usr/bin/prog
+    provider: app
+    name: request
+    args:
+    - index: 1
+      type: string
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: Prefix
+        values: ["/admin"]
+      matchActions:
+      - action: Sigkill
+)");
+    const Uprobe& u = p.spec.uprobes.at(0);
+    CHECK(u.symbols.empty());
+    CHECK(u.offsets == std::vector<uint64_t>{4096, 0x1a2b});
+    CHECK(u.ref_ctr_offsets == std::vector<uint64_t>{0, 0x3000});
+    const Usdt& d = p.spec.usdts.at(0);
+    CHECK(d.path == "/usr/bin/prog");
+    CHECK(d.provider == "app");
+    CHECK(d.name == "request");
+    CHECK(d.loc.line == 11);
+    REQUIRE(d.args.size() == 1);
+    CHECK(d.args[0].type == ArgType::string);
+    CHECK(d.selectors.at(0).match_actions.at(0).kind == ActionKind::sigkill);
+
+    PolicyInfo info = analyse_policy(p);
+    CHECK(info.hook_kinds == std::vector<HookKind>{HookKind::uprobes, HookKind::usdts});
+    CHECK(info.hooks.at(0).target == "/usr/bin/prog:0x1000,0x1a2b");
+    CHECK(info.hooks.at(1).target == "/usr/bin/prog:app:request");
+    auto uj = hook_to_json(p, HookKind::uprobes, 0);
+    REQUIRE(uj);
+    CHECK(uj->find(R"("offsets":[4096,6699],"refCtrOffsets":[0,12288])") != std::string::npos);
+    auto dj = hook_to_json(p, HookKind::usdts, 0);
+    REQUIRE(dj);
+    CHECK(dj->starts_with(R"({"policy":"offsets","kind":"usdts","index":0,"path":"/usr/bin/prog","provider":"app",)"
+                          R"("name":"request","message":"","tags":[],"args":[{"index":1,"type":"string")"));
+}
+
 TEST_CASE("lsmhooks: hook name, args, enforcement", "[policy][parser]")
 {
     Policy p = fixture_ok("lsmhook_full.yaml");
