@@ -50,8 +50,8 @@ int plugin_check(Args& args)
     }
     std::fputs(vigil::describe_descriptor(*lib->descriptor).c_str(), stdout);
     if (lib->legacy_entry)
-        std::printf("note: exports the Boost.DLL alias \"%s\" of ABI < 1.2, not the C function \"%s\"; hosts of "
-                    "ABI 1.3 will refuse it\n", VIGIL_LEGACY_ENTRY_SYMBOL, VIGIL_ENTRY_SYMBOL);
+        std::printf("note: exports the Boost.DLL alias \"%s\" of ABI < 1.2, not the C function \"%s\"; a later "
+                    "host will refuse it\n", VIGIL_LEGACY_ENTRY_SYMBOL, VIGIL_ENTRY_SYMBOL);
     std::printf("verdict: OK: host ABI %d.%d accepts %s\n", VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR, file.c_str());
     return 0;
 }

@@ -23,6 +23,8 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,14 @@ public:
     RingSetStats ring_stats() const;
     const std::map<std::string, uint64_t>& counters() const { return counters_; }
 
+    // Exporters (ABI 1.3, plugins/exporter.cpp): whether the plugin is an output, and the calls
+    // an exporter's own thread makes. They are serialized with start and stop, and refused
+    // (VIGIL_ERR_UNSUPPORTED, status nullopt) while the plugin is not running.
+    bool exports() const;
+    vigil_result export_events(const vigil_export_event* events, uint32_t count, uint32_t& accepted,
+                               std::string& error);
+    std::optional<vigil_export_status> export_status();
+
 private:
     friend class PluginRegistry;
     struct Link {
@@ -83,6 +93,8 @@ private:
     // Config values handed to init; the strings point into cfg_.
     std::vector<vigil_config_value> config_values_;
     std::vector<std::vector<const char*>> config_lists_;
+    std::mutex export_mu_;
+    bool exporting_ = false; // under export_mu_: started, so export calls may reach self_
 };
 
 class PluginRegistry {

@@ -27,12 +27,12 @@ extern "C" {
 
 /* A major bump breaks every plugin; a minor bump only adds fields or callbacks at the end. */
 #define VIGIL_ABI_MAJOR 1
-#define VIGIL_ABI_MINOR 2
+#define VIGIL_ABI_MINOR 3
 
 /* ABI 1.2: the entry point, an exported C function of type vigil_plugin_entry_fn. */
 #define VIGIL_ENTRY_SYMBOL "vigil_plugin_get_api"
 /* Before ABI 1.2: a Boost.DLL alias of that name (a data symbol holding the function's address).
- * Hosts of ABI 1.2 still accept it; ABI 1.3 hosts will not. */
+ * Hosts of ABI 1.2 and 1.3 still accept it; a later minor will not. */
 #define VIGIL_LEGACY_ENTRY_SYMBOL "vigil_plugin_entry"
 
 typedef enum vigil_result {
@@ -42,6 +42,7 @@ typedef enum vigil_result {
     VIGIL_ERR_KERNEL = 3,      /* a bpf() or other syscall failed */
     VIGIL_ERR_NOT_FOUND = 4,   /* unknown hook, map or id */
     VIGIL_ERR_INTERNAL = 5,    /* a bug or an exception inside the plugin */
+    VIGIL_ERR_BUSY = 6,        /* ABI 1.3, exporters: full for now; the rest is offered again later */
 } vigil_result;
 
 typedef enum vigil_log_level {
@@ -271,6 +272,35 @@ typedef struct vigil_hook_stats {
     uint64_t monitored;    /* Sigkill/Signal/Override counted but not done (monitor mode) */
 } vigil_hook_stats;
 
+/* Exporters (ABI 1.3): one rendered event handed to an exporter plugin. The JSON is what the
+ * built-in JSON file gets (one object, no newline); the typed fields spare the exporter parsing it.
+ * Everything is valid only during the export_events call. */
+typedef struct vigil_export_event {
+    uint32_t struct_size;
+    uint32_t pad0;
+    const char *kind; size_t kind_len;   /* "process_exec", ...: the object's one top-level key */
+    const char *node; size_t node_len;   /* the agent's node_name */
+    const char *json; size_t json_len;
+} vigil_export_event;
+
+/* Events an exporter dropped for one reason ("buffer_full", "too_large", "rejected", ...). */
+typedef struct vigil_export_loss {
+    char reason[24];      /* NUL-terminated; "" = unused slot */
+    uint64_t count;
+} vigil_export_loss;
+
+/* What became of the events an exporter took, for `vigil status` and the metrics. */
+typedef struct vigil_export_status {
+    uint32_t struct_size;
+    uint32_t connected;   /* 1: the destination takes events now */
+    uint64_t accepted;    /* events export_events took */
+    uint64_t delivered;   /* confirmed by the destination (acknowledged) */
+    uint64_t pending;     /* taken and not confirmed yet (buffered or in flight) */
+    uint64_t errors;      /* failed attempts: connects, publishes, acknowledgments that never came */
+    vigil_export_loss lost[8]; /* dropped by the exporter, by reason */
+    char detail[160];     /* the state or the last error, one line */
+} vigil_export_status;
+
 typedef struct vigil_plugin_api {
     uint32_t struct_size;      /* [required] sizeof(vigil_plugin_api) as the plugin knows it */
     /* [required] The plugin's descriptor, valid while the library is loaded. */
@@ -306,6 +336,19 @@ typedef struct vigil_plugin_api {
      * at once: the provider looks it up on its own thread, rate-limited, and answers with
      * container_update (or not, when it does not know the container). */
     void (*container_wanted)(void *self, const char *id, size_t id_len);
+    /* [group: exporter] ABI 1.3 (absent from older plugins: the host checks struct_size). Set
+     * both to make the plugin an output: the host renders every exported event and offers it here
+     * from a thread of the exporter's own (never the event loop), in order, one call at a time,
+     * only while the plugin is started. An exporter sets *accepted to how many of the first events
+     * it took (copied: the pointers die with the call) and returns VIGIL_OK when it took them all,
+     * VIGIL_ERR_BUSY when it is full (the host offers the rest again later, and counts what its
+     * own bounded queue cannot hold meanwhile), another result for an error. It must return
+     * quickly: a slow destination is the exporter's to buffer. decode may be NULL in an exporter
+     * that has no rings. */
+    vigil_result (*export_events)(void *self, const vigil_export_event *events, uint32_t count,
+                                  uint32_t *accepted, char *err, size_t err_len);
+    /* Any thread, never blocks. */
+    void (*export_status)(void *self, vigil_export_status *status);
 } vigil_plugin_api;
 
 typedef const vigil_plugin_api *(*vigil_plugin_entry_fn)(void);
