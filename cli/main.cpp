@@ -21,6 +21,8 @@ void usage(std::FILE* f)
                  "            [--namespace NS,..] [--policy-names P,..] [--process-flags F,..] [--filter JQ]\n"
                  "            [--pod REGEX].. [--pod-labels SELECTOR].. [--container-id REGEX]..\n"
                  "            [--reconnect] [--timeout SECONDS]  stream events (JSON lines by default)\n"
+                 "            [--nats URL,.. [--node NAME] [--from-start] [--stream NAME]\n"
+                 "             [--nats-creds FILE | --nats-userinfo FILE]]  the fleet's events, from JetStream\n"
                  "  status [-o json]                        agent version, features, plugins, counters\n"
                  "  sensors list [-o json] | enable ID | disable ID\n"
                  "  process list [-o json] | get PID | tree [PID]\n"

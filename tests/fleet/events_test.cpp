@@ -4,6 +4,7 @@
 // stop nothing else.
 #include "nats_cluster.hpp"
 
+#include "child_process.hpp"
 #include "support/vigild.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,7 +15,9 @@
 
 #include <atomic>
 #include <fstream>
+#include <algorithm>
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace vigil::e2e;
@@ -45,6 +48,14 @@ std::unique_ptr<Vigild> start_node(const std::string& node, const std::string& n
 std::string stream_toml(const NatsCluster& c, int replicas = 3)
 {
     return fmt::format("servers = {}\nreplicas = {}\nack_timeout_ms = 1000\n", c.toml_urls(), replicas);
+}
+
+// The vigil CLI's stdout (it ends by itself: --timeout).
+std::string cli_output(std::vector<std::string> args)
+{
+    e2e::ChildProcess c(VIGIL_CLI_PATH, std::move(args));
+    c.wait_exit(20s);
+    return c.out_text();
 }
 
 // Runs /bin/true `n` times; returns the pids.
@@ -143,6 +154,22 @@ TEST_CASE("fleet: every event of two nodes reaches the stream, on its node's sub
         CHECK(c.wrong_subject == 0);
     }
     CHECK(sum_prefix(stats_a, "output_lost_") == 0);
+
+    // the same events from one terminal: vigil getevents --nats, with the local stream's filters
+    std::string out = cli_output({"getevents", "--nats", fmt::format("{}", fmt::join(cluster.urls(), ",")),
+                                  "--from-start", "--timeout", "3", "--node", "node-a", "--event-types",
+                                  "process_exec", "--pid", std::to_string(pids.front())});
+    std::vector<json> lines;
+    std::istringstream in(out);
+    for (std::string l; std::getline(in, l);)
+        lines.push_back(json::parse(l, nullptr, false));
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0] == a->select(is("process_exec", pids.front())).at(0));
+    std::string compact = cli_output({"getevents", "--nats", cluster.url(0), "--from-start", "--timeout", "2",
+                                      "--event-types", "process_exit", "--pid", std::to_string(pids.back()),
+                                      "-o", "compact"});
+    CHECK(std::count(compact.begin(), compact.end(), '\n') == 2); // one per node
+    CHECK(compact.find("process_exit") != std::string::npos);
 }
 
 TEST_CASE("fleet: a killed stream leader and a whole-cluster outage lose nothing", "[fleet]")
