@@ -63,5 +63,6 @@ int cmd_sensors(const Globals& g, Args& args);
 int cmd_process(const Globals& g, Args& args);
 int cmd_policy(const Globals& g, Args& args);
 int cmd_getevents(const Globals& g, Args& args);
+int cmd_fleet(const Globals& g, Args& args);
 
 } // namespace vigil::cli

@@ -28,6 +28,8 @@ void usage(std::FILE* f)
                  "  process list [-o json] | get PID | tree [PID]\n"
                  "  policy add FILE [--mode enforce|monitor] | delete NAME | list [-o json]\n"
                  "         | enable NAME | disable NAME | set-mode NAME enforce|monitor\n"
+                 "  fleet policy add FILE | delete NAME | list [-o json]  --nats URL,.. [--nats-creds FILE]\n"
+                 "                                          the fleet's policies and each node's verdict\n"
                  "  plugin check FILE.so                    print a plugin's descriptor and whether vigild would load it\n"
                  "  version                                 print the version\n"
                  "\n"
@@ -94,6 +96,8 @@ int main(int argc, char** argv)
         return cmd_process(g, args);
     if (cmd == "policy")
         return cmd_policy(g, args);
+    if (cmd == "fleet")
+        return cmd_fleet(g, args);
     if (cmd == "plugin")
         return plugin_check(args);
     if (cmd == "version" || cmd == "--version") {

@@ -4,9 +4,12 @@
 #include "core/log.hpp"
 #include "core/mounts.hpp"
 #include "export/exporter_sink.hpp"
+#include "plugins/policy_source.hpp"
 #include "policy/policy.hpp"
 
 #include <vigil/wire/errors.h>
+
+#include <boost/asio/post.hpp>
 
 #include <grp.h>
 #include <malloc.h>
@@ -218,6 +221,12 @@ Result<void> Agent::start()
     policies_ = std::make_unique<PolicyManager>(*registry_);
     policies_->set_workloads(workloads_.get(), cfg_.node_labels);
     policy_service_ = std::make_unique<ManagedPolicyService>(*policies_);
+    // policy source plugins (the fleet's bucket) hand documents over from their threads
+    policy_sources_ = std::make_unique<PolicySources>(*registry_, *policy_service_);
+    registry_->set_node_name(node);
+    registry_->set_policy_sink([this](PolicyDoc doc) {
+        boost::asio::post(io_, [this, doc = std::move(doc)] { policy_sources_->apply(doc); });
+    });
     services_.emplace(api::AgentServices{*registry_, features_, *maps_, *pipeline_, hub_, process_service_.get(),
                                          policy_service_.get()});
     // Bound before the plugins load: a socket in use fails the start before anything attaches.

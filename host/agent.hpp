@@ -35,6 +35,7 @@
 namespace vigil {
 
 class ExporterSink;
+class PolicySources;
 
 // Counters of a running agent: what the plugins handed over, what went out, what was lost on
 // the way (kernel ring buffers full, records that did not decode), and the process cache.
@@ -131,6 +132,7 @@ private:
     std::filesystem::path cgroup2_root_ = procfs::host_read_options().cgroup_root;
     bool stopping_ = false;
     std::vector<ExporterSink*> exporters_; // owned by pipeline_
+    std::unique_ptr<PolicySources> policy_sources_; // documents of policy source plugins
 };
 
 } // namespace vigil

@@ -308,6 +308,8 @@ Result<void> PluginRegistry::start(Plugin& p)
         p.host_api_.has_feature = &cb_has_feature;
         p.host_api_.count = &cb_count;
         p.host_api_.container_update = &cb_container_update;
+        p.host_api_.node_name = node_name_.c_str();
+        p.host_api_.policy_update = &cb_policy_update;
         void* self = nullptr;
         vigil_result r = p.api().init(&p.host_api_, p.config_values_.data(),
                                       static_cast<uint32_t>(p.config_values_.size()), &self, err, sizeof err);

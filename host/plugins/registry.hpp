@@ -33,6 +33,14 @@ namespace vigil {
 enum class PluginState { loaded, running, stopped, failed, disabled };
 const char* to_string(PluginState s);
 
+// A policy source's document (ABI 1.3), copied off the plugin's thread.
+struct PolicyDoc {
+    std::string plugin; // the source's id
+    uint32_t op = 0;    // vigil_policy_op
+    std::string key, yaml;
+    uint64_t revision = 0;
+};
+
 // Called with every decoded event: (plugin id, event).
 using EventHandler = std::function<void(const std::string&, const vigil_event&)>;
 
@@ -135,6 +143,11 @@ public:
 
     // Where metadata providers' container_update calls go (any thread; set before load).
     void set_container_sink(std::function<void(const vigil_container_info&)> sink) { container_sink_ = std::move(sink); }
+    // Policy sources (plugins/policy_source.cpp): where their documents go (any thread; set
+    // before load), the node name they are told, and handing a verdict back to one.
+    void set_policy_sink(std::function<void(PolicyDoc)> sink) { policy_sink_ = std::move(sink); }
+    void set_node_name(std::string node) { node_name_ = std::move(node); }
+    void policy_verdict(const std::string& plugin_id, const vigil_policy_verdict& v);
     // Asks every running metadata provider about a container (returns at once).
     void container_wanted(const std::string& id);
 
@@ -173,7 +186,10 @@ private:
     static void cb_count(void* ctx, const char* counter, uint64_t delta);
     static void cb_emit(void* ctx, const vigil_event* ev);
     static void cb_container_update(void* ctx, const vigil_container_info* info);
+    static void cb_policy_update(void* ctx, const vigil_policy_doc* doc);
     std::function<void(const vigil_container_info&)> container_sink_;
+    std::function<void(PolicyDoc)> policy_sink_;
+    std::string node_name_;
 
     boost::asio::io_context& io_;
     RingReaderOptions ring_options_;

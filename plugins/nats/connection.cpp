@@ -31,7 +31,12 @@ vigil::sdk::Descriptor& describe_config(vigil::sdk::Descriptor& d)
         .config_int("buffer_mb", "events kept in memory until the stream acknowledges them (MiB)", "64")
         .config_int("batch", "events published before waiting for their acks", "1024")
         .config_int("ack_timeout_ms", "how long to wait for a batch's acks before sending it again", "2000")
-        .config_int("stop_drain_ms", "at stop, how long to go on delivering what is buffered", "2000");
+        .config_int("stop_drain_ms", "at stop, how long to go on delivering what is buffered", "2000")
+        .config_bool("fleet_policies", "apply the policies of policy_bucket, report to status_bucket", "false")
+        .config_string("policy_bucket", "key-value bucket of the fleet's TracingPolicy documents",
+                       "\"vigil_policies\"")
+        .config_string("status_bucket", "key-value bucket of each node's verdicts", "\"vigil_policy_status\"")
+        .config_int("max_policy_kb", "largest policy document taken from the bucket (KiB)", "256");
 }
 
 namespace {
@@ -106,6 +111,14 @@ Settings Settings::from(const vigil::sdk::Config& cfg)
     s.batch = in_range(cfg, "batch", s.batch, 1, 65536);
     s.ack_timeout_ms = in_range(cfg, "ack_timeout_ms", s.ack_timeout_ms, 100, 600000);
     s.stop_drain_ms = in_range(cfg, "stop_drain_ms", s.stop_drain_ms, 0, 600000);
+    s.fleet_policies = cfg.get_bool("fleet_policies", false);
+    s.policy_bucket = cfg.get_string("policy_bucket", s.policy_bucket);
+    s.status_bucket = cfg.get_string("status_bucket", s.status_bucket);
+    for (const auto& [key, name] : {std::pair{"policy_bucket", &s.policy_bucket}, {"status_bucket", &s.status_bucket}})
+        if (name->empty() || name->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+                                 std::string::npos)
+            throw Error(VIGIL_ERR_INVALID, fmt::format("{} \"{}\": letters, digits, '_' and '-' only", key, *name));
+    s.max_policy_kb = in_range(cfg, "max_policy_kb", s.max_policy_kb, 1, 1024);
     // read at connect, checked now so that a bad path is an error of the config
     if (!s.creds_file.empty())
         check_secret_file("creds_file", s.creds_file);

@@ -36,6 +36,11 @@ struct Settings {
     int64_t batch = 1024;
     int64_t ack_timeout_ms = 2000;
     int64_t stop_drain_ms = 2000;
+    // fleet policies
+    bool fleet_policies = false;
+    std::string policy_bucket = "vigil_policies";
+    std::string status_bucket = "vigil_policy_status";
+    int64_t max_policy_kb = 256;
 
     static Settings from(const vigil::sdk::Config& cfg); // throws sdk::Error naming the key
 };

@@ -2,12 +2,14 @@
 // exports to a JetStream stream, on the subject vigil.events.<node>.<event kind>, at least once
 // (publisher.hpp). docs/fleet.md describes the topology and the guarantees.
 #include "connection.hpp"
+#include "fleet.hpp"
 #include "publisher.hpp"
 
 #include <memory>
 
 namespace {
 
+using vigil::nats::PolicyWatcher;
 using vigil::nats::Publisher;
 using vigil::nats::Settings;
 
@@ -17,7 +19,8 @@ public:
     {
         static const vigil::sdk::Descriptor d = [] {
             vigil::sdk::Descriptor x("nats", "NATS JetStream exporter", "0.1.0");
-            x.description("Events to a NATS JetStream stream (vigil.events.<node>.<kind>), at least once")
+            x.description("Events to a NATS JetStream stream (vigil.events.<node>.<kind>), at least once; fleet policies "
+                          "from a key-value bucket")
                 .license("Apache-2.0")
                 .min_host_minor(3); // export_events / export_status
             vigil::nats::describe_config(x);
@@ -32,9 +35,14 @@ public:
     {
         publisher_ = std::make_unique<Publisher>(settings_, "vigild", [this](const std::string& msg) { host_.warn(msg); });
         publisher_->start();
+        if (settings_.fleet_policies) {
+            policies_ = std::make_unique<PolicyWatcher>(settings_, host_);
+            policies_->start();
+        }
     }
     void stop()
     {
+        policies_.reset(); // stops watching
         if (!publisher_)
             return;
         publisher_->stop();
@@ -49,6 +57,11 @@ public:
     {
         return publisher_ ? publisher_->offer(events) : 0;
     }
+    void policy_verdict(const vigil_policy_verdict& v)
+    {
+        if (policies_)
+            policies_->verdict(v);
+    }
     void export_status(vigil_export_status& st)
     {
         if (publisher_)
@@ -61,6 +74,7 @@ private:
     vigil::sdk::Host& host_;
     Settings settings_;
     std::unique_ptr<Publisher> publisher_;
+    std::unique_ptr<PolicyWatcher> policies_; // fleet_policies = true
     vigil_export_status last_{};
 };
 

@@ -210,6 +210,33 @@ typedef struct vigil_container_info {
     uint32_t pad1;
 } vigil_container_info;
 
+/* Policy sources (ABI 1.3): a plugin that keeps policies elsewhere (the fleet's key-value
+ * bucket) hands each document to the host, which applies it as `vigil policy add` would and
+ * answers with a verdict. */
+typedef enum vigil_policy_op {
+    VIGIL_POLICY_PUT = 1,    /* add the document, or replace what the key held */
+    VIGIL_POLICY_DELETE = 2, /* remove what the key held */
+} vigil_policy_op;
+
+typedef struct vigil_policy_doc {
+    uint32_t struct_size;
+    uint32_t op;                       /* vigil_policy_op */
+    const char *key; size_t key_len;   /* the source's name of the document, the same across changes */
+    const char *yaml; size_t yaml_len; /* VIGIL_POLICY_PUT: a TracingPolicy document */
+    uint64_t revision;                 /* the source's revision, handed back with the verdict */
+} vigil_policy_doc;
+
+typedef struct vigil_policy_verdict {
+    uint32_t struct_size;
+    uint32_t pad0;
+    const char *key;
+    uint64_t revision;
+    const char *state;  /* "loaded", "refused", "skipped" (its nodeSelector does not match), "deleted" */
+    const char *policy; /* the policy's metadata.name; "" when refused before it was read */
+    const char *mode;   /* "enforce", "monitor"; "" when not loaded */
+    const char *error;  /* why it was refused; "" otherwise */
+} vigil_policy_verdict;
+
 /* Services the host offers a plugin. Valid from init until destroy returns. */
 typedef struct vigil_host_api {
     uint32_t struct_size;
@@ -238,6 +265,12 @@ typedef struct vigil_host_api {
      * container. Callable from any thread of the plugin between start and stop; never blocks
      * (the host queues it for its event loop). */
     void (*container_update)(void *ctx, const vigil_container_info *info);
+    /* ABI 1.3 (check abi_minor). The agent's node name ([agent] node_name). */
+    const char *node_name;
+    /* ABI 1.3, policy sources. Callable from any thread between start and stop; never blocks
+     * (the host queues the document for its event loop, copying it). The verdict comes back
+     * through the plugin's policy_verdict. */
+    void (*policy_update)(void *ctx, const vigil_policy_doc *doc);
 } vigil_host_api;
 
 typedef void (*vigil_emit_fn)(void *emit_ctx, const vigil_event *event);
@@ -349,6 +382,9 @@ typedef struct vigil_plugin_api {
                                   uint32_t *accepted, char *err, size_t err_len);
     /* Any thread, never blocks. */
     void (*export_status)(void *self, vigil_export_status *status);
+    /* [optional] ABI 1.3, policy sources: what the host made of a document handed to
+     * policy_update. Called on the host's event loop: copy what you need and return. */
+    void (*policy_verdict)(void *self, const vigil_policy_verdict *verdict);
 } vigil_plugin_api;
 
 typedef const vigil_plugin_api *(*vigil_plugin_entry_fn)(void);

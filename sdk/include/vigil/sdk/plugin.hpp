@@ -18,6 +18,8 @@
 //   size_t export_events(std::span<const vigil_export_event> events); // how many it took, in
 //                                                 // order; fewer than given = full for now
 //   void export_status(vigil_export_status& status);                  // any thread, never blocks
+// and, when it is a policy source (host ABI 1.3; hands documents over with host.policy_update()):
+//   void policy_verdict(const vigil_policy_verdict& v);   // on the host's loop: copy and return
 #pragma once
 
 #include <vigil/plugin_abi.h>
@@ -117,6 +119,36 @@ public:
     {
         if (takes_containers())
             api_->container_update(api_->ctx, &info);
+    }
+
+    // ABI 1.3: the agent's node name ("" from older hosts).
+    std::string_view node_name() const
+    {
+        return api_->abi_minor >= 3 && api_->struct_size >= offsetof(vigil_host_api, node_name) + sizeof(void*) &&
+                       api_->node_name
+                   ? std::string_view(api_->node_name)
+                   : std::string_view();
+    }
+    // ABI 1.3, policy sources: whether the host takes policy documents, and handing one over
+    // (any thread, never blocks; the verdict comes back through policy_verdict()).
+    bool takes_policies() const
+    {
+        return api_->abi_minor >= 3 &&
+               api_->struct_size >= offsetof(vigil_host_api, policy_update) + sizeof(void*) && api_->policy_update;
+    }
+    void policy_update(vigil_policy_op op, std::string_view key, std::string_view yaml, uint64_t revision) const
+    {
+        if (!takes_policies())
+            return;
+        vigil_policy_doc d{};
+        d.struct_size = sizeof d;
+        d.op = op;
+        d.key = key.data();
+        d.key_len = key.size();
+        d.yaml = yaml.data();
+        d.yaml_len = yaml.size();
+        d.revision = revision;
+        api_->policy_update(api_->ctx, &d);
     }
 
     const vigil_host_api* raw() const { return api_; }
@@ -272,6 +304,9 @@ concept exports_events = requires(T& t, std::span<const vigil_export_event> evs,
 };
 
 template <class T>
+concept takes_verdicts = requires(T& t, const vigil_policy_verdict& v) { t.policy_verdict(v); };
+
+template <class T>
 struct instance {
     Host host;
     std::unique_ptr<T> plugin;
@@ -357,6 +392,15 @@ struct trampolines {
         }
     }
 
+    static void policy_verdict(void* self, const vigil_policy_verdict* v) noexcept
+    {
+        try {
+            get(self).policy_verdict(*v);
+        } catch (...) {
+            // nothing to answer: the plugin lost one verdict
+        }
+    }
+
     static void container_wanted(void* self, const char* id, size_t len) noexcept
     {
         try {
@@ -398,6 +442,8 @@ struct trampolines {
             }
             if constexpr (provides_containers<T>)
                 x.container_wanted = &trampolines::container_wanted;
+            if constexpr (takes_verdicts<T>)
+                x.policy_verdict = &trampolines::policy_verdict;
             if constexpr (exports_events<T>) {
                 x.export_events = &trampolines::export_events;
                 x.export_status = &trampolines::export_status;
