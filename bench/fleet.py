@@ -2,7 +2,7 @@
 """vigil's fleet benchmark: events/s into a JetStream cluster with acks, and the time from
 `vigil fleet policy add` to the policy active on every node.
 
-usage: fleet.py BUILD_DIR [--events N] [--nodes N] [--json FILE]
+usage: fleet.py BUILD_DIR [--events N] [--nodes N] [--replicas N] [--json FILE]
 
   throughput  one vigild with the nats exporter (replicas 3 on a three-server cluster on
               127.0.0.1) and the JSON file, an open storm of N opens under a posting policy:
@@ -116,7 +116,7 @@ class Vigild:
         self.p.wait(timeout=30)
 
 
-def throughput(build, work, urls, events):
+def throughput(build, work, urls, events, replicas):
     target = os.path.join(work, "target")
     open(target, "w").close()
     pdir = os.path.join(work, "policies")
@@ -124,7 +124,7 @@ def throughput(build, work, urls, events):
     with open(os.path.join(pdir, "open.yaml"), "w") as f:
         f.write(POLICY.format(name="bench-open", prefix=target))
     results = {}
-    for arm, nats in (("file", None), ("nats", f"servers = {json.dumps(urls)}\nreplicas = 3\nbuffer_mb = 512\n")):
+    for arm, nats in (("file", None), ("nats", f"servers = {json.dumps(urls)}\nreplicas = {replicas}\nbuffer_mb = 512\n")):
         v = Vigild(build, work, f"bench-{arm}", nats, pdir)
         if nats:
             t0 = time.monotonic()
@@ -193,6 +193,7 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--events", type=int, default=500000)
     ap.add_argument("--nodes", type=int, default=3)
+    ap.add_argument("--replicas", type=int, default=3, help="the event stream's replicas (default 3)")
     ap.add_argument("--json", help="write the results here as JSON")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
@@ -202,7 +203,7 @@ def main():
     cluster = Cluster(work)
     try:
         cluster.start()
-        res = {"throughput": throughput(build, work, cluster.urls(), a.events),
+        res = {"throughput": throughput(build, work, cluster.urls(), a.events, a.replicas),
                "policy": policy_latency(build, work, cluster.urls(), a.nodes)}
         rate = res["throughput"]["nats"]["events_per_s"]
         print(f"target >= 200000 events/s into JetStream: {'met' if rate >= 200000 else 'NOT met'} ({rate:,}/s)")
