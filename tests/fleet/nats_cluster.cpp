@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,6 +93,8 @@ void NatsCluster::start(int i)
         throw std::runtime_error("nats-server is not installed");
     pid_t pid = ::fork();
     if (pid == 0) {
+        // a test that dies without cleaning up takes its servers with it
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = ::open(s.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
         ::dup2(fd, STDERR_FILENO);
         ::dup2(fd, STDOUT_FILENO);
