@@ -141,11 +141,12 @@ bool NatsCluster::wait_ready(std::chrono::milliseconds timeout)
             jsOptions o;
             jsOptions_Init(&o);
             o.Wait = 1000;
-            if (!opts_.jetstream || js_GetAccountInfo(&ai, j, &o, nullptr) == NATS_OK) {
-                if (ai)
-                    jsAccountInfo_Destroy(ai);
+            bool ok = !opts_.jetstream || js_GetAccountInfo(&ai, j, &o, nullptr) == NATS_OK;
+            if (ai)
+                jsAccountInfo_Destroy(ai);
+            disconnect();
+            if (ok)
                 return true;
-            }
         }
         std::this_thread::sleep_for(200ms);
     }
@@ -207,8 +208,10 @@ natsConnection* NatsCluster::nc()
         raw.push_back(u.c_str());
     natsOptions_SetServers(o, raw.data(), static_cast<int>(raw.size()));
     natsOptions_SetTimeout(o, 1000);
-    natsOptions_SetMaxReconnect(o, -1);
-    natsOptions_SetReconnectWait(o, 100);
+    // No reconnects: the test's client is connected only for the length of one call (see
+    // disconnect()), so that no libnats reconnect is under way while the test kills servers
+    // (the test process's heap was seen corrupted when one was).
+    natsOptions_SetAllowReconnect(o, false);
     if (!user_.empty())
         natsOptions_SetUserInfo(o, user_.c_str(), password_.c_str());
     natsStatus s = natsConnection_Connect(&nc_, o);
@@ -237,14 +240,17 @@ jsCtx* NatsCluster::js()
 int NatsCluster::stream_leader(const std::string& stream)
 {
     jsStreamInfo* si = nullptr;
-    if (!js() || js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, nullptr) != NATS_OK)
+    if (!js() || js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, nullptr) != NATS_OK) {
+        disconnect();
         return -1;
+    }
     int out = -1;
     if (si->Cluster && si->Cluster->Leader)
         for (int i = 0; i < size(); ++i)
             if (name(i) == si->Cluster->Leader)
                 out = i;
     jsStreamInfo_Destroy(si);
+    disconnect();
     return out;
 }
 
@@ -252,8 +258,10 @@ std::vector<std::pair<std::string, std::string>> NatsCluster::messages(const std
 {
     std::vector<std::pair<std::string, std::string>> out;
     jsStreamInfo* si = nullptr;
-    if (!js() || js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, nullptr) != NATS_OK)
+    if (!js() || js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, nullptr) != NATS_OK) {
+        disconnect();
         return out;
+    }
     uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
     jsStreamInfo_Destroy(si);
     // an ordered consumer delivers every message once, in sequence, without acks
@@ -263,8 +271,10 @@ std::vector<std::pair<std::string, std::string>> NatsCluster::messages(const std
     so.Ordered = true;
     so.Config.DeliverPolicy = js_DeliverAll;
     natsSubscription* sub = nullptr;
-    if (last == 0 || js_SubscribeSync(&sub, js_, "vigil.events.>", nullptr, &so, nullptr) != NATS_OK)
+    if (last == 0 || js_SubscribeSync(&sub, js_, "vigil.events.>", nullptr, &so, nullptr) != NATS_OK) {
+        disconnect();
         return out;
+    }
     (void)first;
     for (;;) {
         natsMsg* m = nullptr;
@@ -282,6 +292,7 @@ std::vector<std::pair<std::string, std::string>> NatsCluster::messages(const std
             break;
     }
     natsSubscription_Destroy(sub);
+    disconnect();
     return out;
 }
 

@@ -49,7 +49,8 @@ public:
     std::string name(int i) const { return "s" + std::to_string(i + 1); }
     std::string log(int i) const;
 
-    // The client side (connects on first use; user/password when the servers want them).
+    // The client side (connects on first use; user/password when the servers want them). The
+    // calls below close it again before they return.
     jsCtx* js();
     natsConnection* nc();
     void set_client_auth(std::string user, std::string password);
