@@ -58,6 +58,8 @@ public:
     int stream_leader(const std::string& stream);
     // Every message of `stream` (subject, data), by sequence.
     std::vector<std::pair<std::string, std::string>> messages(const std::string& stream);
+    // How many messages `stream` holds (0 when it cannot be asked).
+    uint64_t message_count(const std::string& stream);
 
 private:
     struct Server {
