@@ -64,5 +64,6 @@ int cmd_plugins(const Globals& g, Args& args, std::string_view command);
 int cmd_process(const Globals& g, Args& args);
 int cmd_policy(const Globals& g, Args& args);
 int cmd_getevents(const Globals& g, Args& args);
+int cmd_fleet(const Globals& g, Args& args);
 
 } // namespace vigil::cli

@@ -1,6 +1,7 @@
 // vigil getevents: subscribe with server-side filters and print the stream; with --reconnect,
 // survive vigild restarts (retry with exponential backoff, then subscribe again).
 #include "cli.hpp"
+#include "fleet_events.hpp"
 #include "render.hpp"
 
 #include <vigil/sdk/json.hpp>
@@ -29,6 +30,7 @@ struct Options {
     std::optional<std::string> process, filter;
     bool reconnect = false;
     std::optional<std::chrono::milliseconds> timeout;
+    std::optional<FleetSource> fleet; // --nats: the fleet's stream instead of this vigild
 };
 
 void split_into(const std::string& v, std::vector<std::string>& out)
@@ -68,6 +70,16 @@ std::optional<int> set_option(Options& o, const std::string& name, const std::st
         o.container_id.push_back(v);
     else if (name == "--filter")
         o.filter = v;
+    else if (name == "--nats")
+        split_into(v, (o.fleet ? *o.fleet : o.fleet.emplace()).servers);
+    else if (name == "--node" || name == "--nats-creds" || name == "--nats-userinfo" || name == "--stream") {
+        if (!o.fleet)
+            o.fleet.emplace();
+        (name == "--node"         ? o.fleet->node
+         : name == "--nats-creds" ? o.fleet->creds_file
+         : name == "--stream"     ? o.fleet->stream
+                                  : o.fleet->userinfo_file) = v;
+    }
     else if (name == "--pid") {
         std::vector<std::string> parts;
         split_into(v, parts);
@@ -92,7 +104,9 @@ std::optional<int> parse_options(Args& args, Options& o)
 {
     static const std::set<std::string> with_value = {"--event-types", "--process", "--pid", "--namespace",
                                                      "--policy-names", "--process-flags", "--filter", "--timeout",
-                                                     "--pod",          "--pod-labels",    "--container-id"};
+                                                     "--pod",          "--pod-labels",    "--container-id",
+                                                     "--nats",         "--node",          "--nats-creds",
+                                                     "--nats-userinfo", "--stream"};
     while (!args.empty()) {
         std::string w = args.next();
         std::string name = w;
@@ -106,6 +120,8 @@ std::optional<int> parse_options(Args& args, Options& o)
                 return exit_usage;
         } else if (name == "--reconnect") {
             o.reconnect = true;
+        } else if (name == "--from-start") {
+            (o.fleet ? *o.fleet : o.fleet.emplace()).from_start = true;
         } else if (with_value.contains(name)) {
             auto v = args.value_of(name, inline_value);
             if (!v)
@@ -222,6 +238,11 @@ int cmd_getevents(const Globals& g, Args& args)
     if (auto rc = parse_options(args, o))
         return *rc;
     std::string params = subscribe_params(o);
+    if (o.fleet) {
+        if (o.fleet->servers.empty())
+            return usage_error("--node, --stream, --from-start and --nats-* read the fleet's stream: give --nats URL");
+        return fleet_getevents(*o.fleet, params, o.output, o.timeout);
+    }
     std::optional<clock_type::time_point> deadline;
     if (o.timeout)
         deadline = clock_type::now() + *o.timeout;

@@ -21,11 +21,15 @@ void usage(std::FILE* f)
                  "            [--namespace NS,..] [--policy-names P,..] [--process-flags F,..] [--filter JQ]\n"
                  "            [--pod REGEX].. [--pod-labels SELECTOR].. [--container-id REGEX]..\n"
                  "            [--reconnect] [--timeout SECONDS]  stream events (JSON lines by default)\n"
+                 "            [--nats URL,.. [--node NAME] [--from-start] [--stream NAME]\n"
+                 "             [--nats-creds FILE | --nats-userinfo FILE]]  the fleet's events, from JetStream\n"
                  "  status [-o json]                        agent version, features, plugins, counters\n"
                  "  plugin list [-o json] | enable ID | disable ID   (also: sensors ...)\n"
                  "  process list [-o json] | get PID | tree [PID]\n"
                  "  policy add FILE [--mode enforce|monitor] | delete NAME | list [-o json]\n"
                  "         | enable NAME | disable NAME | set-mode NAME enforce|monitor\n"
+                 "  fleet policy add FILE | delete NAME | list [-o json]  --nats URL,.. [--nats-creds FILE]\n"
+                 "                                          the fleet's policies and each node's verdict\n"
                  "  plugin check FILE.so                    print a plugin's descriptor and whether vigild would load it\n"
                  "  version                                 print the version\n"
                  "\n"
@@ -50,8 +54,8 @@ int plugin_check(Args& args)
     }
     std::fputs(vigil::describe_descriptor(*lib->descriptor).c_str(), stdout);
     if (lib->legacy_entry)
-        std::printf("note: exports the Boost.DLL alias \"%s\" of ABI < 1.2, not the C function \"%s\"; hosts of "
-                    "ABI 1.3 will refuse it\n", VIGIL_LEGACY_ENTRY_SYMBOL, VIGIL_ENTRY_SYMBOL);
+        std::printf("note: exports the Boost.DLL alias \"%s\" of ABI < 1.2, not the C function \"%s\"; a later "
+                    "host will refuse it\n", VIGIL_LEGACY_ENTRY_SYMBOL, VIGIL_ENTRY_SYMBOL);
     std::printf("verdict: OK: host ABI %d.%d accepts %s\n", VIGIL_ABI_MAJOR, VIGIL_ABI_MINOR, file.c_str());
     return 0;
 }
@@ -92,6 +96,8 @@ int main(int argc, char** argv)
         return cmd_process(g, args);
     if (cmd == "policy")
         return cmd_policy(g, args);
+    if (cmd == "fleet")
+        return cmd_fleet(g, args);
     if (cmd == "plugin")
         return !args.empty() && args.peek() == "check" ? plugin_check(args) : cmd_plugins(g, args, cmd);
     if (cmd == "version" || cmd == "--version") {

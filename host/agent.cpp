@@ -3,9 +3,13 @@
 #include "api/process_service.hpp"
 #include "core/log.hpp"
 #include "core/mounts.hpp"
+#include "export/exporter_sink.hpp"
+#include "plugins/policy_source.hpp"
 #include "policy/policy.hpp"
 
 #include <vigil/wire/errors.h>
+
+#include <boost/asio/post.hpp>
 
 #include <grp.h>
 #include <malloc.h>
@@ -94,6 +98,8 @@ Agent::Agent(AgentOptions opts, Config cfg)
 
 Agent::~Agent()
 {
+    for (ExporterSink* e : exporters_) // their threads call into plugins the registry destroys
+        e->close(std::chrono::milliseconds(0));
     if (policies_)
         policies_->remove_all();
     if (registry_)
@@ -215,6 +221,12 @@ Result<void> Agent::start()
     policies_ = std::make_unique<PolicyManager>(*registry_);
     policies_->set_workloads(workloads_.get(), cfg_.node_labels);
     policy_service_ = std::make_unique<ManagedPolicyService>(*policies_);
+    // policy source plugins (the fleet's bucket) hand documents over from their threads
+    policy_sources_ = std::make_unique<PolicySources>(*registry_, *policy_service_);
+    registry_->set_node_name(node);
+    registry_->set_policy_sink([this](PolicyDoc doc) {
+        boost::asio::post(io_, [this, doc = std::move(doc)] { policy_sources_->apply(doc); });
+    });
     services_.emplace(api::AgentServices{*registry_, features_, *maps_, *pipeline_, hub_, process_service_.get(),
                                          policy_service_.get()});
     // Bound before the plugins load: a socket in use fails the start before anything attaches.
@@ -236,6 +248,7 @@ Result<void> Agent::start()
     auto t0 = std::chrono::steady_clock::now();
     if (auto r = registry_->load(cfg_); !r)
         return r;
+    add_exporters();
     for (const auto& file : opts_.policies)
         if (auto r = policies_->add_file(file); !r)
             return r;
@@ -252,6 +265,25 @@ Result<void> Agent::start()
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     logger->info("vigild ready: {} plugin(s) running, started in {} ms", running, ms);
     return {};
+}
+
+void Agent::add_exporters()
+{
+    // Exporter plugins loaded at start are outputs beside stdout and the files; one enabled only
+    // by a later reload waits for the next start of vigild.
+    std::string node = cfg_.node_name.empty() ? host_name() : cfg_.node_name;
+    for (const auto& p : registry_->plugins()) {
+        if (!p->exports())
+            continue;
+        auto sink = ExporterSink::make(*p, node, size_t{cfg_.output_queue_kb} << 10);
+        if (!sink) {
+            log::get("export")->error("{}", sink.error().message());
+            continue;
+        }
+        exporters_.push_back(sink->get());
+        pipeline_->add_sink(std::move(*sink), Format::json);
+        log::get("export")->info("exporting JSON events to plugin {}", p->id());
+    }
 }
 
 void Agent::load_policy_dir(const std::filesystem::path& dir)
@@ -564,6 +596,10 @@ void Agent::stop()
     // Every record posted before the links go is decoded while its policy's hooks still exist.
     registry_->quiesce();
     policies_->remove_all();
+    // Exporter plugins get what is queued for them while they still run.
+    pipeline_->flush();
+    for (ExporterSink* e : exporters_)
+        e->close(std::chrono::seconds(1));
     registry_->stop_all();
     pipeline_->flush();
     pipeline_->close_sinks(std::chrono::seconds(1));

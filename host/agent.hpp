@@ -34,6 +34,9 @@
 
 namespace vigil {
 
+class ExporterSink;
+class PolicySources;
+
 // Counters of a running agent: what the plugins handed over, what went out, what was lost on
 // the way (kernel ring buffers full, records that did not decode), and the process cache.
 struct AgentStats {
@@ -93,6 +96,8 @@ private:
                              uint64_t proc_ktime = 0);
     // vigil_self: vigild's tgid (unless agent.trace_self) and throttle.cgroup_rate.
     [[nodiscard]] Result<void> write_kernel_settings();
+    // An output for every exporter plugin (ABI 1.3) the registry loaded.
+    void add_exporters();
     void load_policy_dir(const std::filesystem::path& dir);
     // Without inotify (no watches left): the files as they are at start.
     void load_policy_files_once(const std::filesystem::path& dir);
@@ -127,6 +132,8 @@ private:
     uint64_t cgroup_drops_seen_ = 0;
     std::filesystem::path cgroup2_root_ = procfs::host_read_options().cgroup_root;
     bool stopping_ = false;
+    std::vector<ExporterSink*> exporters_; // owned by pipeline_
+    std::unique_ptr<PolicySources> policy_sources_; // documents of policy source plugins
 };
 
 } // namespace vigil

@@ -16,6 +16,7 @@ packages=(
   containerd runc
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   python3-grpcio python3-grpc-tools python3-protobuf
+  libnats-dev nats-server
   help2man lintian mmdebstrap systemd-container podman buildah uidmap catatonit
 )
 

@@ -291,7 +291,10 @@ MethodResult Methods::status(const JsonValue& params)
         w.end_object();
         w.member("write_errors", o.write_errors).member("last_error", o.last_error);
         w.member("rotations", o.rotations).member("rotated_away", o.rotated_away);
-        w.member("reopens", o.reopens).member("closed", o.closed).end_object();
+        w.member("reopens", o.reopens).member("closed", o.closed);
+        if (o.delivered)
+            w.member("delivered", *o.delivered).member("pending", o.pending.value_or(0));
+        w.end_object();
     }
     w.end_array();
 

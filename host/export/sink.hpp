@@ -36,6 +36,8 @@ struct SinkStats {
     uint64_t rotated_away = 0; // lines in rotated files that rotation deleted
     uint64_t reopens = 0;      // SIGHUP, or the file found renamed or deleted
     bool closed = false;       // its reader went away; the output is off
+    // Exporter plugins: confirmed by the destination, and taken but not confirmed yet.
+    std::optional<uint64_t> delivered, pending;
 };
 
 class Sink {

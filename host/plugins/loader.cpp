@@ -113,7 +113,26 @@ Result<void> check_hook_group(const vigil_plugin_api& api, const vigil_descripto
                     path.string(), set, missing);
     return {};
 }
+// The exporter callbacks are a group too, and an exporter may go without decode (it has no rings).
+Result<void> check_exporter_group(const vigil_plugin_api& api, const std::filesystem::path& path)
+{
+    bool covered = api.struct_size >= offsetof(vigil_plugin_api, export_status) + sizeof(void*);
+    bool events = covered && api.export_events, status = covered && api.export_status;
+    if (events != status)
+        return fail(Errc::plugin, "{}: its API table sets {} but not {}; the exporter callbacks come both or none",
+                    path.string(), events ? "export_events" : "export_status",
+                    events ? "export_status" : "export_events");
+    if (!api.decode && !events)
+        return fail(Errc::plugin, "{}: plugin API table lacks the required decode", path.string());
+    return {};
+}
 } // namespace
+
+bool is_exporter(const vigil_plugin_api& api)
+{
+    return api.struct_size >= offsetof(vigil_plugin_api, export_status) + sizeof(void*) && api.export_events &&
+           api.export_status;
+}
 
 bool has_needs(const vigil_descriptor& d)
 {
@@ -230,11 +249,13 @@ Result<PluginLibrary> load_plugin_library(const std::filesystem::path& path, std
     std::string missing;
     for (auto [name, set] : {std::pair{"descriptor", api->descriptor != nullptr}, {"init", api->init != nullptr},
                              {"start", api->start != nullptr}, {"stop", api->stop != nullptr},
-                             {"destroy", api->destroy != nullptr}, {"decode", api->decode != nullptr}})
+                             {"destroy", api->destroy != nullptr}})
         if (!set)
             missing += fmt::format("{}{}", missing.empty() ? "" : ", ", name);
     if (!missing.empty())
         return fail(Errc::plugin, "{}: plugin API table lacks the required {}", path.string(), missing);
+    if (auto r = check_exporter_group(*api, path); !r)
+        return std::unexpected(r.error());
     const vigil_descriptor* d = api->descriptor();
     if (!d)
         return fail(Errc::plugin, "{}: descriptor() returned NULL", path.string());

@@ -46,6 +46,9 @@ struct PluginLibrary {
 // Whether the descriptor (ABI 1.2 or later) lists event kinds it needs from other plugins.
 bool has_needs(const vigil_descriptor& d);
 
+// Whether the API table (ABI 1.3 or later) sets the exporter callbacks.
+bool is_exporter(const vigil_plugin_api& api);
+
 // Human-readable description of a descriptor, for `vigil plugin check`.
 std::string describe_descriptor(const vigil_descriptor& d);
 

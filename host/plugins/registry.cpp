@@ -38,6 +38,7 @@ const char* result_name(vigil_result r)
     case VIGIL_ERR_KERNEL: return "kernel";
     case VIGIL_ERR_NOT_FOUND: return "not found";
     case VIGIL_ERR_INTERNAL: return "internal";
+    case VIGIL_ERR_BUSY: return "busy";
     }
     return "unknown";
 }
@@ -285,7 +286,7 @@ Result<void> PluginRegistry::load_one(const PluginConfig& pc)
     }
     log_->info("loaded plugin {} {} from {}", p.id(), p.descriptor().version, p.path().string());
     if (p.lib_.legacy_entry)
-        log_->warn("plugin {}: {} exports the Boost.DLL alias \"{}\" of ABI < 1.2, which hosts of ABI 1.3 will "
+        log_->warn("plugin {}: {} exports the Boost.DLL alias \"{}\" of ABI < 1.2, which a later host will "
                    "refuse; rebuild it against this SDK (entry point \"{}\")",
                    p.id(), p.path().string(), VIGIL_LEGACY_ENTRY_SYMBOL, VIGIL_ENTRY_SYMBOL);
     return start(p);
@@ -308,6 +309,8 @@ Result<void> PluginRegistry::start(Plugin& p)
         p.host_api_.has_feature = &cb_has_feature;
         p.host_api_.count = &cb_count;
         p.host_api_.container_update = &cb_container_update;
+        p.host_api_.node_name = node_name_.c_str();
+        p.host_api_.policy_update = &cb_policy_update;
         void* self = nullptr;
         vigil_result r = p.api().init(&p.host_api_, p.config_values_.data(),
                                       static_cast<uint32_t>(p.config_values_.size()), &self, err, sizeof err);
@@ -328,6 +331,10 @@ Result<void> PluginRegistry::start(Plugin& p)
     }
     p.state_ = PluginState::running;
     p.last_error_.clear();
+    if (p.exports()) {
+        std::lock_guard lock(p.export_mu_);
+        p.exporting_ = true;
+    }
     log_->info("plugin {} running ({} links)", p.id(), p.links_.size());
     return {};
 }
@@ -362,6 +369,10 @@ void PluginRegistry::stop(Plugin& p)
     // our fds; the rings are drained before and after, the plugin decoding until its destroy.
     detach_links(p, nullptr);
     drain_all(p);
+    if (p.exports()) {
+        std::lock_guard lock(p.export_mu_); // waits for an export call under way
+        p.exporting_ = false;
+    }
     if (p.self_) {
         char err[err_buf_size] = {};
         if (vigil_result r = p.api().stop(p.self_, err, sizeof err); r != VIGIL_OK)
@@ -570,6 +581,10 @@ vigil_result PluginRegistry::cb_add_ring(void* ctx, int map_fd, uint32_t ring_id
 {
     auto* p = static_cast<Plugin*>(ctx);
     PluginRegistry* reg = p->registry_;
+    if (!p->api().decode) { // an exporter without decode
+        snprintf(err, err_len, "the plugin has no decode callback for its ring");
+        return VIGIL_ERR_INVALID;
+    }
     auto set = std::make_unique<RingSet>(reg->io_, [p](uint32_t ring, const void* data, size_t len) {
         if (!p->self_) { // the instance is gone: counted, not decoded
             p->counters_["records_after_stop"]++;

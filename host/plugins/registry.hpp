@@ -23,6 +23,8 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,14 @@ namespace vigil {
 
 enum class PluginState { loaded, running, stopped, failed, disabled };
 const char* to_string(PluginState s);
+
+// A policy source's document (ABI 1.3), copied off the plugin's thread.
+struct PolicyDoc {
+    std::string plugin; // the source's id
+    uint32_t op = 0;    // vigil_policy_op
+    std::string key, yaml;
+    uint64_t revision = 0;
+};
 
 // Called with every decoded event: (plugin id, event).
 using EventHandler = std::function<void(const std::string&, const vigil_event&)>;
@@ -58,6 +68,14 @@ public:
     RingSetStats ring_stats() const;
     const std::map<std::string, uint64_t>& counters() const { return counters_; }
 
+    // Exporters (ABI 1.3, plugins/exporter.cpp): whether the plugin is an output, and the calls
+    // an exporter's own thread makes. They are serialized with start and stop, and refused
+    // (VIGIL_ERR_UNSUPPORTED, status nullopt) while the plugin is not running.
+    bool exports() const;
+    vigil_result export_events(const vigil_export_event* events, uint32_t count, uint32_t& accepted,
+                               std::string& error);
+    std::optional<vigil_export_status> export_status();
+
 private:
     friend class PluginRegistry;
     struct Link {
@@ -83,6 +101,8 @@ private:
     // Config values handed to init; the strings point into cfg_.
     std::vector<vigil_config_value> config_values_;
     std::vector<std::vector<const char*>> config_lists_;
+    std::mutex export_mu_;
+    bool exporting_ = false; // under export_mu_: started, so export calls may reach self_
 };
 
 class PluginRegistry {
@@ -123,6 +143,11 @@ public:
 
     // Where metadata providers' container_update calls go (any thread; set before load).
     void set_container_sink(std::function<void(const vigil_container_info&)> sink) { container_sink_ = std::move(sink); }
+    // Policy sources (plugins/policy_source.cpp): where their documents go (any thread; set
+    // before load), the node name they are told, and handing a verdict back to one.
+    void set_policy_sink(std::function<void(PolicyDoc)> sink) { policy_sink_ = std::move(sink); }
+    void set_node_name(std::string node) { node_name_ = std::move(node); }
+    void policy_verdict(const std::string& plugin_id, const vigil_policy_verdict& v);
     // Asks every running metadata provider about a container (returns at once).
     void container_wanted(const std::string& id);
 
@@ -161,7 +186,10 @@ private:
     static void cb_count(void* ctx, const char* counter, uint64_t delta);
     static void cb_emit(void* ctx, const vigil_event* ev);
     static void cb_container_update(void* ctx, const vigil_container_info* info);
+    static void cb_policy_update(void* ctx, const vigil_policy_doc* doc);
     std::function<void(const vigil_container_info&)> container_sink_;
+    std::function<void(PolicyDoc)> policy_sink_;
+    std::string node_name_;
 
     boost::asio::io_context& io_;
     RingReaderOptions ring_options_;

@@ -203,6 +203,17 @@ const vigil_plugin_api* old_entry() noexcept
 }
 } // namespace
 BOOST_DLL_ALIAS(old_entry, vigil_plugin_entry)
+#elif defined(FAKE_ABI_1_2)
+// A plugin built for ABI 1.2: its table ends before the exporter members of 1.3.
+extern "C" __attribute__((visibility("default"))) const vigil_plugin_api* vigil_plugin_get_api(void)
+{
+    static const vigil_plugin_api a = [] {
+        vigil_plugin_api x = *vigil::sdk::detail::trampolines<FakePlugin>::api();
+        x.struct_size = offsetof(vigil_plugin_api, export_events);
+        return x;
+    }();
+    return &a;
+}
 #elif !defined(FAKE_NO_ENTRY)
 VIGIL_PLUGIN(FakePlugin)
 #else

@@ -20,6 +20,9 @@ expect 0 "verdict: OK" "$fakes/libfake_good.so"
 expect 0 "note: exports the Boost.DLL alias" "$fakes/libfake_abi10.so"  # built before ABI 1.1
 expect 0 "verdict: OK" "$fakes/libfake_provider.so"
 expect 0 "verdict: OK" "$fakes/libfake_c.so"         # plain C, from plugin_abi.h alone
+expect 0 "verdict: OK" "$fakes/libfake_abi12.so"     # built for ABI 1.2: no exporter members
+expect 0 "verdict: OK" "$fakes/libfake_exporter.so"  # an exporter (ABI 1.3), without decode
+expect 1 "sets export_events but not export_status" "$fakes/libfake_half_exporter.so"
 expect 1 'REFUSED: '"$fakes"'/libfake_no_entry.so: no entry point "vigil_plugin_get_api"' "$fakes/libfake_no_entry.so"
 expect 1 "sets add_hook, hook_stats but not remove_hook, set_hook_mode" "$fakes/libfake_c_partial_hooks.so"
 expect 1 "plugin ABI major 99 does not match the host's ABI $abi" "$fakes/libfake_abi_major.so"

@@ -113,6 +113,25 @@ TEST_CASE("an API table with some hook callbacks but not all is refused with the
               "come all four or none");
 }
 
+TEST_CASE("an exporter (ABI 1.3) loads; half an exporter group is refused; a 1.2 table is no exporter",
+          "[unit][loader]")
+{
+    auto exp = vigil::load_plugin_library(fake("libfake_exporter.so"));
+    REQUIRE(exp);
+    CHECK(vigil::is_exporter(*exp->api));
+    CHECK(exp->api->decode == nullptr); // an exporter without rings needs none
+    CHECK(refusal("libfake_half_exporter.so") ==
+          fake("libfake_half_exporter.so").string() +
+              ": its API table sets export_events but not export_status; the exporter callbacks come both or none");
+    auto older = vigil::load_plugin_library(fake("libfake_abi12.so"));
+    REQUIRE(older);
+    CHECK(older->api->struct_size == offsetof(vigil_plugin_api, export_events));
+    CHECK_FALSE(vigil::is_exporter(*older->api));
+    auto good = vigil::load_plugin_library(fake("libfake_good.so"));
+    REQUIRE(good);
+    CHECK_FALSE(vigil::is_exporter(*good->api));
+}
+
 TEST_CASE("a missing or non-library file is refused", "[unit][loader]")
 {
     auto lib = vigil::load_plugin_library("/nonexistent/libx.so");

@@ -27,12 +27,12 @@ extern "C" {
 
 /* A major bump breaks every plugin; a minor bump only adds fields or callbacks at the end. */
 #define VIGIL_ABI_MAJOR 1
-#define VIGIL_ABI_MINOR 2
+#define VIGIL_ABI_MINOR 3
 
 /* ABI 1.2: the entry point, an exported C function of type vigil_plugin_entry_fn. */
 #define VIGIL_ENTRY_SYMBOL "vigil_plugin_get_api"
 /* Before ABI 1.2: a Boost.DLL alias of that name (a data symbol holding the function's address).
- * Hosts of ABI 1.2 still accept it; ABI 1.3 hosts will not. */
+ * Hosts of ABI 1.2 and 1.3 still accept it; a later minor will not. */
 #define VIGIL_LEGACY_ENTRY_SYMBOL "vigil_plugin_entry"
 
 typedef enum vigil_result {
@@ -42,6 +42,7 @@ typedef enum vigil_result {
     VIGIL_ERR_KERNEL = 3,      /* a bpf() or other syscall failed */
     VIGIL_ERR_NOT_FOUND = 4,   /* unknown hook, map or id */
     VIGIL_ERR_INTERNAL = 5,    /* a bug or an exception inside the plugin */
+    VIGIL_ERR_BUSY = 6,        /* ABI 1.3, exporters: full for now; the rest is offered again later */
 } vigil_result;
 
 typedef enum vigil_log_level {
@@ -209,6 +210,33 @@ typedef struct vigil_container_info {
     uint32_t pad1;
 } vigil_container_info;
 
+/* Policy sources (ABI 1.3): a plugin that keeps policies elsewhere (the fleet's key-value
+ * bucket) hands each document to the host, which applies it as `vigil policy add` would and
+ * answers with a verdict. */
+typedef enum vigil_policy_op {
+    VIGIL_POLICY_PUT = 1,    /* add the document, or replace what the key held */
+    VIGIL_POLICY_DELETE = 2, /* remove what the key held */
+} vigil_policy_op;
+
+typedef struct vigil_policy_doc {
+    uint32_t struct_size;
+    uint32_t op;                       /* vigil_policy_op */
+    const char *key; size_t key_len;   /* the source's name of the document, the same across changes */
+    const char *yaml; size_t yaml_len; /* VIGIL_POLICY_PUT: a TracingPolicy document */
+    uint64_t revision;                 /* the source's revision, handed back with the verdict */
+} vigil_policy_doc;
+
+typedef struct vigil_policy_verdict {
+    uint32_t struct_size;
+    uint32_t pad0;
+    const char *key;
+    uint64_t revision;
+    const char *state;  /* "loaded", "refused", "skipped" (its nodeSelector does not match), "deleted" */
+    const char *policy; /* the policy's metadata.name; "" when refused before it was read */
+    const char *mode;   /* "enforce", "monitor"; "" when not loaded */
+    const char *error;  /* why it was refused; "" otherwise */
+} vigil_policy_verdict;
+
 /* Services the host offers a plugin. Valid from init until destroy returns. */
 typedef struct vigil_host_api {
     uint32_t struct_size;
@@ -237,6 +265,12 @@ typedef struct vigil_host_api {
      * container. Callable from any thread of the plugin between start and stop; never blocks
      * (the host queues it for its event loop). */
     void (*container_update)(void *ctx, const vigil_container_info *info);
+    /* ABI 1.3 (check abi_minor). The agent's node name ([agent] node_name). */
+    const char *node_name;
+    /* ABI 1.3, policy sources. Callable from any thread between start and stop; never blocks
+     * (the host queues the document for its event loop, copying it). The verdict comes back
+     * through the plugin's policy_verdict. */
+    void (*policy_update)(void *ctx, const vigil_policy_doc *doc);
 } vigil_host_api;
 
 typedef void (*vigil_emit_fn)(void *emit_ctx, const vigil_event *event);
@@ -275,6 +309,35 @@ typedef struct vigil_hook_stats {
     uint64_t ring_full;    /* posts the ring had no room for */
 } vigil_hook_stats;
 
+/* Exporters (ABI 1.3): one rendered event handed to an exporter plugin. The JSON is what the
+ * built-in JSON file gets (one object, no newline); the typed fields spare the exporter parsing it.
+ * Everything is valid only during the export_events call. */
+typedef struct vigil_export_event {
+    uint32_t struct_size;
+    uint32_t pad0;
+    const char *kind; size_t kind_len;   /* "process_exec", ...: the object's one top-level key */
+    const char *node; size_t node_len;   /* the agent's node_name */
+    const char *json; size_t json_len;
+} vigil_export_event;
+
+/* Events an exporter dropped for one reason ("buffer_full", "too_large", "rejected", ...). */
+typedef struct vigil_export_loss {
+    char reason[24];      /* NUL-terminated; "" = unused slot */
+    uint64_t count;
+} vigil_export_loss;
+
+/* What became of the events an exporter took, for `vigil status` and the metrics. */
+typedef struct vigil_export_status {
+    uint32_t struct_size;
+    uint32_t connected;   /* 1: the destination takes events now */
+    uint64_t accepted;    /* events export_events took */
+    uint64_t delivered;   /* confirmed by the destination (acknowledged) */
+    uint64_t pending;     /* taken and not confirmed yet (buffered or in flight) */
+    uint64_t errors;      /* failed attempts: connects, publishes, acknowledgments that never came */
+    vigil_export_loss lost[8]; /* dropped by the exporter, by reason */
+    char detail[160];     /* the state or the last error, one line */
+} vigil_export_status;
+
 typedef struct vigil_plugin_api {
     uint32_t struct_size;      /* [required] sizeof(vigil_plugin_api) as the plugin knows it */
     /* [required] The plugin's descriptor, valid while the library is loaded. */
@@ -310,6 +373,22 @@ typedef struct vigil_plugin_api {
      * at once: the provider looks it up on its own thread, rate-limited, and answers with
      * container_update (or not, when it does not know the container). */
     void (*container_wanted)(void *self, const char *id, size_t id_len);
+    /* [group: exporter] ABI 1.3 (absent from older plugins: the host checks struct_size). Set
+     * both to make the plugin an output: the host renders every exported event and offers it here
+     * from a thread of the exporter's own (never the event loop), in order, one call at a time,
+     * only while the plugin is started. An exporter sets *accepted to how many of the first events
+     * it took (copied: the pointers die with the call) and returns VIGIL_OK when it took them all,
+     * VIGIL_ERR_BUSY when it is full (the host offers the rest again later, and counts what its
+     * own bounded queue cannot hold meanwhile), another result for an error. It must return
+     * quickly: a slow destination is the exporter's to buffer. decode may be NULL in an exporter
+     * that has no rings. */
+    vigil_result (*export_events)(void *self, const vigil_export_event *events, uint32_t count,
+                                  uint32_t *accepted, char *err, size_t err_len);
+    /* Any thread, never blocks. */
+    void (*export_status)(void *self, vigil_export_status *status);
+    /* [optional] ABI 1.3, policy sources: what the host made of a document handed to
+     * policy_update. Called on the host's event loop: copy what you need and return. */
+    void (*policy_verdict)(void *self, const vigil_policy_verdict *verdict);
 } vigil_plugin_api;
 
 typedef const vigil_plugin_api *(*vigil_plugin_entry_fn)(void);

@@ -14,6 +14,12 @@
 // and, when it provides container metadata (needs host ABI 1.1: min_host_minor = 1):
 //   void container_wanted(std::string_view id);   // must not block; answer via
 //                                                 // host.container_update() from any thread
+// and, when it is an exporter (needs host ABI 1.3: min_host_minor = 3; decode is then optional):
+//   size_t export_events(std::span<const vigil_export_event> events); // how many it took, in
+//                                                 // order; fewer than given = full for now
+//   void export_status(vigil_export_status& status);                  // any thread, never blocks
+// and, when it is a policy source (host ABI 1.3; hands documents over with host.policy_update()):
+//   void policy_verdict(const vigil_policy_verdict& v);   // on the host's loop: copy and return
 #pragma once
 
 #include <vigil/plugin_abi.h>
@@ -113,6 +119,36 @@ public:
     {
         if (takes_containers())
             api_->container_update(api_->ctx, &info);
+    }
+
+    // ABI 1.3: the agent's node name ("" from older hosts).
+    std::string_view node_name() const
+    {
+        return api_->abi_minor >= 3 && api_->struct_size >= offsetof(vigil_host_api, node_name) + sizeof(void*) &&
+                       api_->node_name
+                   ? std::string_view(api_->node_name)
+                   : std::string_view();
+    }
+    // ABI 1.3, policy sources: whether the host takes policy documents, and handing one over
+    // (any thread, never blocks; the verdict comes back through policy_verdict()).
+    bool takes_policies() const
+    {
+        return api_->abi_minor >= 3 &&
+               api_->struct_size >= offsetof(vigil_host_api, policy_update) + sizeof(void*) && api_->policy_update;
+    }
+    void policy_update(vigil_policy_op op, std::string_view key, std::string_view yaml, uint64_t revision) const
+    {
+        if (!takes_policies())
+            return;
+        vigil_policy_doc d{};
+        d.struct_size = sizeof d;
+        d.op = op;
+        d.key = key.data();
+        d.key_len = key.size();
+        d.yaml = yaml.data();
+        d.yaml_len = yaml.size();
+        d.revision = revision;
+        api_->policy_update(api_->ctx, &d);
     }
 
     const vigil_host_api* raw() const { return api_; }
@@ -257,6 +293,20 @@ concept provides_containers = requires(T& t, std::string_view id) {
 };
 
 template <class T>
+concept has_decode = requires(T& t, uint32_t ring, std::span<const std::byte> rec, Emitter& out) {
+    t.decode(ring, rec, out);
+};
+
+template <class T>
+concept exports_events = requires(T& t, std::span<const vigil_export_event> evs, vigil_export_status& st) {
+    { t.export_events(evs) } -> std::convertible_to<size_t>;
+    t.export_status(st);
+};
+
+template <class T>
+concept takes_verdicts = requires(T& t, const vigil_policy_verdict& v) { t.policy_verdict(v); };
+
+template <class T>
 struct instance {
     Host host;
     std::unique_ptr<T> plugin;
@@ -333,6 +383,34 @@ struct trampolines {
         });
     }
 
+    static vigil_result export_events(void* self, const vigil_export_event* events, uint32_t count,
+                                      uint32_t* accepted, char* err, size_t err_len) noexcept
+    {
+        *accepted = 0;
+        vigil_result r = guarded(err, err_len, [&] {
+            size_t n = get(self).export_events(std::span(events, count));
+            *accepted = static_cast<uint32_t>(n < count ? n : count);
+        });
+        return r == VIGIL_OK && *accepted < count ? VIGIL_ERR_BUSY : r;
+    }
+    static void export_status(void* self, vigil_export_status* st) noexcept
+    {
+        try {
+            get(self).export_status(*st);
+        } catch (...) {
+            write_error(st->detail, sizeof st->detail, "export_status failed");
+        }
+    }
+
+    static void policy_verdict(void* self, const vigil_policy_verdict* v) noexcept
+    {
+        try {
+            get(self).policy_verdict(*v);
+        } catch (...) {
+            // nothing to answer: the plugin lost one verdict
+        }
+    }
+
     static void container_wanted(void* self, const char* id, size_t len) noexcept
     {
         try {
@@ -354,6 +432,8 @@ struct trampolines {
             static_assert(has_hook_stats<T>, "VIGIL_PLUGIN: the class has hook methods but no "
                                              "void hook_stats(uint64_t, vigil_hook_stats&)");
         }
+        static_assert(has_decode<T> || exports_events<T>,
+                      "VIGIL_PLUGIN: the class has no void decode(uint32_t, std::span<const std::byte>, Emitter&)");
         static const vigil_plugin_api a = [] {
             vigil_plugin_api x{};
             x.struct_size = sizeof x;
@@ -362,7 +442,8 @@ struct trampolines {
             x.start = &trampolines::start;
             x.stop = &trampolines::stop;
             x.destroy = &trampolines::destroy;
-            x.decode = &trampolines::decode;
+            if constexpr (has_decode<T>)
+                x.decode = &trampolines::decode;
             if constexpr (serves_hooks<T>) {
                 x.add_hook = &trampolines::add_hook;
                 x.remove_hook = &trampolines::remove_hook;
@@ -371,6 +452,12 @@ struct trampolines {
             }
             if constexpr (provides_containers<T>)
                 x.container_wanted = &trampolines::container_wanted;
+            if constexpr (takes_verdicts<T>)
+                x.policy_verdict = &trampolines::policy_verdict;
+            if constexpr (exports_events<T>) {
+                x.export_events = &trampolines::export_events;
+                x.export_status = &trampolines::export_status;
+            }
             return x;
         }();
         return &a;
